@@ -1,0 +1,104 @@
+"""MNIST and Fashion-MNIST through torchvision, held in memory as uint8 tensors.
+
+Training never goes through a DataLoader: each split is read once, kept on
+the training device, and batches are drawn by index (see training.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torchvision import datasets as tv_datasets
+
+from cnnviz.core.errors import CnnvizError, DataMissingError
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    display_name: str
+    folder: str  # torchvision's folder under the data directory
+    classes: tuple[str, ...]
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10))),
+    "fashion-mnist": DatasetInfo(
+        "fashion-mnist",
+        "Fashion-MNIST",
+        "FashionMNIST",
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    ),
+}
+
+_TORCHVISION_CLASS = {"mnist": tv_datasets.MNIST, "fashion-mnist": tv_datasets.FashionMNIST}
+_RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def dataset_info(name: str) -> DatasetInfo:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise CnnvizError(f"Unknown dataset '{name}'; choose one of: {', '.join(DATASETS)}.") from None
+
+
+def class_names(dataset: str) -> tuple[str, ...]:
+    return dataset_info(dataset).classes
+
+
+def default_data_dir() -> Path:
+    """``CNNVIZ_DATA_DIR`` if set, else the platform's user data folder."""
+    env = os.environ.get("CNNVIZ_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("cnnviz", appauthor=False)) / "data"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
+    return Path(data_dir).expanduser() if data_dir else default_data_dir()
+
+
+def is_available(dataset: str, data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether the dataset is on disk already (nothing to download)."""
+    raw = resolve_data_dir(data_dir) / dataset_info(dataset).folder / "raw"
+    return all((raw / f).exists() for f in _RAW_FILES)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cpu(dataset: str, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    info = dataset_info(dataset)
+    cls = _TORCHVISION_CLASS[dataset]
+    try:
+        ds = cls(str(root), train=train, download=not is_available(dataset, root))
+    except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
+        raw = root / info.folder / "raw"
+        raise DataMissingError(
+            f"{info.display_name} is not in {raw} and could not be downloaded ({type(exc).__name__}); "
+            f"connect to the internet once, or put {', '.join(_RAW_FILES)} in that folder."
+        ) from None
+    return ds.data.contiguous(), ds.targets.long()
+
+
+def load_split(
+    dataset: str,
+    train: bool,
+    data_dir: str | os.PathLike | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The whole split as (uint8 images N x 28 x 28, int64 labels N) on ``device``.
+
+    Read once per process; downloaded by torchvision on first use when online.
+    """
+    images, labels = _load_cpu(dataset, train, resolve_data_dir(data_dir).resolve())
+    return images.to(device), labels.to(device)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 N x 28 x 28 -> float N x 1 x 28 x 28 in [0, 1] (models normalise themselves)."""
+    return images.unsqueeze(1).float().div_(255.0)

@@ -1,0 +1,53 @@
+"""Looking inside a model: class probabilities and every stage's activations."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnviz.core.layers import stages
+
+
+def _as_batch(model: nn.Module, image: np.ndarray) -> torch.Tensor:
+    device = next(model.parameters()).device
+    return torch.as_tensor(np.asarray(image, dtype=np.float32), device=device).reshape(1, 1, 28, 28)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, image: np.ndarray) -> np.ndarray:
+    """Class probabilities (10,) for one 28x28 image in [0, 1]; the model must be in eval mode."""
+    return torch.softmax(model(_as_batch(model, image)), 1)[0].cpu().numpy()
+
+
+@torch.no_grad()
+def activations(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, OrderedDict[str, np.ndarray]]:
+    """Probabilities and each stage's output for one image, in layer order.
+
+    Each activation is a numpy array without the batch axis: C x H x W for
+    maps, (C,) for vectors.
+    """
+    x = _as_batch(model, image)
+    acts: OrderedDict[str, np.ndarray] = OrderedDict()
+    for name, stage in stages(model):
+        x = stage(x)
+        acts[name] = x[0].cpu().numpy()
+    return torch.softmax(x, 1)[0].cpu().numpy(), acts
+
+
+def first_conv_kernels(model: nn.Module) -> tuple[str, np.ndarray]:
+    """Name and weights (out x in x kh x kw) of the first convolution."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Conv2d):
+            return name, module.weight.detach().cpu().numpy()
+    raise ValueError("model has no convolution")
+
+
+def c3_connection_table(model: nn.Module) -> np.ndarray | None:
+    """LeNet-5's 6x16 S2->C3 table as read from the model's own mask, else None."""
+    c3 = getattr(model, "c3", None)
+    if c3 is None:
+        return None
+    return c3.connection_table.cpu().numpy().copy()
