@@ -14,9 +14,14 @@ if "CNNVIZ_DATA_DIR" not in os.environ and _SHARED.is_dir():
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real MNIST/Fashion-MNIST folder; skipped without it locally, an error in CI."""
-    path = Path(os.environ.get("CNNVIZ_DATA_DIR", _SHARED))
-    if not (path / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
+    from cnnviz.core.data import DataMissingError, default_data_dir, load_split
+
+    path = default_data_dir()
+    try:  # present, or downloaded now by torchvision when online
+        for dataset in ("mnist", "fashion-mnist"):
+            load_split(dataset, False, path)
+    except DataMissingError as exc:
         if os.environ.get("CI"):
-            pytest.fail(f"CI must have the real datasets at {path}")
-        pytest.skip(f"real MNIST not found in {path} (set CNNVIZ_DATA_DIR)")
+            pytest.fail(f"CI must have the real datasets: {exc}")
+        pytest.skip(str(exc))
     return path

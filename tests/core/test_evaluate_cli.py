@@ -1,0 +1,57 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cnnviz.core.evaluate import evaluate
+from cnnviz.core.registry import build_model
+
+
+def _cnnviz(*args, env_dir=None):
+    return subprocess.run([sys.executable, "-m", "cnnviz", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_evaluation_is_consistent(data_dir):
+    result = evaluate(build_model("lenet"), "mnist", data_dir)
+    assert result.confusion.sum() == 10000
+    assert result.accuracy == pytest.approx(np.trace(result.confusion) / 10000)
+    assert len(result.misclassified) == 10000 - np.trace(result.confusion)
+    assert result.per_class_accuracy.shape == (10,)
+
+
+def test_models_and_layers_json():
+    models = json.loads(_cnnviz("models", "--json").stdout)
+    assert [m["name"] for m in models][:2] == ["lenet5", "lenet"]
+    lenet5 = next(m for m in models if m["name"] == "lenet5")
+    assert (lenet5["params"], lenet5["connections"]) == (60000, 340908)
+    rows = json.loads(_cnnviz("layers", "lenet5", "--json").stdout)
+    assert [r["name"] for r in rows] == ["input", "C1", "S2", "C3", "S4", "C5", "F6", "output"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["layers", "lenet9"], "Unknown model 'lenet9'"),
+        (["eval", "--weights", "nowhere.safetensors"], "There is no weights file"),
+        (["train", "--model", "lenet", "--lr", "-1"], "Learning rate must be positive"),
+    ],
+)
+def test_failures_are_one_line_without_traceback(args, message):
+    out = _cnnviz(*args)
+    assert out.returncode == 1
+    assert message in out.stderr and "Traceback" not in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_train_then_eval(tmp_path, data_dir):
+    weights = tmp_path / "lenet.safetensors"
+    out = _cnnviz("train", "--model", "lenet", "--epochs", "1", "--batch-size", "256", "--out", str(weights))
+    assert out.returncode == 0, out.stderr
+    assert "epoch 1/1" in out.stdout + out.stderr
+    report = json.loads(_cnnviz("eval", "--weights", str(weights), "--json").stdout)
+    assert report["model"] == "lenet" and report["dataset"] == "mnist"
+    assert report["accuracy"] == pytest.approx(report["metadata_test_accuracy"], abs=5e-4)
+    assert report["accuracy"] > 0.95

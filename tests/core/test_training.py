@@ -1,0 +1,86 @@
+import math
+import threading
+
+import pytest
+import torch
+
+from cnnviz.core.registry import build_model
+from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainControl, TrainingEnded, train
+from cnnviz.core.errors import CnnvizError
+
+
+def _events(config, data_dir, **kw):
+    return list(train(config, data_dir=data_dir, **kw))
+
+
+@pytest.mark.slow
+def test_lenet_reaches_98_percent_after_one_epoch(data_dir):
+    events = _events(TrainConfig(model="lenet", epochs=1, device="cpu"), data_dir)
+    epochs = [e for e in events if isinstance(e, EpochStats)]
+    end = events[-1]
+    assert isinstance(end, TrainingEnded) and end.reason == "completed"
+    assert len(epochs) == 1 and epochs[0].test_accuracy >= 0.98
+    batches = [e for e in events if isinstance(e, BatchStats)]
+    assert batches[-1].step == batches[-1].total_steps == math.ceil(60000 / 128)
+    assert batches[-1].loss < batches[0].loss
+
+
+def test_stop_is_honoured_within_one_batch(data_dir):
+    control = TrainControl()
+    seen = []
+    for event in train(TrainConfig(model="lenet", epochs=1, device="cpu"), control=control, data_dir=data_dir):
+        seen.append(event)
+        if isinstance(event, BatchStats) and event.step == 3:
+            control.stop()
+    assert isinstance(seen[-1], TrainingEnded) and seen[-1].reason == "stopped"
+    assert [e.step for e in seen if isinstance(e, BatchStats)] == [1, 2, 3]
+
+
+def test_pause_blocks_and_resume_continues(data_dir):
+    control = TrainControl()
+    gen = train(TrainConfig(model="lenet", epochs=1, device="cpu"), control=control, data_dir=data_dir)
+    assert next(gen).step == 1
+    control.pause()
+    box = []
+    worker = threading.Thread(target=lambda: box.append(next(gen)))
+    worker.start()
+    worker.join(0.5)
+    assert worker.is_alive() and box == []  # paused: no batch is produced
+    control.resume()
+    worker.join(10)
+    assert box[0].step == 2
+    control.stop()
+    assert next(gen).reason == "stopped"
+
+
+def test_divergence_stops_with_reason_and_keeps_finite_weights(data_dir):
+    model = build_model("lenet")
+    config = TrainConfig(model="lenet", optimizer="sgd", lr=1e6, schedule="constant", device="cpu")
+    events = _events(config, data_dir, model=model)
+    end = events[-1]
+    assert end.reason == "diverged" and "diverged" in end.message and "learning rate" in end.message
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_cpu_training_is_repeatable(data_dir):
+    def losses(seed):
+        control, out = TrainControl(), []
+        for e in train(TrainConfig(model="lenet5", device="cpu", seed=seed, augment=True), control=control, data_dir=data_dir):
+            if not isinstance(e, BatchStats):
+                break
+            out.append(e.loss)
+            if len(out) == 5:
+                control.stop()
+        return out[:5]
+
+    assert losses(7) == losses(7)
+    assert losses(7) != losses(8)
+
+
+def test_bad_settings_are_clear_errors():
+    with pytest.raises(CnnvizError, match="Optimizer must be one of"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(CnnvizError, match="Unknown model"):
+        TrainConfig(model="lenet7")
+    with pytest.raises(CnnvizError, match="not available"):
+        list(train(TrainConfig(device="cuda:7" if not torch.cuda.is_available() else "mps:9")))
