@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+
+PROCESS_START = time.perf_counter()  # the interpreter has just started: cnnviz.cli is imported first
 
 
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
@@ -42,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="weights file to write (default: MODEL-DATASET.safetensors)")
     p.add_argument("--init", help="start from these weights instead of from scratch")
+    p.add_argument(
+        "--target-accuracy",
+        type=float,
+        metavar="ACC",
+        help="stop at the first epoch whose test accuracy reaches ACC (e.g. 0.99) and report the time",
+    )
     _add_data_dir(p)
 
     p = sub.add_parser("eval", help="test accuracy and confusion matrix of a weights file")
@@ -64,8 +73,15 @@ def _cmd_models(args) -> None:
     rows = []
     for spec in list_models():
         table = layer_table(build_model(spec.name))
-        rows.append({"name": spec.name, "display_name": spec.display_name, "params": spec.num_params,
-                     "connections": total_connections(table), "reference": spec.reference})
+        rows.append(
+            {
+                "name": spec.name,
+                "display_name": spec.display_name,
+                "params": spec.num_params,
+                "connections": total_connections(table),
+                "reference": spec.reference,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return
@@ -88,7 +104,9 @@ def _cmd_layers(args) -> None:
     for r in table:
         shape = "x".join(map(str, r.output_shape))
         print(f"{r.name:<12} {r.type:<42} {shape:<12} {r.params:>9,} {r.connections:>12,}")
-    print(f"{'total':<12} {'':<42} {'':<12} {sum(r.params for r in table):>9,} {sum(r.connections for r in table):>12,}")
+    print(
+        f"{'total':<12} {'':<42} {'':<12} {sum(r.params for r in table):>9,} {sum(r.connections for r in table):>12,}"
+    )
 
 
 def _cmd_train(args) -> None:
@@ -99,12 +117,22 @@ def _cmd_train(args) -> None:
     from cnnviz.core.device import resolve_device
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.registry import build_model
-    from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, train
+    from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainControl, train
 
-    config = TrainConfig(model=args.model, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                         lr=args.lr, optimizer=args.optimizer, weight_decay=args.weight_decay,
-                         schedule=args.schedule, augment=args.augment, label_smoothing=args.label_smoothing,
-                         device=args.device, seed=args.seed)
+    config = TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        augment=args.augment,
+        label_smoothing=args.label_smoothing,
+        device=args.device,
+        seed=args.seed,
+    )
     out = args.out or f"{args.model}-{args.dataset}.safetensors"
     model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model)
     device = resolve_device(args.device)
@@ -112,7 +140,9 @@ def _cmd_train(args) -> None:
     print(f"training {args.model} on {args.dataset} ({device}), {args.epochs} epoch(s) -> {out}")
     bar = None
     history = []
-    for event in train(config, model=model, data_dir=args.data_dir):
+    control = TrainControl()
+    reached = None
+    for event in train(config, model=model, control=control, data_dir=args.data_dir):
         if isinstance(event, BatchStats):
             if bar is None:
                 bar = tqdm(total=event.total_steps, unit="batch", dynamic_ncols=True, file=sys.stderr)
@@ -125,17 +155,34 @@ def _cmd_train(args) -> None:
                 f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f} acc {100 * event.train_accuracy:.2f}% | "
                 f"test loss {event.test_loss:.4f} acc {100 * event.test_accuracy:.2f}% | {event.seconds:.1f}s"
             )
+            if args.target_accuracy is not None and reached is None and event.test_accuracy >= args.target_accuracy:
+                reached = time.perf_counter() - PROCESS_START
+                (bar.write if bar else print)(
+                    f"reached {100 * event.test_accuracy:.2f}% test accuracy {reached:.2f} s after process start"
+                )
+                control.stop()
         else:
             ended = event
     if bar:
         bar.close()
     if ended.reason == "diverged":
         raise CnnvizError(ended.message)
-    meta = build_metadata(args.model, model, dataset=args.dataset, epochs=ended.epochs_completed,
-                          test_accuracy=ended.test_accuracy, recipe=config.as_dict(), device=ended.device,
-                          training_seconds=round(ended.seconds, 1), test_accuracy_history=history)
+    if args.target_accuracy is not None and reached is None:
+        print(f"target accuracy {100 * args.target_accuracy:.2f}% not reached")
+    meta = build_metadata(
+        args.model,
+        model,
+        dataset=args.dataset,
+        epochs=ended.epochs_completed,
+        test_accuracy=ended.test_accuracy,
+        recipe=config.as_dict(),
+        device=ended.device,
+        training_seconds=round(ended.seconds, 1),
+        test_accuracy_history=history,
+    )
     save_checkpoint(out, model, meta)
-    print(f"{ended.message} Saved {out}")
+    summary = f"Reached the target after {ended.epochs_completed} epoch(s)." if reached is not None else ended.message
+    print(f"{summary} Saved {out}")
 
 
 def _cmd_eval(args) -> None:
@@ -147,16 +194,29 @@ def _cmd_eval(args) -> None:
     dataset = args.dataset or meta.get("dataset") or "mnist"
     result = evaluate(model, dataset, args.data_dir)
     if args.json:
-        print(json.dumps({"weights": args.weights, "model": meta["model"], "dataset": dataset,
-                          "metadata_test_accuracy": meta.get("test_accuracy"), **result.as_dict()}))
+        print(
+            json.dumps(
+                {
+                    "weights": args.weights,
+                    "model": meta["model"],
+                    "dataset": dataset,
+                    "metadata_test_accuracy": meta.get("test_accuracy"),
+                    **result.as_dict(),
+                }
+            )
+        )
         return
     names = class_names(dataset)
-    print(f"{meta['model']} on {dataset}: test accuracy {100 * result.accuracy:.2f}% "
-          f"({len(result.misclassified)} of {result.confusion.sum()} wrong)")
+    print(
+        f"{meta['model']} on {dataset}: test accuracy {100 * result.accuracy:.2f}% "
+        f"({len(result.misclassified)} of {result.confusion.sum()} wrong)"
+    )
     print("confusion matrix (rows: true class, columns: predicted)")
     print("      " + " ".join(f"{i:>5}" for i in range(10)))
     for i, row in enumerate(result.confusion):
-        print(f"{i:>5} " + " ".join(f"{v:>5}" for v in row) + f"   {names[i]} {100 * result.per_class_accuracy[i]:.1f}%")
+        print(
+            f"{i:>5} " + " ".join(f"{v:>5}" for v in row) + f"   {names[i]} {100 * result.per_class_accuracy[i]:.1f}%"
+        )
 
 
 def _cmd_bench(args) -> None:
@@ -176,8 +236,14 @@ def _cmd_gui(args) -> int:
     return app_main()
 
 
-COMMANDS = {"models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train, "eval": _cmd_eval,
-            "bench": _cmd_bench, "gui": _cmd_gui}
+COMMANDS = {
+    "models": _cmd_models,
+    "layers": _cmd_layers,
+    "train": _cmd_train,
+    "eval": _cmd_eval,
+    "bench": _cmd_bench,
+    "gui": _cmd_gui,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,7 +44,9 @@ def reference_images_per_second(data_dir, batches: int, batch_size: int = 64, wa
 
 def engine_images_per_second(data_dir, batches: int, batch_size: int = 64, warmup: int = 20) -> float:
     """The cnnviz engine on the same model, batch size and optimizer, on the CPU."""
-    config = TrainConfig(model="lenet", batch_size=batch_size, optimizer="adam", lr=1e-3, schedule="constant", device="cpu")
+    config = TrainConfig(
+        model="lenet", batch_size=batch_size, optimizer="adam", lr=1e-3, schedule="constant", device="cpu"
+    )
     load_split("mnist", True, data_dir)  # reading the files is not the loop's speed
     start, seen = None, 0
     for event in train(config, data_dir=data_dir):
@@ -78,9 +80,11 @@ def run(data_dir=None, batches: int = 400, rounds: int = 3, runs: int = 200) -> 
         ref.append(reference_images_per_second(data_dir, batches))
         eng.append(engine_images_per_second(data_dir, batches))
         print(f"  round {r + 1}: reference {ref[-1]:,.0f} img/s, engine {eng[-1]:,.0f} img/s")
-    ratio = statistics.median(e / r for e, r in zip(eng, ref))
-    print(f"training lenet, batch 64, Adam: engine {statistics.median(eng):,.0f} img/s, "
-          f"reference {statistics.median(ref):,.0f} img/s, ratio {ratio:.2f}x")
+    ratio = statistics.median(e / r for e, r in zip(eng, ref, strict=True))
+    print(
+        f"training lenet, batch 64, Adam: engine {statistics.median(eng):,.0f} img/s, "
+        f"reference {statistics.median(ref):,.0f} img/s, ratio {ratio:.2f}x"
+    )
     test_x, _ = load_split("mnist", False, data_dir)
     images = (test_x[:100].float() / 255).numpy()
     latency = {}
@@ -89,4 +93,9 @@ def run(data_dir=None, batches: int = 400, rounds: int = 3, runs: int = 200) -> 
         med, p95 = inference_latency_ms(spec.name, images, runs)
         latency[spec.name] = {"median_ms": med, "p95_ms": p95}
         print(f"{spec.name:<10} {med:>10.2f} {p95:>8.2f}")
-    return {"engine_ips": statistics.median(eng), "reference_ips": statistics.median(ref), "ratio": ratio, "latency": latency}
+    return {
+        "engine_ips": statistics.median(eng),
+        "reference_ips": statistics.median(ref),
+        "ratio": ratio,
+        "latency": latency,
+    }

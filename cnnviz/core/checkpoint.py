@@ -45,7 +45,7 @@ def build_metadata(model_name: str, model: nn.Module, **fields) -> dict:
         "normalisation": normalisation_of(model),
         "cnnviz_version": cnnviz.__version__,
         "torch_version": torch.__version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         **fields,
     }
 
@@ -81,7 +81,9 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
             raw_meta = f.metadata() or {}
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception:
-        raise CheckpointError(f"'{path.name}' is not a cnnviz weights file (it is corrupt or not safetensors).") from None
+        raise CheckpointError(
+            f"'{path.name}' is not a cnnviz weights file (it is corrupt or not safetensors)."
+        ) from None
     try:
         metadata = json.loads(raw_meta[METADATA_KEY])
     except (KeyError, ValueError):

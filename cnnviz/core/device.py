@@ -23,7 +23,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device(available_devices()[0])
     if name.split(":")[0] not in available_devices():
-        raise CnnvizError(f"Device '{name}' is not available here; choose one of: auto, {', '.join(available_devices())}.")
+        raise CnnvizError(
+            f"Device '{name}' is not available here; choose one of: auto, {', '.join(available_devices())}."
+        )
     return torch.device(name)
 
 

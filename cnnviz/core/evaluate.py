@@ -35,7 +35,9 @@ def evaluate(model: nn.Module, dataset: str, data_dir=None, batch_size: int = 10
     images, labels = load_split(dataset, False, data_dir, device)
     was_training = model.training
     model.eval()
-    preds = torch.cat([model(to_float(images[i : i + batch_size])).argmax(1) for i in range(0, len(images), batch_size)])
+    preds = torch.cat(
+        [model(to_float(images[i : i + batch_size])).argmax(1) for i in range(0, len(images), batch_size)]
+    )
     model.train(was_training)
     y, p = labels.cpu().numpy(), preds.cpu().numpy()
     confusion = np.zeros((10, 10), dtype=np.int64)

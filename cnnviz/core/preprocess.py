@@ -56,13 +56,17 @@ def drawing_to_input(drawing: np.ndarray, ink_is_dark: bool | None = None) -> np
     h, w = crop.shape
     factor = 20.0 / max(h, w)
     new_h, new_w = max(1, round(h * factor)), max(1, round(w * factor))
-    small = F.interpolate(
-        torch.from_numpy(np.ascontiguousarray(crop))[None, None],
-        size=(new_h, new_w),
-        mode="bilinear",
-        antialias=True,
-        align_corners=False,
-    )[0, 0].clamp_(0, 1).numpy()
+    small = (
+        F.interpolate(
+            torch.from_numpy(np.ascontiguousarray(crop))[None, None],
+            size=(new_h, new_w),
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )[0, 0]
+        .clamp_(0, 1)
+        .numpy()
+    )
 
     total = small.sum()
     if total <= 0:

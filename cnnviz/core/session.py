@@ -96,8 +96,13 @@ class ModelSession:
         """Load a user's weights file; on any problem raise ``CheckpointError`` and keep the current model."""
         model, meta = load_checkpoint(path, None if Path(path).suffix not in (".pt", ".pth") else self.model_name)
         dataset = meta.get("dataset", self.dataset)
-        self._adopt(meta["model"], dataset if dataset in ("mnist", "fashion-mnist") else self.dataset,
-                    model, meta, f"file {Path(path).name}")
+        self._adopt(
+            meta["model"],
+            dataset if dataset in ("mnist", "fashion-mnist") else self.dataset,
+            model,
+            meta,
+            f"file {Path(path).name}",
+        )
 
     def save(self, path: str | Path) -> Path:
         meta = {**self.metadata, **build_metadata(self.model_name, self.model, dataset=self.dataset)}

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterator, Union
 
 import torch
 import torch.nn.functional as F
@@ -99,7 +99,7 @@ class TrainingEnded:
     device: str
 
 
-TrainEvent = Union[BatchStats, EpochStats, TrainingEnded]
+TrainEvent = BatchStats | EpochStats | TrainingEnded
 
 
 @dataclass

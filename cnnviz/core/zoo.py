@@ -138,7 +138,7 @@ class ResNet28(nn.Sequential):
             stem=conv_bn_relu(1, widths[0], 3),  # 32x28x28
         )
         cin = widths[0]
-        for i, (width, count) in enumerate(zip(widths, blocks), start=1):
+        for i, (width, count) in enumerate(zip(widths, blocks, strict=True), start=1):
             # Each stage halves resolution: 28 -> 14 -> 7 -> 4.
             layers = [BasicBlock(cin if b == 0 else width, width, 2 if b == 0 else 1) for b in range(count)]
             stages[f"layer{i}"] = nn.Sequential(*layers)

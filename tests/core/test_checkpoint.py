@@ -20,7 +20,7 @@ def test_round_trip_is_exact(tmp_path):
     path = tmp_path / "w.safetensors"
     original = _save(path, epochs=3, recipe={"lr": 0.001})
     loaded, meta = load_checkpoint(path, "lenet5")
-    for (k, a), (_, b) in zip(original.state_dict().items(), loaded.state_dict().items()):
+    for (k, a), (_, b) in zip(original.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     assert meta["model"] == "lenet5" and meta["dataset"] == "mnist" and meta["epochs"] == 3
     assert meta["recipe"] == {"lr": 0.001}

@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
+from cnnviz.core.errors import CnnvizError
 from cnnviz.core.inspect import activations, first_conv_kernels
 from cnnviz.core.layers import layer_table
 from cnnviz.core.registry import build_model, count_parameters, get_spec, list_models
-from cnnviz.core.errors import CnnvizError
 
 NAMES = [s.name for s in list_models()]
 

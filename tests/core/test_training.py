@@ -4,9 +4,9 @@ import threading
 import pytest
 import torch
 
+from cnnviz.core.errors import CnnvizError
 from cnnviz.core.registry import build_model
 from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainControl, TrainingEnded, train
-from cnnviz.core.errors import CnnvizError
 
 
 def _events(config, data_dir, **kw):
@@ -65,7 +65,9 @@ def test_divergence_stops_with_reason_and_keeps_finite_weights(data_dir):
 def test_cpu_training_is_repeatable(data_dir):
     def losses(seed):
         control, out = TrainControl(), []
-        for e in train(TrainConfig(model="lenet5", device="cpu", seed=seed, augment=True), control=control, data_dir=data_dir):
+        for e in train(
+            TrainConfig(model="lenet5", device="cpu", seed=seed, augment=True), control=control, data_dir=data_dir
+        ):
             if not isinstance(e, BatchStats):
                 break
             out.append(e.loss)
