@@ -105,10 +105,8 @@ class ModelSession:
         )
 
     def save(self, path: str | Path) -> Path:
+        # Keep the provenance (accuracy, recipe, ...) and refresh model, dataset, versions and date.
         meta = {**self.metadata, **build_metadata(self.model_name, self.model, dataset=self.dataset)}
-        for key in ("test_accuracy", "epochs", "recipe", "device", "training_seconds"):
-            if key in self.metadata:
-                meta[key] = self.metadata[key]
         return save_checkpoint(path, self.model, meta)
 
     def fresh_training_model(self, from_current: bool) -> nn.Module:
