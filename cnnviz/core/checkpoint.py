@@ -50,6 +50,12 @@ def build_metadata(model_name: str, model: nn.Module, **fields) -> dict:
     }
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, metadata: dict) -> Path:
     """Write the model's weights and ``metadata`` (must name the model) atomically.
 
@@ -64,6 +70,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, metadata: dict) -
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; a saved file is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
             f.flush()

@@ -31,6 +31,14 @@ def test_round_trip_is_exact(tmp_path):
     assert torch.equal(original.eval()(x), loaded(x))
 
 
+def test_saved_file_has_ordinary_permissions(tmp_path):
+    path = tmp_path / "w.safetensors"
+    _save(path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
 def test_corrupt_file(tmp_path):
     path = tmp_path / "w.safetensors"
     _save(path)
