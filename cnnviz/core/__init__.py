@@ -5,7 +5,7 @@ Imports torch, torchvision and numpy only; never PySide6 or pyqtgraph.
 
 from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 from cnnviz.core.data import DATASETS, class_names, default_data_dir, load_split
-from cnnviz.core.device import available_devices, device_label, resolve_device
+from cnnviz.core.device import available_devices, device_label, resolve_device, set_cpu_threads
 from cnnviz.core.errors import CheckpointError, CnnvizError, DataMissingError
 from cnnviz.core.evaluate import EvalResult, evaluate
 from cnnviz.core.inspect import activations, c3_connection_table, first_conv_kernels, predict
@@ -27,5 +27,5 @@ __all__ = [
     "LayerInfo", "ModelSession", "ModelSpec", "pretrained_accuracy", "snapshot_weights", "TrainConfig", "TrainControl", "TrainingEnded", "activations", "available_devices",
     "build_metadata", "build_model", "c3_connection_table", "class_names", "count_parameters", "default_data_dir",
     "device_label", "drawing_to_input", "evaluate", "first_conv_kernels", "get_spec", "layer_table", "list_models",
-    "load_checkpoint", "load_split", "predict", "read_metadata", "resolve_device", "save_checkpoint", "train",
+    "load_checkpoint", "load_split", "predict", "read_metadata", "resolve_device", "save_checkpoint", "set_cpu_threads", "train",
 ]  # fmt: skip

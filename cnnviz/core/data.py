@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torchvision import datasets as tv_datasets
-
 from cnnviz.core.errors import CnnvizError, DataMissingError
 
 
@@ -35,7 +33,7 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 
-_TORCHVISION_CLASS = {"mnist": tv_datasets.MNIST, "fashion-mnist": tv_datasets.FashionMNIST}
+_TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 _RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
@@ -72,8 +70,12 @@ def is_available(dataset: str, data_dir: str | os.PathLike | None = None) -> boo
 
 @functools.lru_cache(maxsize=8)
 def _load_cpu(dataset: str, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    # Imported here, not at module level: torchvision costs ~1.5 s, and the
+    # app needs it only when a dataset is read.
+    from torchvision import datasets as tv_datasets
+
     info = dataset_info(dataset)
-    cls = _TORCHVISION_CLASS[dataset]
+    cls = getattr(tv_datasets, _TORCHVISION_CLASS[dataset])
     try:
         ds = cls(str(root), train=train, download=not is_available(dataset, root))
     except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError when offline

@@ -6,6 +6,19 @@ import torch
 
 from cnnviz.core.errors import CnnvizError
 
+# What torch chose for this machine (the physical cores), before anyone changed it.
+_DEFAULT_THREADS = torch.get_num_threads()
+
+
+def set_cpu_threads(threads: int | None = None) -> None:
+    """Threads for torch's CPU kernels in the *calling* thread (None: all cores).
+
+    OpenMP keeps this setting per thread, so the app predicts on one thread
+    in the GUI thread (one small image gains nothing from more, and a busy
+    thread team turns 1 ms into 100+ ms) while a training thread uses all.
+    """
+    torch.set_num_threads(threads or _DEFAULT_THREADS)
+
 
 def available_devices() -> list[str]:
     """Devices this machine can train on, best first, always ending with 'cpu'."""

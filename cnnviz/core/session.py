@@ -47,6 +47,9 @@ class ModelSession:
         self.model: nn.Module = build_model(model_name).eval()
         self.metadata: dict = {}
         self.source = "untrained (random weights)"
+        # What the weights are, for the app's logic: "untrained", "pretrained",
+        # "file", "training" (live, mid-run) or "trained" (a finished run).
+        self.source_kind = "untrained"
 
     # -- what the panels show -------------------------------------------------
     @property
@@ -78,31 +81,32 @@ class ModelSession:
         return c3_connection_table(self.model)
 
     # -- where the weights come from -------------------------------------------
-    def _adopt(self, model_name: str, dataset: str, model: nn.Module, metadata: dict, source: str) -> None:
+    def _adopt(self, model_name: str, dataset: str, model: nn.Module, metadata: dict, kind: str, source: str) -> None:
         self.model_name, self.dataset = model_name, dataset
-        self.model, self.metadata, self.source = model.eval().cpu(), metadata, source
+        self.model, self.metadata = model.eval().cpu(), metadata
+        self.source_kind, self.source = kind, source
 
     def load_pretrained(self, model_name: str, dataset: str) -> bool:
         """Load the shipped weights; without a shipped file, use random weights and return False."""
         path = pretrained_path(model_name, dataset)
         if not path.exists():
-            self._adopt(model_name, dataset, build_model(model_name), {}, "untrained (no pretrained file)")
+            self._adopt(model_name, dataset, build_model(model_name), {}, "untrained", "untrained (no pretrained file)")
             return False
         model, meta = load_checkpoint(path, model_name)
-        self._adopt(model_name, dataset, model, meta, f"pretrained {path.name}")
+        self._adopt(model_name, dataset, model, meta, "pretrained", f"pretrained {path.name}")
         return True
 
-    def load_file(self, path: str | Path) -> None:
-        """Load a user's weights file; on any problem raise ``CheckpointError`` and keep the current model."""
-        model, meta = load_checkpoint(path, None if Path(path).suffix not in (".pt", ".pth") else self.model_name)
+    def load_file(self, path: str | Path, model_name: str | None = None) -> None:
+        """Load a user's weights file; on any problem raise ``CheckpointError`` and keep the current model.
+
+        ``model_name`` (e.g. the model on screen) makes a file of another model
+        an error; a legacy ``.pt`` file is always read as the current model.
+        """
+        legacy = Path(path).suffix in (".pt", ".pth")
+        model, meta = load_checkpoint(path, self.model_name if legacy else model_name)
         dataset = meta.get("dataset", self.dataset)
-        self._adopt(
-            meta["model"],
-            dataset if dataset in ("mnist", "fashion-mnist") else self.dataset,
-            model,
-            meta,
-            f"file {Path(path).name}",
-        )
+        dataset = dataset if dataset in ("mnist", "fashion-mnist") else self.dataset
+        self._adopt(meta["model"], dataset, model, meta, "file", f"file {Path(path).name}")
 
     def save(self, path: str | Path) -> Path:
         # Keep the provenance (accuracy, recipe, ...) and refresh model, dataset, versions and date.
@@ -120,10 +124,10 @@ class ModelSession:
         """Show weights from a training run (a ``snapshot_weights`` result)."""
         with torch.no_grad():
             self.model.load_state_dict(snapshot)
-        self.source = source
+        self.source_kind, self.source = "training", source
 
     def adopt_trained(self, model_name: str, dataset: str, model: nn.Module, metadata: dict) -> None:
-        self._adopt(model_name, dataset, model, metadata, "trained in this session")
+        self._adopt(model_name, dataset, model, metadata, "trained", "trained in this session")
 
     def random_test_image(self, data_dir=None, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
         """A random test image of the current dataset (28x28 float in [0, 1]) and its label."""

@@ -20,7 +20,7 @@ from torch import nn
 
 from cnnviz.core.augment import Augmentation
 from cnnviz.core.data import load_split, to_float
-from cnnviz.core.device import resolve_device
+from cnnviz.core.device import resolve_device, set_cpu_threads
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.registry import build_model, get_spec
 
@@ -201,6 +201,8 @@ def train(
     """
     control = control or TrainControl()
     device = resolve_device(config.device)
+    if device.type == "cpu":
+        set_cpu_threads(None)  # all cores for this (possibly worker) thread, whatever the GUI thread uses
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     if model is None:

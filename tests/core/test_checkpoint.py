@@ -101,3 +101,17 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         _save(path, name="lenet")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]  # no temp file left
+
+
+def test_session_refuses_a_file_of_another_model_and_keeps_its_own(tmp_path):
+    from cnnviz.core.session import ModelSession
+
+    path = tmp_path / "w.safetensors"
+    _save(path, name="lenet")
+    session = ModelSession("lenet5")
+    before = session.model
+    with pytest.raises(CheckpointError, match="not LeNet-5"):
+        session.load_file(path, "lenet5")
+    assert session.model is before and session.model_name == "lenet5" and session.source_kind == "untrained"
+    session.load_file(path)  # without a required model, the file's own model is adopted
+    assert session.model_name == "lenet" and session.source_kind == "file"

@@ -1,0 +1,225 @@
+"""How the app behaves while it trains: event-loop stalls and training throughput.
+
+Run ``python -m cnnviz.qt.bench_training [--quick] [--data-dir DIR]``.
+
+LeNet trains on MNIST on the CPU inside a shown ``TrainingMonitor`` (offscreen
+unless a display is set) while a 10 ms ``QTimer`` records how late the event
+loop serves it: a stall is an interval minus the 10 ms asked for. Throughput
+inside the app is compared, as a ratio, with ``cnnviz.core.train`` run directly
+on the same settings in the same process, the two interleaved so a noisy
+neighbour slows both alike. ``weightsUpdated`` is connected to a forward pass
+over one image with every layer's activations, as the main window does.
+
+Python threads share one interpreter lock: the training thread holds it
+between torch ops, so the GUI thread can wait for it up to
+``sys.getswitchinterval()`` each time. The app run is repeated with a shorter
+switch interval to show how much that matters. Figures are printed, never
+asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+TARGETS = "targets: stall p99 <= 50 ms, max <= 200 ms; app/direct throughput >= 0.90x"
+WARMUP = 20  # batches left out of the throughput (first batches run cold)
+
+
+def _config(batches: int):
+    from cnnviz.core import TrainConfig
+
+    epochs = 1 if batches <= 469 else -(-batches // 469)
+    return TrainConfig(model="lenet", dataset="mnist", epochs=epochs, batch_size=128, optimizer="adam",
+                       schedule="onecycle", device="cpu")  # fmt: skip
+
+
+def direct_images_per_second(data_dir, batches: int) -> float:
+    """``cnnviz.core.train`` driven in this thread, no Qt involved."""
+    from cnnviz.core import BatchStats, train
+
+    config = _config(batches)
+    start = None
+    for event in train(config, data_dir=data_dir):
+        if isinstance(event, BatchStats):
+            if event.step == WARMUP:
+                start = time.perf_counter()
+            elif event.step == batches:
+                return (batches - WARMUP) * config.batch_size / (time.perf_counter() - start)
+    raise RuntimeError("training ended early")
+
+
+def app_run(
+    data_dir, batches: int, switch_interval: float | None = None, inference: bool = True, visible: bool = True
+) -> dict:
+    """One training run in a ``TrainingMonitor`` (shown, or hidden as when tabbed away); stalls and throughput."""
+    from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.core import ModelSession
+    from cnnviz.qt.monitor import TrainingMonitor
+
+    app = QApplication.instance() or QApplication([])
+    session = ModelSession("lenet")
+    monitor = TrainingMonitor(session, data_dir=data_dir)
+    monitor.resize(1100, 850)
+    if visible:
+        monitor.show()
+    monitor.model_combo.setCurrentIndex(monitor.model_combo.findData("lenet"))
+    monitor.epochs_spin.setValue(_config(batches).epochs)
+    monitor.device_combo.setCurrentIndex(monitor.device_combo.findData("cpu"))
+    image, _ = session.random_test_image(data_dir, np.random.default_rng(0))
+    if inference:  # what the main window does on weightsUpdated
+        monitor.weightsUpdated.connect(lambda: session.infer(image))
+    app.processEvents()
+
+    class Probe(QObject):
+        """Lives in the GUI thread: records the ticks and the worker's progress."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.ticks: list[float] = []
+            self.first: tuple[int, float] | None = None  # (step, worker's elapsed seconds)
+            self.last: tuple[int, float] | None = None
+            self.measuring = False
+
+        @Slot()
+        def tick(self) -> None:
+            if self.measuring:
+                self.ticks.append(time.perf_counter())
+
+        @Slot(object)
+        def progress(self, p: dict) -> None:
+            if p["step"] >= WARMUP and self.first is None:
+                self.first = (p["step"], p["elapsed"])
+                self.measuring = True
+            if p["step"] <= batches:
+                self.last = (p["step"], p["elapsed"])
+            if p["step"] >= batches:
+                self.measuring = False
+                monitor.stop()
+
+    probe = Probe()
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.setInterval(10)
+    timer.timeout.connect(probe.tick)
+    loop = QEventLoop()
+    monitor.trainingFinished.connect(lambda result: loop.quit())
+
+    old_interval = sys.getswitchinterval()
+    if switch_interval is not None:
+        sys.setswitchinterval(switch_interval)
+    try:
+        timer.start()
+        monitor.start()
+        monitor._worker.progress.connect(probe.progress)
+        cpu0 = time.thread_time()
+        wall0 = time.perf_counter()
+        loop.exec()
+        wall = time.perf_counter() - wall0
+        gui_cpu = (time.thread_time() - cpu0) / wall
+        plot_hz = monitor._plot_redraws / wall
+    finally:
+        timer.stop()
+        sys.setswitchinterval(old_interval)
+        monitor.shutdown()
+        monitor.close()
+        monitor.deleteLater()
+        app.processEvents()
+
+    ticks = np.diff(np.asarray(probe.ticks)) * 1000 - 10  # ms late
+    (s0, t0), (s1, t1) = probe.first, probe.last
+    return {
+        "images_per_second": (s1 - s0) * 128 / (t1 - t0),
+        "stall_p50_ms": float(np.percentile(ticks, 50)),
+        "stall_p99_ms": float(np.percentile(ticks, 99)),
+        "stall_max_ms": float(ticks.max()),
+        "gui_cpu": gui_cpu,
+        "plot_hz": plot_hz,
+    }
+
+
+def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: int | None = None) -> dict:
+    """Run the benchmark and print a table; returns the figures.
+
+    ``threads``: torch's CPU threads, set through ``OMP_NUM_THREADS`` before
+    torch loads (the Qt side never imports torch). None does what the app
+    does: one thread unless ``OMP_NUM_THREADS`` says otherwise.
+    """
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if "torch" in sys.modules:
+        print("note: torch was already loaded; its thread count is whatever it was", file=sys.stderr)
+    elif threads is not None:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+    else:
+        try:
+            from cnnviz.qt.app import limit_inference_threads
+        except ImportError:  # the app module is optional here
+            pass
+        else:
+            limit_inference_threads()
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.core import load_split
+
+    app = QApplication.instance() or QApplication([])  # noqa: F841  (kept alive for the runs)
+    batches = 200 if quick else 469
+    rounds = rounds or (1 if quick else 3)
+    intervals = [None] if quick else [None, 0.001]
+    load_split("mnist", True, data_dir)  # reading the files is not the loop's speed
+    load_split("mnist", False, data_dir)
+
+    print(f"cnnviz training-monitor bench: lenet, MNIST, batch 128, Adam, CPU, {batches} batches, "
+          f"{rounds} round(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+          f"{os.cpu_count()} CPU(s), Qt platform {os.environ.get('QT_QPA_PLATFORM')}, "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    direct: list[float] = []
+    apps: dict[str, list[dict]] = {}
+    variants = [(f"app, switch interval {1000 * (i or sys.getswitchinterval()):g} ms", i, True) for i in intervals]
+    if not quick:
+        variants.append(("app, monitor hidden", None, False))
+    for r in range(rounds):  # interleaved, so a noisy neighbour hits every variant alike
+        direct.append(direct_images_per_second(data_dir, batches))
+        line = [f"direct {direct[-1]:,.0f} img/s"]
+        for name, interval, visible in variants:
+            result = app_run(data_dir, batches, interval, visible=visible)
+            apps.setdefault(name, []).append(result)
+            line.append(f"{name}: {result['images_per_second']:,.0f} img/s, p99 stall {result['stall_p99_ms']:.1f} ms")
+        print(f"  round {r + 1}: " + "; ".join(line), flush=True)
+
+    direct_ips = statistics.median(direct)
+    print()
+    print(f"{'run':<32} {'images/s':>10} {'vs direct':>10} {'stall p50':>10} {'p99':>8} {'max':>8} {'GUI CPU':>8} {'plots':>7}")
+    print(f"{'direct cnnviz.core.train':<32} {direct_ips:>10,.0f} {'1.00x':>10}")
+    figures = {"direct_images_per_second": direct_ips, "apps": {}}
+    for name, results in apps.items():
+        med = {key: statistics.median(r[key] for r in results) for key in results[0]}
+        med["stall_max_ms"] = max(r["stall_max_ms"] for r in results)  # the worst, not the median
+        ratio = med["images_per_second"] / direct_ips
+        figures["apps"][name] = {**med, "ratio": ratio}
+        print(f"{name:<32} {med['images_per_second']:>10,.0f} {ratio:>9.2f}x {med['stall_p50_ms']:>8.1f}ms "
+              f"{med['stall_p99_ms']:>6.1f}ms {med['stall_max_ms']:>6.1f}ms {100 * med['gui_cpu']:>7.0f}% {med['plot_hz']:>5.0f}Hz")  # fmt: skip
+    print(f"(median of {rounds} round(s), direct {min(direct):,.0f}-{max(direct):,.0f} img/s; stall = 10 ms timer "
+          f"interval minus 10 ms, max over rounds; load average now {os.getloadavg()[0]:.1f}; {TARGETS})")  # fmt: skip
+    return figures
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one round of 200 batches")
+    parser.add_argument("--data-dir", default=None, help="datasets folder (default: CNNVIZ_DATA_DIR)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: as the app, 1 unless OMP_NUM_THREADS is set)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: 3, --quick: 1)")
+    args = parser.parse_args(argv)
+    run(args.data_dir, quick=args.quick, threads=args.threads, rounds=args.rounds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The layer table: layer, type, output shape, parameters, connections, and the totals."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from cnnviz.qt.style import format_shape, scaled_font
+
+COLUMNS = ("Layer", "Type", "Output", "Params", "Connections")
+TIPS = (
+    "The stage's name, as in the paper (C = convolution, S = subsampling, F = fully connected)",
+    "What the stage is made of",
+    "Channels × height × width of its output for one 28×28 input",
+    "Trainable weights and biases",
+    "Multiply-adds plus biases per input image (LeCun et al. 1998 count these as connections)",
+)
+
+
+class LayerTable(QTableWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
+        self.setObjectName("layerTable")
+        self.setAccessibleName("Layer table")
+        self.setToolTip("Every stage of the model with its size and cost; the last row sums them")
+        self.setHorizontalHeaderLabels(COLUMNS)
+        for col, tip in enumerate(TIPS):
+            self.horizontalHeaderItem(col).setToolTip(tip)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setAlternatingRowColors(True)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)  # sized by _fit_type_column
+        self.setWordWrap(True)  # long types ("LeCunConv2d + Squash") wrap at their spaces
+        self.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self._longest_word = 80
+
+    def set_rows(self, rows) -> None:
+        """``rows``: ``LayerInfo`` records from ``ModelSession.layer_table()``."""
+        rows = list(rows)
+        self.setRowCount(len(rows) + 1)
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        for r, info in enumerate(rows):
+            cells = (info.name, info.type, format_shape(info.output_shape), f"{info.params:,}", f"{info.connections:,}")
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{info.name}: {text}" if c else f"{info.name} ({info.type})")
+                if c >= 3:
+                    item.setTextAlignment(right)
+                self.setItem(r, c, item)
+        total_params = sum(i.params for i in rows)
+        total_conn = sum(i.connections for i in rows)
+        bold = scaled_font(self.font(), 1.0, bold=True)
+        for c, text in enumerate(("Total", "", "", f"{total_params:,}", f"{total_conn:,}")):
+            item = QTableWidgetItem(text)
+            item.setFont(bold)
+            item.setToolTip("Sum over all layers")
+            if c >= 3:
+                item.setTextAlignment(right)
+            self.setItem(len(rows), c, item)
+        fm = self.fontMetrics()
+        words = [w for info in rows for w in info.type.split()]
+        self._longest_word = max((fm.horizontalAdvance(w) for w in words), default=60) + 16
+        self._fit_type_column()
+
+    def _fit_type_column(self) -> None:
+        """Type takes the room left over, but never less than its longest word (then the table scrolls)."""
+        header = self.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(self.columnCount()) if c != 1)
+        header.resizeSection(1, max(self._longest_word, self.viewport().width() - others))
+        self.resizeRowsToContents()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_type_column()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self._fit_type_column()
+
+    def totals(self) -> tuple[str, str]:
+        """The totals row's parameter and connection cells, as displayed."""
+        last = self.rowCount() - 1
+        return self.item(last, 3).text(), self.item(last, 4).text()

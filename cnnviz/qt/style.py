@@ -1,0 +1,120 @@
+"""Shared look: fonts sized for a projector, colormaps as QImage lookup tables."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QImage
+
+# A projected classroom screen is read from 10 m away: start large.
+BASE_POINT_SIZE = 12.0
+PRESENTATION_SCALE = 1.4
+
+# Index 255 of every lookup table is the background between tiles.
+GAP_INDEX = 255
+GAP_COLOR = QColor("#2b2b2b")
+ACCENT = QColor("#e8590c")  # the predicted class, the highlighted C3 inputs
+BAR_COLOR = QColor("#4c6ef5")
+
+# Sequential map for activations that are never negative (after ReLU),
+# diverging map (blue < 0 < red) for signed ones (tanh squash, weights).
+SEQUENTIAL = "viridis"
+DIVERGING = "CET-D1"
+
+
+def scaled_font(font: QFont, factor: float, bold: bool = False) -> QFont:
+    f = QFont(font)
+    size = font.pointSizeF() if font.pointSizeF() > 0 else BASE_POINT_SIZE
+    f.setPointSizeF(size * factor)
+    f.setBold(bold)
+    return f
+
+
+@functools.lru_cache(maxsize=16)
+def color_table(name: str, gap: int | None = None) -> tuple[int, ...]:
+    """256 ARGB entries for ``QImage.setColorTable``: 255 colours, then the gap colour (ARGB int)."""
+    lut = pg.colormap.get(name).getLookupTable(nPts=255, mode="byte", alpha=False)
+    table = [0xFF000000 | (int(r) << 16) | (int(g) << 8) | int(b) for r, g, b in lut]
+    table.append(GAP_COLOR.rgba() if gap is None else int(gap))
+    return tuple(table)
+
+
+def color_of(name: str, t: float) -> QColor:
+    """Colour of value ``t`` in [0, 1] on a colormap (for legends)."""
+    return QColor.fromRgba(color_table(name)[int(round(min(max(t, 0.0), 1.0) * 254))])
+
+
+def quantize(
+    data: np.ndarray, per_map: bool = False, signed: bool | None = None
+) -> tuple[np.ndarray, bool, float, float]:
+    """Map a C x H x W array to colour indices 0..254.
+
+    Signed data is scaled symmetrically (0 lands mid-table, on white in the
+    diverging map); non-negative data from 0 to its maximum. With ``per_map``
+    each channel gets its own scale, so weak maps still show their pattern.
+    Returns (indices uint8, signed, min, max).
+    """
+    lo, hi = float(data.min()), float(data.max())
+    if signed is None:
+        signed = lo < -1e-6
+    if per_map and data.ndim == 3:
+        axes = (1, 2)
+        m = np.abs(data).max(axis=axes, keepdims=True) if signed else data.max(axis=axes, keepdims=True)
+    else:
+        m = max(abs(lo), abs(hi)) if signed else hi
+    m = np.maximum(m, 1e-8)
+    if signed:
+        t = data / m * 127.0 + 127.0
+    else:
+        t = data / m * 254.0
+    return np.clip(t, 0, 254).astype(np.uint8), signed, lo, hi
+
+
+@functools.lru_cache(maxsize=16)
+def color_lut(name: str, gap: int | None = None) -> np.ndarray:
+    """The colour table as a uint32 numpy array, for ``lut[indices]`` -> RGB32 pixels."""
+    return np.array(color_table(name, gap), dtype=np.uint32)
+
+
+def rgb32_image(pixels: np.ndarray) -> QImage:
+    """An RGB32 QImage sharing a (H, W) uint32 array's memory: keep the array alive.
+
+    Colouring in numpy and handing Qt ready RGB32 pixels makes painting a
+    plain blit; an Indexed8 image would be converted on every paint.
+    """
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint32)
+    h, w = pixels.shape
+    return QImage(pixels.data, w, h, 4 * w, QImage.Format.Format_RGB32)
+
+
+def indexed_image(indices: np.ndarray, table: tuple[int, ...]) -> QImage:
+    """An Indexed8 QImage that shares ``indices``' memory: keep the array alive."""
+    indices = np.ascontiguousarray(indices, dtype=np.uint8)
+    h, w = indices.shape
+    img = QImage(indices.data, w, h, w, QImage.Format.Format_Indexed8)
+    img.setColorTable(list(table))
+    return img
+
+
+def gray_image(values: np.ndarray) -> QImage:
+    """A Grayscale8 copy of a 2-D float array in [0, 1] (or uint8)."""
+    if values.dtype != np.uint8:
+        values = (np.clip(values, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    values = np.ascontiguousarray(values)
+    h, w = values.shape
+    return QImage(values.data, w, h, w, QImage.Format.Format_Grayscale8).copy()
+
+
+def qimage_to_gray(img: QImage) -> np.ndarray:
+    """A Grayscale8 QImage -> a (H, W) uint8 numpy copy (scanline padding removed)."""
+    if img.format() != QImage.Format.Format_Grayscale8:
+        img = img.convertToFormat(QImage.Format.Format_Grayscale8)
+    h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * bpl)
+    return buf.reshape(h, bpl)[:, :w].copy()
+
+
+def format_shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(s) for s in shape)

@@ -1,0 +1,136 @@
+"""Qt test fixtures: leak checks, an isolated main window, and drawing with real mouse events."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QSettings, Qt, QThread
+from PySide6.QtWidgets import QApplication
+
+# Qt's own helper windows that come and go by themselves.
+_TRANSIENT = {"QTipLabel"}
+# Hidden menus and combo-box popups may outlive their window for a while: pyqtgraph
+# keeps its context menus in Python reference cycles. Only shown ones count as leaks.
+_POPUPS = (Qt.WindowType.Popup, Qt.WindowType.ToolTip)
+
+
+def _address(obj) -> int:
+    return shiboken6.getCppPointer(obj)[0]
+
+
+def _running_qthreads() -> list[QThread]:
+    main = QCoreApplication.instance().thread()
+    found = []
+    for obj in gc.get_objects():
+        # type(), not isinstance(): the latter reads __class__, which wakes lazy torch attributes.
+        if issubclass(type(obj), QThread) and shiboken6.isValid(obj) and obj is not main:
+            try:
+                if obj.isRunning():
+                    found.append(obj)
+            except RuntimeError:  # deleted under our feet
+                pass
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_windows_or_threads(qapp):
+    """Fail a test that leaves a top-level window alive or a thread running.
+
+    pytest-qt closes and schedules deletion of widgets given to
+    ``qtbot.addWidget`` before fixtures are torn down, so by now every window
+    a test made properly is gone.
+    """
+    windows_before = {_address(w) for w in QApplication.topLevelWidgets()}
+    threads_before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 3.0
+    while True:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QApplication.processEvents()
+        gc.collect()  # pyqtgraph's menus live in reference cycles until collected
+        windows = [
+            w
+            for w in QApplication.topLevelWidgets()
+            if _address(w) not in windows_before
+            and type(w).__name__ not in _TRANSIENT
+            and (w.isVisible() or w.windowType() not in _POPUPS)
+        ]
+        threads = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
+        qthreads = _running_qthreads()
+        if not (windows or threads or qthreads) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    problems = []
+    if windows:
+        problems.append(
+            "top-level windows left alive: "
+            + ", ".join(f"{type(w).__name__}({w.objectName()!r}, visible={w.isVisible()})" for w in windows)
+        )
+        for w in windows:  # do not let one leak fail the following tests too
+            w.close()
+            w.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    if threads:
+        problems.append("Python threads still running: " + ", ".join(t.name for t in threads))
+    if qthreads:
+        problems.append("QThreads still running: " + ", ".join(t.objectName() or repr(t) for t in qthreads))
+    if problems:
+        pytest.fail("; ".join(problems))
+
+
+@pytest.fixture
+def settings(tmp_path) -> QSettings:
+    """Settings in a throw-away ini file, never the user's."""
+    return QSettings(str(tmp_path / "cnnviz-test.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """The real main window (LeNet-5, MNIST), shown offscreen; error boxes are recorded, not shown."""
+    from cnnviz.qt import MainWindow
+
+    w = MainWindow(settings=settings)
+    w.shown_errors = []
+    w._show_error = lambda title, text: w.shown_errors.append((title, text))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.settle = lambda: qtbot.waitUntil(lambda: not w.inference_pending())  # the newest drawing is answered
+    qtbot.waitUntil(lambda: w.inference_count >= 1)  # the first (empty) inference has run
+    return w
+
+
+def canvas_point(canvas, u: float, v: float) -> QPoint:
+    """Widget position of (u, v) in 0..1 of the canvas's square drawing area."""
+    side = min(canvas.width(), canvas.height())
+    return QPoint(round((canvas.width() - side) / 2 + u * side), round((canvas.height() - side) / 2 + v * side))
+
+
+@pytest.fixture
+def draw(qtbot):
+    """``draw(canvas, [(u, v), ...])``: one stroke with real press/move/release mouse events."""
+
+    def stroke(canvas, points, settle=None):
+        first = canvas_point(canvas, *points[0])
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=first)
+        for u, v in points[1:]:
+            qtbot.mouseMove(canvas, canvas_point(canvas, u, v))
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(canvas, *points[-1]))
+        if settle is not None:
+            qtbot.waitUntil(settle)
+
+    return stroke
+
+
+def line(a, b, n=20):
+    """n + 1 points from a to b, both (u, v)."""
+    return [(a[0] + (b[0] - a[0]) * i / n, a[1] + (b[1] - a[1]) * i / n) for i in range(n + 1)]
+
+
+@pytest.fixture
+def make_line():
+    return line

@@ -1,0 +1,287 @@
+"""The live training monitor: real MNIST runs in a worker thread, driven like a user would.
+
+Every test that starts training ends it (Stop, completion or ``shutdown``) and
+the ``monitor`` fixture checks that no worker thread is left running.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from cnnviz.core import ModelSession
+from cnnviz.qt.monitor import TrainingMonitor
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT_MS = 120_000  # one LeNet epoch takes ~5 s alone; colleagues may be using both cores
+
+
+@pytest.fixture
+def monitor(qtbot, data_dir):
+    session = ModelSession()  # LeNet-5: the monitor's default (modern LeNet) is another model
+    widget = TrainingMonitor(session, data_dir=data_dir)
+    qtbot.addWidget(widget)
+    widget.show()
+    threads = []
+    widget.trainingStarted.connect(lambda: threads.append(widget._thread))
+    yield widget
+    widget.shutdown()
+    assert not widget.is_running()
+    assert all(not t.isRunning() for t in threads), "a training thread outlived its test"
+
+
+def click(qtbot, widget, name):
+    from PySide6.QtWidgets import QPushButton
+
+    button = widget.findChild(QPushButton, name)
+    assert button is not None and button.isEnabled(), f"{name} is not clickable"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    return button
+
+
+def wait_for_batches(qtbot, monitor, at_least=1, timeout=RUN_TIMEOUT_MS):
+    qtbot.waitUntil(lambda: monitor.progress_bar.value() >= at_least, timeout=timeout)
+    return monitor.progress_bar.value()
+
+
+def test_defaults_let_a_teacher_just_press_start(monitor):
+    config = monitor.config()
+    assert (config.model, config.dataset, config.epochs) == ("lenet", "mnist", 1)
+    assert (config.optimizer, config.schedule, config.batch_size) == ("adam", "onecycle", 128)
+    assert monitor.objectName() == "trainingMonitor"
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QPushButton
+
+    for name in ("trainStart", "trainPause", "trainStop"):
+        assert monitor.findChild(QPushButton, name).toolTip()
+    assert [monitor.findChild(QPushButton, n).isEnabled() for n in ("trainStart", "trainPause", "trainStop")] == [
+        True, False, False,
+    ]  # fmt: skip
+    for widget in (monitor.dataset_combo, monitor.model_combo, monitor.init_combo, monitor.optimizer_combo,
+                   monitor.lr_spin, monitor.schedule_combo, monitor.batch_spin, monitor.epochs_spin,
+                   monitor.augment_check, monitor.device_combo):  # fmt: skip
+        assert widget.toolTip(), f"{widget.objectName()} has no tooltip"
+        labelled = isinstance(widget, QAbstractButton) or any(
+            label.buddy() is widget for label in monitor.findChildren(QLabel)
+        )
+        assert labelled, f"{widget.objectName()} has no label"
+    devices = [monitor.device_combo.itemData(i) for i in range(monitor.device_combo.count())]
+    assert devices[0] == "auto" and "cpu" in devices
+    optimizers = [monitor.optimizer_combo.itemData(i) for i in range(monitor.optimizer_combo.count())]
+    assert optimizers == ["adam", "adamw", "sgd"]
+    assert isinstance(monitor.model_combo, QComboBox) and monitor.model_combo.count() >= 6
+
+
+def test_the_qt_side_never_imports_torch():
+    for name in ("training_worker.py", "monitor.py", "bench_training.py"):
+        source = (REPO / "cnnviz" / "qt" / name).read_text()
+        assert not re.search(r"^\s*(import torch|from torch)", source, re.M), name
+
+
+def test_progress_then_stop_within_a_batch(qtbot, monitor):
+    order = []
+    monitor.sessionChanged.connect(lambda: order.append("sessionChanged"))
+    monitor.weightsUpdated.connect(lambda: order.append("weightsUpdated"))
+    with qtbot.waitSignal(monitor.trainingStarted, timeout=5000):
+        click(qtbot, monitor, "trainStart")
+    assert monitor.is_running()
+    assert monitor.session.model_name == "lenet"  # switched to the run's model before training
+    with qtbot.waitSignal(monitor.weightsUpdated, timeout=RUN_TIMEOUT_MS):
+        pass
+    assert order[0] == "sessionChanged"
+    assert monitor.session.source.startswith("training (live")
+    wait_for_batches(qtbot, monitor, at_least=10)
+
+    x, y = monitor.loss_raw_curve.getData()
+    assert x is not None and len(x) > 0 and np.all(np.isfinite(y))
+    assert len(monitor.loss_curve.getData()[0]) > 0 and len(monitor.lr_curve.getData()[0]) > 0
+    assert 0 < monitor.progress_bar.value() < monitor.progress_bar.maximum() == 469
+    assert "images/s" in monitor.progress_bar.text() and "ETA" in monitor.progress_bar.text()
+
+    seen = monitor.progress_bar.value()
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=10_000) as blocker:
+        clicked = time.perf_counter()
+        click(qtbot, monitor, "trainStop")
+    waited = time.perf_counter() - clicked
+    result = blocker.args[0]
+    assert result["reason"] == "stopped", result
+    # The GUI's count lags the worker by at most ~1/30 s of batches; a stop is
+    # honoured before the next batch, so only a handful more can have run.
+    assert result["steps"] - seen < 40, (seen, result["steps"])
+    assert waited < 5.0
+    assert not monitor.is_running()
+    assert monitor.message_label.text().startswith("Stopped by the user")
+    assert result["adopted"] and monitor.session.source == "trained in this session"
+
+
+def test_pause_halts_the_step_counter_and_resume_continues(qtbot, monitor):
+    monitor.start()
+    wait_for_batches(qtbot, monitor, at_least=5)
+    pause = click(qtbot, monitor, "trainPause")
+    assert pause.text() == "Resume"
+    qtbot.waitUntil(lambda: monitor.status_label.text().startswith("Paused"), timeout=10_000)
+    paused_at = monitor.progress_bar.value()
+    assert monitor.is_paused()
+    qtbot.wait(700)  # more than a hundred batches' time on this CPU
+    assert monitor.progress_bar.value() == paused_at
+    assert monitor._loss.n == paused_at  # every batch so far was flushed before the pause
+
+    click(qtbot, monitor, "trainPause")
+    assert pause.text() == "Pause"
+    wait_for_batches(qtbot, monitor, at_least=paused_at + 5, timeout=30_000)
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=10_000) as blocker:
+        monitor.stop()
+    assert blocker.args[0]["reason"] == "stopped"
+
+
+def test_stop_while_paused(qtbot, monitor):
+    monitor.start()
+    wait_for_batches(qtbot, monitor)
+    monitor.pause()
+    qtbot.waitUntil(lambda: monitor.status_label.text().startswith("Paused"), timeout=10_000)
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=10_000) as blocker:
+        click(qtbot, monitor, "trainStop")
+    assert blocker.args[0]["reason"] == "stopped"
+
+
+@pytest.mark.slow
+def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor):
+    changed = []
+    monitor.sessionChanged.connect(lambda: changed.append(monitor.session.source))
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        monitor.start()
+    result = blocker.args[0]
+    assert result["reason"] == "completed", result
+    assert result["test_accuracy"] > 0.95
+    assert result["steps"] == 469 and result["epochs_completed"] == 1
+    assert f"{100 * result['test_accuracy']:.2f} %" in monitor.accuracy_label.text()
+
+    confusion = np.asarray(result["confusion"])
+    assert confusion.shape == (10, 10) and confusion.sum() == 10_000
+    assert monitor.confusion is not None and monitor.confusion_image.image is not None
+    assert result["class_names"] == [str(d) for d in range(10)]
+
+    session = monitor.session
+    assert result["adopted"] and changed[-1] == "trained in this session"
+    assert (session.model_name, session.dataset) == ("lenet", "mnist")
+    assert session.test_accuracy == pytest.approx(result["test_accuracy"])
+    assert session.metadata["recipe"]["optimizer"] == "adam"
+
+    # The throttled worker lost no batch: one loss point per batch, in order.
+    steps, losses = monitor._loss.view()
+    assert np.array_equal(steps, np.arange(1, 470))
+    smoothed = monitor._loss_ema.view()[1]
+    assert smoothed[-1] < 0.5 * smoothed[0]
+    epochs, test_acc = monitor.test_accuracy_curve.getData()
+    assert list(epochs) == [1.0] and test_acc[0] > 95
+    assert monitor.progress_bar.value() == 469
+    assert not monitor.is_running()
+
+
+def test_a_diverging_run_says_why_in_red(qtbot, monitor):
+    monitor.optimizer_combo.setCurrentIndex(monitor.optimizer_combo.findData("sgd"))
+    monitor.schedule_combo.setCurrentIndex(monitor.schedule_combo.findData("constant"))
+    monitor.lr_spin.setValue(1e6)
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        monitor.start()
+    result = blocker.args[0]
+    assert result["reason"] == "diverged", result
+    assert "diverged" in result["message"]
+    assert monitor.message_label.isVisible()
+    assert "diverged" in monitor.message_label.text()
+    assert "#c62828" in monitor.message_label.styleSheet()
+    assert monitor.start_button.isEnabled() and not monitor.is_running()
+
+
+def test_missing_data_is_a_message_not_a_traceback(qtbot, tmp_path):
+    widget = TrainingMonitor(ModelSession(), data_dir=tmp_path)
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.trainingFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        widget.start()
+    result = blocker.args[0]
+    assert result["reason"] == "error"
+    assert "MNIST" in result["message"] and "Traceback" not in result["message"]
+    assert "#c62828" in widget.message_label.styleSheet()
+    assert not widget.is_running()
+
+
+def test_live_weights_stop_when_the_user_loads_another_model(qtbot, monitor):
+    updates = []
+    monitor.weightsUpdated.connect(lambda: updates.append(time.perf_counter()))
+    monitor.start()
+    with qtbot.waitSignal(monitor.weightsUpdated, timeout=RUN_TIMEOUT_MS):
+        pass
+    monitor.session.load_pretrained("lenet5", "mnist")  # what File > Open would do
+    count = len(updates)
+    qtbot.wait(1200)
+    assert len(updates) == count  # the user's model is not overwritten
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=10_000) as blocker:
+        monitor.stop()
+    assert not blocker.args[0]["adopted"] and monitor.session.model_name == "lenet5"
+
+
+def test_shutdown_mid_training_stops_and_joins_the_thread(qtbot, monitor):
+    monitor.start()
+    wait_for_batches(qtbot, monitor)
+    thread = monitor._thread
+    assert thread.isRunning()
+    started = time.perf_counter()
+    monitor.shutdown()
+    assert time.perf_counter() - started < 5.0
+    assert not thread.isRunning() and thread.isFinished()
+    assert not monitor.is_running() and monitor.start_button.isEnabled()
+    monitor.shutdown()  # idempotent
+    with qtbot.assertNotEmitted(monitor.trainingFinished, wait=300):
+        pass  # the discarded run's late signals are ignored
+
+
+def test_closing_the_window_while_training_exits_cleanly(data_dir, tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication, QMainWindow
+        from cnnviz.core import ModelSession
+        from cnnviz.qt.monitor import TrainingMonitor
+
+        class Window(QMainWindow):
+            def __init__(self):
+                super().__init__()
+                self.monitor = TrainingMonitor(ModelSession(), data_dir=sys.argv[1])
+                self.setCentralWidget(self.monitor)
+
+            def closeEvent(self, event):
+                self.monitor.shutdown()
+                super().closeEvent(event)
+
+        app = QApplication(sys.argv[:1])
+        window = Window()
+        window.show()
+        window.monitor.start()
+
+        def close():
+            print("running at close:", window.monitor.is_running(), flush=True)
+            window.close()
+
+        QTimer.singleShot(1000, close)
+        code = app.exec()
+        print("running after:", window.monitor.is_running(), flush=True)
+        sys.exit(code)
+        """
+    )
+    env = {**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(data_dir)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "QThread: Destroyed" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "running at close: True" in proc.stdout
+    assert "running after: False" in proc.stdout

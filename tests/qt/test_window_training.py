@@ -1,0 +1,42 @@
+"""The training monitor inside the main window: pickers lock, panels follow the live weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import line
+from PySide6.QtWidgets import QWidget
+
+TIMEOUT_MS = 180_000  # the CPU is shared with colleagues' jobs
+
+
+def test_training_from_the_window_locks_pickers_and_updates_the_prediction(qtbot, window, draw, data_dir):
+    monitor = window.monitor
+    if monitor is None:
+        pytest.skip("this build has no cnnviz/qt/monitor.py")
+    assert window.findChild(QWidget, "trainingMonitor") is monitor
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
+    window.settle()
+    window.dock_training.raise_()
+    assert monitor.config().model == window.session.model_name  # the monitor follows the window's model
+
+    answered = []
+    monitor.weightsUpdated.connect(lambda: answered.append(window.inference_count))
+    with qtbot.waitSignal(monitor.trainingStarted, timeout=TIMEOUT_MS):
+        assert monitor.start()
+    assert not window.model_picker.isEnabled() and not window.dataset_picker.isEnabled()
+    assert not window.act_open_weights.isEnabled()
+    qtbot.waitUntil(lambda: len(answered) >= 1, timeout=TIMEOUT_MS)
+    before = answered[0]
+    qtbot.waitUntil(lambda: window.inference_count > before, timeout=10_000)  # re-run on the new weights
+    assert window.prediction.bars.probabilities is not None
+    np.testing.assert_allclose(window.prediction.bars.probabilities.sum(), 1.0, atol=1e-4)
+
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=TIMEOUT_MS) as finished:
+        monitor.stop()
+    assert finished.args[0]["reason"] == "stopped"
+    assert window.model_picker.isEnabled() and window.dataset_picker.isEnabled()
+    assert window.act_open_weights.isEnabled()
+    assert window.statusBar().currentMessage() == finished.args[0]["message"]
+    assert window.model_picker.currentData() == window.session.model_name
+    assert not monitor.is_running()
