@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
 from torch import nn
 
 
@@ -59,9 +60,17 @@ def get_spec(name: str) -> ModelSpec:
         raise CnnvizError(f"Unknown model '{name}'; choose one of: {known}.") from None
 
 
-def build_model(name: str) -> nn.Module:
-    """A freshly initialised model; every model maps 1x28x28 in [0, 1] to 10 scores."""
-    return get_spec(name).builder()
+def build_model(name: str, seed: int | None = None) -> nn.Module:
+    """A freshly initialised model; every model maps 1x28x28 in [0, 1] to 10 scores.
+
+    With ``seed``, the initial weights are repeatable and the global RNG is left as it was.
+    """
+    spec = get_spec(name)
+    if seed is None:
+        return spec.builder()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return spec.builder()
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -113,6 +113,25 @@ class ModelSession:
         meta = {**self.metadata, **build_metadata(self.model_name, self.model, dataset=self.dataset)}
         return save_checkpoint(path, self.model, meta)
 
+    def begin_training(
+        self, model_name: str, dataset: str, from_current: bool, seed: int = 0
+    ) -> tuple[nn.Module, str | None]:
+        """Point the session at a run's model; return (the model to train, a note for the user or None).
+
+        From scratch: fresh weights, repeatable with ``seed``. Continuing with
+        another model than the current one: its pretrained weights, if shipped.
+        The session keeps its own copy, kept current by ``load_snapshot``.
+        """
+        note = None
+        if not from_current:
+            model, start = build_model(model_name, seed=seed), "random weights"
+        else:
+            if model_name != self.model_name and not self.load_pretrained(model_name, dataset):
+                note = f"No pretrained {get_spec(model_name).display_name} for {dataset}: training from random weights."
+            model, start = self.model, self.source
+        self._adopt(model_name, dataset, model, {}, "training", f"training from {start}")
+        return self.fresh_training_model(from_current=True), note
+
     def fresh_training_model(self, from_current: bool) -> nn.Module:
         """A model for a training run: a copy of the current weights, or freshly initialised."""
         model = build_model(self.model_name)

@@ -45,6 +45,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     device: str = "auto"
     seed: int = 0
+    threads: int | None = None  # CPU threads for this run's thread; None: all cores
 
     def __post_init__(self) -> None:
         get_spec(self.model)  # raises a clear error for an unknown model
@@ -202,11 +203,11 @@ def train(
     control = control or TrainControl()
     device = resolve_device(config.device)
     if device.type == "cpu":
-        set_cpu_threads(None)  # all cores for this (possibly worker) thread, whatever the GUI thread uses
+        set_cpu_threads(config.threads)  # per thread: the GUI thread may keep its own setting
     torch.manual_seed(config.seed)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     if model is None:
-        model = build_model(config.model)
+        model = build_model(config.model, seed=config.seed)
     model.to(device).train()
 
     train_x, train_y = load_split(config.dataset, True, data_dir, device)

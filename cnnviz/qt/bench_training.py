@@ -61,10 +61,11 @@ def app_run(
     from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
     from PySide6.QtWidgets import QApplication
 
-    from cnnviz.core import ModelSession
+    from cnnviz.core import ModelSession, set_cpu_threads
     from cnnviz.qt.monitor import TrainingMonitor
 
     app = QApplication.instance() or QApplication([])
+    set_cpu_threads(1)  # the GUI thread predicts on one thread, as the main window sets
     session = ModelSession("lenet")
     monitor = TrainingMonitor(session, data_dir=data_dir)
     monitor.resize(1100, 850)
@@ -148,22 +149,16 @@ def app_run(
 def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: int | None = None) -> dict:
     """Run the benchmark and print a table; returns the figures.
 
-    ``threads``: torch's CPU threads, set through ``OMP_NUM_THREADS`` before
-    torch loads (the Qt side never imports torch). None does what the app
-    does: one thread unless ``OMP_NUM_THREADS`` says otherwise.
+    ``threads``: torch's CPU threads for training, set through
+    ``OMP_NUM_THREADS`` before torch loads (the Qt side never imports torch).
+    None leaves torch's default (all cores), as the app does; the GUI thread
+    uses one, as the main window sets.
     """
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if "torch" in sys.modules:
-        print("note: torch was already loaded; its thread count is whatever it was", file=sys.stderr)
-    elif threads is not None:
+    if threads is not None:
+        if "torch" in sys.modules:
+            print("note: torch is already loaded; --threads has no effect", file=sys.stderr)
         os.environ["OMP_NUM_THREADS"] = str(threads)
-    else:
-        try:
-            from cnnviz.qt.app import limit_inference_threads
-        except ImportError:  # the app module is optional here
-            pass
-        else:
-            limit_inference_threads()
     from PySide6.QtWidgets import QApplication
 
     from cnnviz.core import load_split
@@ -195,7 +190,9 @@ def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: 
 
     direct_ips = statistics.median(direct)
     print()
-    print(f"{'run':<32} {'images/s':>10} {'vs direct':>10} {'stall p50':>10} {'p99':>8} {'max':>8} {'GUI CPU':>8} {'plots':>7}")
+    print(
+        f"{'run':<32} {'images/s':>10} {'vs direct':>10} {'stall p50':>10} {'p99':>8} {'max':>8} {'GUI CPU':>8} {'plots':>7}"
+    )
     print(f"{'direct cnnviz.core.train':<32} {direct_ips:>10,.0f} {'1.00x':>10}")
     figures = {"direct_images_per_second": direct_ips, "apps": {}}
     for name, results in apps.items():
@@ -214,8 +211,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round of 200 batches")
     parser.add_argument("--data-dir", default=None, help="datasets folder (default: CNNVIZ_DATA_DIR)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: as the app, 1 unless OMP_NUM_THREADS is set)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads for training (default: torch's, all cores, as in the app)",
+    )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: 3, --quick: 1)")
     args = parser.parse_args(argv)
     run(args.data_dir, quick=args.quick, threads=args.threads, rounds=args.rounds)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QCoreApplication, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QFont, QValidator
+from PySide6.QtGui import QFont, QFontMetrics, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -43,7 +43,6 @@ from cnnviz.core import (
     ModelSession,
     TrainConfig,
     available_devices,
-    build_model,
     device_label,
     list_models,
     resolve_device,
@@ -59,6 +58,7 @@ GUI_BUDGET = 0.06  # the share of one core the GUI thread should use while train
 LOSS_SMOOTHING = 0.95  # EMA factor for the bold loss curve (debiased, as TensorBoard does)
 ERROR_STYLE = "color: #c62828; font-weight: bold;"
 CONFUSION_TITLE = "Confusion matrix (test set)"
+SLOW_PLOT_EVERY = 3  # the learning-rate and accuracy curves change slowly: a third of the loss curve's rate
 PROGRESS_INTERVAL = 0.1  # seconds between progress-bar updates (QProgressBar repaints at once)
 
 _OPTIMIZER_TIPS = {
@@ -368,12 +368,16 @@ class TrainingMonitor(QWidget):
         self.dataset_combo = QComboBox(objectName="trainDataset")
         for name, info in DATASETS.items():
             self.dataset_combo.addItem(info.display_name, name)
-        self.dataset_combo.setToolTip("The images to learn from: handwritten digits (MNIST) or clothing (Fashion-MNIST).")
+        self.dataset_combo.setToolTip(
+            "The images to learn from: handwritten digits (MNIST) or clothing (Fashion-MNIST)."
+        )
 
         self.model_combo = QComboBox(objectName="trainModel")
         for i, spec in enumerate(list_models()):
             self.model_combo.addItem(spec.display_name, spec.name)
-            self.model_combo.setItemData(i, f"{spec.description}\n{spec.num_params:,} parameters", Qt.ItemDataRole.ToolTipRole)
+            self.model_combo.setItemData(
+                i, f"{spec.description}\n{spec.num_params:,} parameters", Qt.ItemDataRole.ToolTipRole
+            )
         self.model_combo.setCurrentIndex(max(self.model_combo.findData("lenet"), 0))
         self.model_combo.setToolTip("The network to train (hover over an entry for what it is).")
 
@@ -389,7 +393,9 @@ class TrainingMonitor(QWidget):
         for i, name in enumerate(OPTIMIZERS):
             self.optimizer_combo.addItem({"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}.get(name, name), name)
             self.optimizer_combo.setItemData(i, _OPTIMIZER_TIPS.get(name, name), Qt.ItemDataRole.ToolTipRole)
-        self.optimizer_combo.setToolTip("How the weights are updated from the gradients. Changing it resets the learning rate.")
+        self.optimizer_combo.setToolTip(
+            "How the weights are updated from the gradients. Changing it resets the learning rate."
+        )
 
         self.lr_spin = LearningRateSpinBox()
         self.lr_spin.setObjectName("trainLearningRate")
@@ -402,7 +408,9 @@ class TrainingMonitor(QWidget):
 
         self.schedule_combo = QComboBox(objectName="trainSchedule")
         for i, name in enumerate(SCHEDULES):
-            self.schedule_combo.addItem({"onecycle": "One-cycle", "cosine": "Cosine", "constant": "Constant"}.get(name, name), name)
+            self.schedule_combo.addItem(
+                {"onecycle": "One-cycle", "cosine": "Cosine", "constant": "Constant"}.get(name, name), name
+            )
             self.schedule_combo.setItemData(i, _SCHEDULE_TIPS.get(name, name), Qt.ItemDataRole.ToolTipRole)
         self.schedule_combo.setToolTip("How the learning rate changes during training (see the learning-rate plot).")
 
@@ -410,15 +418,21 @@ class TrainingMonitor(QWidget):
         self.batch_spin.setRange(1, 8192)
         self.batch_spin.setValue(128)
         self.batch_spin.setStepType(QSpinBox.StepType.AdaptiveDecimalStepType)
-        self.batch_spin.setToolTip("Images per weight update. Larger batches are faster per image but update less often.")
+        self.batch_spin.setToolTip(
+            "Images per weight update. Larger batches are faster per image but update less often."
+        )
 
         self.epochs_spin = QSpinBox(objectName="trainEpochs")
         self.epochs_spin.setRange(1, 200)
         self.epochs_spin.setValue(1)
-        self.epochs_spin.setToolTip("Passes over the 60,000 training images. One epoch of LeNet takes seconds on a CPU.")
+        self.epochs_spin.setToolTip(
+            "Passes over the 60,000 training images. One epoch of LeNet takes seconds on a CPU."
+        )
 
         self.augment_check = QCheckBox("Augment images", objectName="trainAugment")
-        self.augment_check.setToolTip("Randomly shift, rotate and scale each training image a little, so the network generalises better.")
+        self.augment_check.setToolTip(
+            "Randomly shift, rotate and scale each training image a little, so the network generalises better."
+        )
 
         self.device_combo = QComboBox(objectName="trainDevice")
         self.device_combo.addItem(f"Auto ({device_label(resolve_device('auto'))})", "auto")
@@ -497,9 +511,15 @@ class TrainingMonitor(QWidget):
         self.accuracy_plot = self.plots.addPlot(row=0, col=1, title="Accuracy (%)")
         self.accuracy_plot.setLabel("bottom", "epoch")
         self.accuracy_plot.addLegend(offset=(-10, -10))
-        self.batch_accuracy_curve = self.accuracy_plot.plot(pen=pg.mkPen((150, 150, 150), width=1), name="train (running)")
+        self.batch_accuracy_curve = self.accuracy_plot.plot(
+            pen=pg.mkPen((150, 150, 150), width=1), name="train (running)"
+        )
         self.train_accuracy_curve = self.accuracy_plot.plot(
-            pen=pg.mkPen((40, 110, 240), width=2), symbol="o", symbolSize=7, symbolBrush=(40, 110, 240), name="train (epoch)"
+            pen=pg.mkPen((40, 110, 240), width=2),
+            symbol="o",
+            symbolSize=7,
+            symbolBrush=(40, 110, 240),
+            name="train (epoch)",
         )
         self.test_accuracy_curve = self.accuracy_plot.plot(
             pen=pg.mkPen((230, 120, 20), width=2), symbol="s", symbolSize=7, symbolBrush=(230, 120, 20), name="test"
@@ -546,30 +566,8 @@ class TrainingMonitor(QWidget):
         The session keeps its own copy (it is read by the GUI thread while the
         worker changes the training copy); snapshots keep it up to date.
         """
-        session = self.session
-        same_model = session.model_name == config.model
-        same = same_model and session.dataset == config.dataset
-        if not from_current:
-            # Fresh weights in both copies, and no stale test accuracy in the metadata.
-            session.adopt_trained(config.model, config.dataset, build_model(config.model), {})
-            session.source = "random weights (training from scratch)"
-            changed = True
-        elif same:
-            changed = False
-        elif same_model:  # fine-tune the current weights on the other dataset
-            session.adopt_trained(config.model, config.dataset, session.model, {})
-            session.source = f"current weights, fine-tuning on {DATASETS[config.dataset].display_name}"
-            changed = True
-        else:
-            if not session.load_pretrained(config.model, config.dataset):
-                self._pending_note = (
-                    f"No pretrained {config.model} weights for {DATASETS[config.dataset].display_name}; "
-                    "training started from random weights."
-                )
-            changed = True
-        model = session.fresh_training_model(from_current=True)
-        if changed:
-            self.sessionChanged.emit()
+        model, self._pending_note = self.session.begin_training(config.model, config.dataset, from_current, config.seed)
+        self.sessionChanged.emit()  # new weights or at least a new source: every panel refreshes
         return model
 
     # -- worker signals (GUI thread) -------------------------------------------------
@@ -661,11 +659,17 @@ class TrainingMonitor(QWidget):
             self.show_confusion(np.asarray(result["confusion"]), result.get("class_names") or None)
         self._show_message(message, error=reason in ("diverged", "error"))
         self.status_label.setText(
-            {"completed": "Training complete.", "stopped": "Training stopped.", "diverged": "Training diverged.",
-             "error": "Training failed."}.get(reason, reason)  # fmt: skip
+            {
+                "completed": "Training complete.",
+                "stopped": "Training stopped.",
+                "diverged": "Training diverged.",
+                "error": "Training failed.",
+            }.get(reason, reason)  # fmt: skip
         )
         if reason == "completed":
-            self.progress_bar.setFormat(f"Done  ·  {result['steps']:,} batches in {_format_duration(result['seconds'])}")
+            self.progress_bar.setFormat(
+                f"Done  ·  {result['steps']:,} batches in {_format_duration(result['seconds'])}"
+            )
 
         public = {key: result.get(key) for key in _PUBLIC_RESULT_KEYS}
         public["message"] = message
@@ -711,17 +715,19 @@ class TrainingMonitor(QWidget):
         self._budget_window = (now, cpu, self._plot_redraws)
 
     def _redraw(self) -> None:
-        self._redraw_plots()
+        self._redraw_plots(everything=True)
         self._redraw_progress()
 
-    def _redraw_plots(self) -> None:
+    def _redraw_plots(self, everything: bool = False) -> None:
+        """The loss every frame; the slow curves (learning rate, accuracy) every ``SLOW_PLOT_EVERY``-th."""
         self._plots_dirty = False
         self.loss_raw_curve.setData(*self._loss.view())
         self.loss_curve.setData(*self._loss_ema.view())
-        self.lr_curve.setData(*self._lr.view())
-        self.batch_accuracy_curve.setData(*self._batch_acc.view())
-        self.train_accuracy_curve.setData(*self._epoch_train.view())
-        self.test_accuracy_curve.setData(*self._epoch_test.view())
+        if everything or self._plot_redraws % SLOW_PLOT_EVERY == 0:
+            self.lr_curve.setData(*self._lr.view())
+            self.batch_accuracy_curve.setData(*self._batch_acc.view())
+            self.train_accuracy_curve.setData(*self._epoch_train.view())
+            self.test_accuracy_curve.setData(*self._epoch_test.view())
         self._plot_redraws += 1
         self._last_plot = time.perf_counter()
 
@@ -729,9 +735,13 @@ class TrainingMonitor(QWidget):
         self._progress_dirty = False
         self._last_progress = time.perf_counter()
         if self._total_steps:
-            self.progress_bar.setRange(0, self._total_steps)
-            self.progress_bar.setValue(self._step)
-            self.progress_bar.setFormat(self._progress_text)
+            # setValue repaints at once and setFormat again later: one paint instead.
+            bar = self.progress_bar
+            bar.setUpdatesEnabled(False)
+            bar.setRange(0, self._total_steps)
+            bar.setFormat(self._progress_text)
+            bar.setValue(self._step)
+            bar.setUpdatesEnabled(True)
 
     def _clear_plots(self) -> None:
         for series in (self._loss, self._loss_ema, self._lr, self._batch_acc, self._epoch_train, self._epoch_test):
@@ -793,15 +803,20 @@ class TrainingMonitor(QWidget):
             if 0 <= true < k and 0 <= pred < k:
                 names = self._confusion_names
                 count = int(self.confusion[true, pred])
-                title = f"true {names[true]} → predicted {names[pred]}: {count:,} image{'s' if count != 1 else ''}"
+                title = f"{names[true]} seen as {names[pred]}: {count:,}"
         if plot.titleLabel.text != title:
             plot.setTitle(title)
 
     def _set_class_ticks(self, names: list[str]) -> None:
-        ticks = [[(i + 0.5, name) for i, name in enumerate(names)]]
-        short = [[(i + 0.5, name if len(name) <= 3 else str(i)) for i, name in enumerate(names)]]
-        self.confusion_plot.getAxis("left").setTicks(ticks)
-        self.confusion_plot.getAxis("bottom").setTicks(short)  # long names would overlap under the columns
+        """Rows named in full; columns by name only if every name is short (digits), else by number."""
+        short = all(len(name) <= 2 for name in names)
+        rows = [(i + 0.5, name if short else f"{name} {i}") for i, name in enumerate(names)]
+        left = self.confusion_plot.getAxis("left")
+        left.setTicks([rows])
+        metrics = QFontMetrics(left.style.get("tickFont") or self.font())
+        left.setWidth(max(metrics.horizontalAdvance(text) for _, text in rows) + 28)  # + tick and axis label
+        columns = [(i + 0.5, name if short else str(i)) for i, name in enumerate(names)]
+        self.confusion_plot.getAxis("bottom").setTicks([columns])
 
     # -- UI state -----------------------------------------------------------------------
     def _set_running_ui(self, running: bool) -> None:

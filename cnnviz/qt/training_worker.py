@@ -36,9 +36,11 @@ from cnnviz.core import (
     TrainControl,
     TrainingEnded,
     build_metadata,
+    build_model,
     class_names,
     device_label,
     evaluate,
+    get_spec,
     resolve_device,
     snapshot_weights,
     train,
@@ -46,42 +48,7 @@ from cnnviz.core import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrainingWorker", "guard_pyside_refcount_bug"]
-
-
-def guard_pyside_refcount_bug() -> bool:
-    """Work around PySide6 6.12's lost references to None/True on Python < 3.12.
-
-    The PySide6 6.12.0 wheels (abi3, evidently built with 3.12+ headers, where
-    None, True and False are immortal) return them from wrapped calls without a
-    new reference: every ``QLabel.setText`` or ``QTimer.singleShot`` drops one
-    reference to None, every ``signal.emit`` one to True. On Python 3.10/3.11
-    these objects are mortal, so a live plot aborts the process with "Fatal
-    Python error: none_dealloc" within seconds. 6.11.3 does not do this.
-
-    The fix belongs in the dependencies (``PySide6-Essentials!=6.12.*`` for
-    Python < 3.12); until then this gives the three singletons a huge reference
-    count, which is what CPython 3.12 does anyway. Returns whether it did.
-    """
-    import sys
-
-    import PySide6
-
-    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
-        return False
-    if tuple(PySide6.__version_info__[:2]) != (6, 12):
-        return False
-    import ctypes
-
-    for obj in (None, True, False):
-        # ob_refcnt is the first field of every object in a release build of CPython 3.10/3.11.
-        refcount = ctypes.c_ssize_t.from_address(id(obj))
-        if refcount.value < 1 << 40:
-            refcount.value += 1 << 40
-    return True
-
-
-guard_pyside_refcount_bug()
+__all__ = ["TrainingWorker"]
 
 
 class _ReportingControl(TrainControl):
@@ -168,7 +135,7 @@ class TrainingWorker(QObject):
     ) -> None:
         super().__init__()
         self.config = config
-        self.model = model
+        self.model = model if model is not None else build_model(config.model)
         self.data_dir = data_dir
         self.run_id = run_id
         self._min_interval = 1.0 / max_rate_hz
@@ -179,6 +146,7 @@ class TrainingWorker(QObject):
         self.result: dict | None = None  # the finished payload, readable after the thread ended
         self._reset_buffers()
         self._latest: BatchStats | None = None
+        self._latest_at = 0.0
         self._rate_window: deque[tuple[float, int]] = deque()
         self._started = 0.0
         self._last_emit = 0.0
@@ -239,8 +207,8 @@ class TrainingWorker(QObject):
         now = time.perf_counter()
         if self._latest is None:
             self._started = self._last_snapshot = now
-            self.status.emit(f"Training {self.config.model} on {where}")
-        self._latest = stats
+            self.status.emit(f"Training {get_spec(self.config.model).display_name} on {where}")
+        self._latest, self._latest_at = stats, now
         self._steps.append(stats.step)
         self._losses.append(stats.loss)
         self._accuracies.append(stats.accuracy)
@@ -280,7 +248,7 @@ class TrainingWorker(QObject):
             "loss": latest.loss,
             "images_per_second": rate,
             "eta_seconds": eta,
-            "elapsed": now - self._started,
+            "elapsed": self._latest_at - self._started,  # at the latest batch, not at this flush
         }
         self._reset_buffers()
         self._last_emit = now

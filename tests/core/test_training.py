@@ -86,3 +86,25 @@ def test_bad_settings_are_clear_errors():
         TrainConfig(model="lenet7")
     with pytest.raises(CnnvizError, match="not available"):
         list(train(TrainConfig(device="cuda:7" if not torch.cuda.is_available() else "mps:9")))
+
+
+def test_seeded_builds_are_repeatable_and_leave_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(1)
+    torch.manual_seed(123)
+    a, b = build_model("lenet", seed=5), build_model("lenet", seed=5)
+    assert torch.rand(1).item() == expected_next.item()
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert not torch.equal(build_model("lenet", seed=6).fc3.weight, a.fc3.weight)
+
+
+def test_session_begins_training_from_scratch_or_from_current():
+    from cnnviz.core.session import ModelSession
+
+    session = ModelSession("lenet")
+    model, note = session.begin_training("lenet", "mnist", from_current=False, seed=3)
+    assert session.source_kind == "training" and note is None
+    assert torch.equal(model.fc3.weight, build_model("lenet", seed=3).fc3.weight)
+    assert model is not session.model  # the GUI keeps its own copy
+    model, _ = session.begin_training("lenet", "fashion-mnist", from_current=True)
+    assert torch.equal(model.fc3.weight, session.model.fc3.weight) and session.dataset == "fashion-mnist"

@@ -93,6 +93,7 @@ def test_progress_then_stop_within_a_batch(qtbot, monitor):
         click(qtbot, monitor, "trainStart")
     assert monitor.is_running()
     assert monitor.session.model_name == "lenet"  # switched to the run's model before training
+    assert monitor.session.source_kind == "training" and monitor.session.test_accuracy is None
     with qtbot.waitSignal(monitor.weightsUpdated, timeout=RUN_TIMEOUT_MS):
         pass
     assert order[0] == "sessionChanged"
@@ -285,3 +286,19 @@ def test_closing_the_window_while_training_exits_cleanly(data_dir, tmp_path):
     assert "Traceback" not in proc.stderr
     assert "running at close: True" in proc.stdout
     assert "running after: False" in proc.stdout
+
+
+def test_learning_rate_field_reads_and_steps_like_a_person_expects(qtbot):
+    from cnnviz.qt.monitor import LearningRateSpinBox
+
+    spin = LearningRateSpinBox()
+    qtbot.addWidget(spin)
+    spin.setValue(0.002)
+    assert spin.text() == "0.002"
+    spin.stepBy(1)
+    assert spin.value() == pytest.approx(0.005)
+    spin.stepBy(-2)
+    assert spin.value() == pytest.approx(0.001)
+    assert spin.valueFromText("3e-4") == pytest.approx(3e-4)
+    spin.setValue(1e6)
+    assert spin.value() == 1e6 and spin.text() == "1e+06"
