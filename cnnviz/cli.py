@@ -54,7 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_data_dir(p)
 
     p = sub.add_parser("eval", help="test accuracy and confusion matrix of a weights file")
-    p.add_argument("--weights", required=True)
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--weights", help="a weights file")
+    target.add_argument("--shipped", action="store_true", help="every file in weights/: the README's model table")
     p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: the file's dataset")
     p.add_argument("--json", action="store_true")
     _add_data_dir(p)
@@ -109,17 +111,11 @@ def _cmd_layers(args) -> None:
     )
 
 
-def _cmd_train(args) -> None:
-    from tqdm import tqdm
+def config_from_args(args):
+    """The ``TrainConfig`` of a parsed ``cnnviz train`` command line."""
+    from cnnviz.core.training import TrainConfig
 
-    from cnnviz.core.checkpoint import build_metadata, load_checkpoint, save_checkpoint
-    from cnnviz.core.data import load_split
-    from cnnviz.core.device import resolve_device
-    from cnnviz.core.errors import CnnvizError
-    from cnnviz.core.registry import build_model
-    from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainControl, train
-
-    config = TrainConfig(
+    return TrainConfig(
         model=args.model,
         dataset=args.dataset,
         epochs=args.epochs,
@@ -133,7 +129,22 @@ def _cmd_train(args) -> None:
         device=args.device,
         seed=args.seed,
     )
+
+
+def _cmd_train(args) -> None:
+    from tqdm import tqdm
+
+    from cnnviz.core.checkpoint import build_metadata, load_checkpoint, save_checkpoint
+    from cnnviz.core.data import load_split
+    from cnnviz.core.device import resolve_device
+    from cnnviz.core.errors import CnnvizError
+    from cnnviz.core.registry import build_model
+    from cnnviz.core.training import BatchStats, EpochStats, TrainControl, train
+
+    config = config_from_args(args)
     out = args.out or f"{args.model}-{args.dataset}.safetensors"
+    # Built before train() seeds: torch's generator starts from a fixed default seed in a fresh
+    # process, so this is repeatable, and the shipped weights were made this way.
     model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model)
     device = resolve_device(args.device)
     load_split(args.dataset, True, args.data_dir)  # a missing dataset fails here, before the bar
@@ -190,6 +201,9 @@ def _cmd_eval(args) -> None:
     from cnnviz.core.data import class_names
     from cnnviz.core.evaluate import evaluate
 
+    if args.shipped:
+        _shipped_table(args)
+        return
     model, meta = load_checkpoint(args.weights)
     dataset = args.dataset or meta.get("dataset") or "mnist"
     result = evaluate(model, dataset, args.data_dir)
@@ -217,6 +231,55 @@ def _cmd_eval(args) -> None:
         print(
             f"{i:>5} " + " ".join(f"{v:>5}" for v in row) + f"   {names[i]} {100 * result.per_class_accuracy[i]:.1f}%"
         )
+
+
+def train_command(recipe: dict, out: str) -> str:
+    """The ``cnnviz train`` line that reproduces a recorded recipe."""
+    defaults = {"momentum": 0.9, "nesterov": True, "weight_decay": 0.0, "label_smoothing": 0.0, "device": "auto"}
+    parts = ["cnnviz train"]
+    for key, value in recipe.items():
+        if key in ("threads",) or defaults.get(key, object()) == value or value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            parts += [flag] if value else []
+        elif key not in ("momentum", "nesterov"):
+            parts += [flag, str(value)]
+    return " ".join([*parts, "--out", out])
+
+
+def _shipped_table(args) -> None:
+    from cnnviz.core.checkpoint import load_checkpoint
+    from cnnviz.core.evaluate import evaluate
+    from cnnviz.core.layers import layer_table, total_connections
+    from cnnviz.core.registry import build_model, list_models
+    from cnnviz.core.resources import pretrained_path
+
+    print("| model | parameters | connections | MNIST | Fashion-MNIST | training (MNIST / Fashion) |")
+    print("|---|---:|---:|---:|---:|---|")
+    commands = []
+    for spec in list_models():
+        cells, times = [], []
+        for dataset in ("mnist", "fashion-mnist"):
+            path = pretrained_path(spec.name, dataset)
+            if not path.exists():
+                cells.append("not shipped")
+                continue
+            model, meta = load_checkpoint(path, spec.name)
+            cells.append(f"{100 * evaluate(model, dataset, args.data_dir).accuracy:.2f}%")
+            times.append(
+                f"{meta.get('epochs')} ep, {meta.get('training_seconds', 0) / 60:.0f} min {meta.get('device', '?')}"
+            )
+            commands.append(train_command(meta["recipe"], f"weights/{path.name}"))
+        connections = total_connections(layer_table(build_model(spec.name)))
+        print(
+            f"| {spec.display_name} (`{spec.name}`) | {spec.num_params:,} | {connections:,} | {cells[0]} | {cells[1]} | "
+            f"{' / '.join(times)} |"
+        )
+    print("\nTo reproduce (with CNNVIZ_DATA_DIR pointing at the datasets):\n")
+    print("```bash")
+    print("\n".join(commands))
+    print("```")
 
 
 def _cmd_bench(args) -> None:

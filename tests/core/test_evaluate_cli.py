@@ -55,3 +55,17 @@ def test_train_then_eval(tmp_path, data_dir):
     assert report["model"] == "lenet" and report["dataset"] == "mnist"
     assert report["accuracy"] == pytest.approx(report["metadata_test_accuracy"], abs=5e-4)
     assert report["accuracy"] > 0.95
+
+
+def test_recorded_recipe_becomes_the_command_that_reproduces_it():
+    import shlex
+
+    from cnnviz.cli import _parser, config_from_args, train_command
+    from cnnviz.core.training import TrainConfig
+
+    recipe = TrainConfig(model="vgg", dataset="fashion-mnist", epochs=6, lr=0.002, augment=True,
+                         label_smoothing=0.1, seed=3).as_dict()  # fmt: skip
+    line = train_command(recipe, "weights/vgg-fashion-mnist.safetensors")
+    args = _parser().parse_args(shlex.split(line)[1:])
+    rebuilt = config_from_args(args)
+    assert rebuilt.as_dict() == recipe and args.out == "weights/vgg-fashion-mnist.safetensors"
