@@ -16,6 +16,10 @@ def set_cpu_threads(threads: int | None = None) -> None:
     OpenMP keeps this setting per thread, so the app predicts on one thread
     in the GUI thread (one small image gains nothing from more, and a busy
     thread team turns 1 ms into 100+ ms) while a training thread uses all.
+    Set it before a thread's first torch op: a thread that has run a team of
+    several keeps those threads for life, and while more OpenMP threads exist
+    than cores, libgomp makes every team sleep between ops (training in
+    another thread then runs ~40 % slower).
     """
     torch.set_num_threads(threads or _DEFAULT_THREADS)
 

@@ -23,6 +23,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 
 import numpy as np
@@ -40,18 +41,33 @@ def _config(batches: int):
 
 
 def direct_images_per_second(data_dir, batches: int) -> float:
-    """``cnnviz.core.train`` driven in this thread, no Qt involved."""
+    """``cnnviz.core.train`` alone, no Qt involved, as ``cnnviz train`` runs it.
+
+    It runs in a thread of its own that ends afterwards, taking its OpenMP
+    team with it: run in the GUI thread, that team would outlive it and slow
+    the app's training thread (see ``cnnviz.core.device.set_cpu_threads``).
+    """
     from cnnviz.core import BatchStats, train
 
     config = _config(batches)
-    start = None
-    for event in train(config, data_dir=data_dir):
-        if isinstance(event, BatchStats):
-            if event.step == WARMUP:
-                start = time.perf_counter()
-            elif event.step == batches:
-                return (batches - WARMUP) * config.batch_size / (time.perf_counter() - start)
-    raise RuntimeError("training ended early")
+    result: list[float] = []
+
+    def measure() -> None:
+        start = None
+        for event in train(config, data_dir=data_dir):
+            if isinstance(event, BatchStats):
+                if event.step == WARMUP:
+                    start = time.perf_counter()
+                elif event.step == batches:
+                    result.append((batches - WARMUP) * config.batch_size / (time.perf_counter() - start))
+                    return
+
+    thread = threading.Thread(target=measure, name="direct-training")
+    thread.start()
+    thread.join()
+    if not result:
+        raise RuntimeError("training ended early")
+    return result[0]
 
 
 def app_run(
@@ -161,8 +177,9 @@ def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: 
         os.environ["OMP_NUM_THREADS"] = str(threads)
     from PySide6.QtWidgets import QApplication
 
-    from cnnviz.core import load_split
+    from cnnviz.core import load_split, set_cpu_threads
 
+    set_cpu_threads(1)  # the GUI thread, before its first torch op, as the main window does
     app = QApplication.instance() or QApplication([])  # noqa: F841  (kept alive for the runs)
     batches = 200 if quick else 469
     rounds = rounds or (1 if quick else 3)

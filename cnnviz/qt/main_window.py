@@ -158,6 +158,10 @@ class MainWindow(QMainWindow):
     def _load_session(self, model: str, dataset: str) -> dict:
         """Import the core and build the session. Touches no widget: may run in any thread."""
         core = _core()
+        # One torch thread here: a thread that once ran a two-thread OpenMP team
+        # keeps it for life, and libgomp then throttles every later team (the
+        # training thread's) to sleep between ops, costing training ~40 %.
+        core.set_cpu_threads(1)
         if model not in [s.name for s in core.list_models()]:
             model = DEFAULT_MODEL
         if dataset not in core.DATASETS:

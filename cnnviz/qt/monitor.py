@@ -541,6 +541,10 @@ class TrainingMonitor(QWidget):
                 # An axis with a grid spans its whole plot, so every curve update
                 # would re-render its tick text; cache it as a pixmap instead.
                 plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # The loss axis only grows (see _fit_loss_axis): following every new low
+        # would re-render its ticks each frame, a third of the GUI's plot time.
+        self.loss_plot.enableAutoRange(y=False)
+        self._loss_top = 0.0
 
         self.confusion_plot = self.plots.addPlot(row=1, col=1, title=CONFUSION_TITLE)
         self.confusion_plot.setLabel("bottom", "predicted")
@@ -583,6 +587,7 @@ class TrainingMonitor(QWidget):
             return
         steps, losses = p["steps"], p["losses"]
         self._loss.extend(steps, losses)
+        self._fit_loss_axis(losses)
         self._loss_ema.extend(steps, self._smooth_loss.feed(losses))
         self._lr.extend(steps, p["lrs"])
         steps_per_epoch = max(p["total_steps"] / max(p["epochs"], 1), 1.0)
@@ -597,6 +602,16 @@ class TrainingMonitor(QWidget):
             f"{ips:,.0f} images/s  ·  ETA {_format_duration(eta)}"
         )
         self._plots_dirty = self._progress_dirty = True
+
+    def _fit_loss_axis(self, losses) -> None:
+        """Loss axis from 0 to a round number above the largest finite loss yet."""
+        finite = np.asarray(losses, dtype=float)
+        finite = finite[np.isfinite(finite)]
+        if finite.size and finite.max() > self._loss_top:
+            top = 1.1 * float(finite.max())
+            step = 10 ** math.floor(math.log10(top)) / 2 if top > 0 else 1.0
+            self._loss_top = math.ceil(top / step) * step
+            self.loss_plot.setYRange(0, self._loss_top, padding=0)
 
     def _on_worker_epoch(self, e: dict) -> None:
         if not self._is_current(e):
@@ -747,6 +762,7 @@ class TrainingMonitor(QWidget):
         for series in (self._loss, self._loss_ema, self._lr, self._batch_acc, self._epoch_train, self._epoch_test):
             series.clear()
         self._smooth_loss.clear()
+        self._loss_top = 0.0
         self._smooth_acc.clear()
         self._step = self._total_steps = 0
         self._progress_text = ""

@@ -103,6 +103,8 @@ def test_progress_then_stop_within_a_batch(qtbot, monitor):
     x, y = monitor.loss_raw_curve.getData()
     assert x is not None and len(x) > 0 and np.all(np.isfinite(y))
     assert len(monitor.loss_curve.getData()[0]) > 0 and len(monitor.lr_curve.getData()[0]) > 0
+    (_, x_top), (y_bottom, y_top) = monitor.loss_plot.viewRange()
+    assert x_top >= 469 and y_bottom == 0 and y_top >= np.max(y)  # the whole run and every loss in view
     assert 0 < monitor.progress_bar.value() < monitor.progress_bar.maximum() == 469
     assert "images/s" in monitor.progress_bar.text() and "ETA" in monitor.progress_bar.text()
 
