@@ -14,12 +14,26 @@ def _add_data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="dataset folder (default: $CNNVIZ_DATA_DIR, else the user data folder)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors are one line too (argparse would print the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _parser() -> argparse.ArgumentParser:
     from cnnviz import __version__
+    from cnnviz.core.data import DATASETS
+    from cnnviz.core.training import OPTIMIZERS, SCHEDULES
 
-    parser = argparse.ArgumentParser(prog="cnnviz", description="Draw digits and watch classic CNNs think and learn.")
+    parser = _Parser(prog="cnnviz", description="Draw digits and watch classic CNNs think and learn.")
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     sub.add_parser("gui", help="open the desktop app (the default)")
 
@@ -32,13 +46,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a model and save its weights")
     p.add_argument("--model", default="lenet")
-    p.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"])
+    p.add_argument("--dataset", default="mnist", choices=list(DATASETS))
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=None, help="learning rate (default: 2e-3 Adam/AdamW, 0.05 SGD)")
-    p.add_argument("--optimizer", default="adam", choices=["adam", "adamw", "sgd"])
+    p.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
     p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--schedule", default="onecycle", choices=["onecycle", "cosine", "constant"])
+    p.add_argument("--schedule", default="onecycle", choices=list(SCHEDULES))
     p.add_argument("--augment", action="store_true", help="random shifts, rotations and scaling")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
@@ -57,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--weights", help="a weights file")
     target.add_argument("--shipped", action="store_true", help="every file in weights/: the README's model table")
-    p.add_argument("--dataset", choices=["mnist", "fashion-mnist"], help="default: the file's dataset")
+    p.add_argument("--dataset", choices=list(DATASETS), help="default: the file's dataset")
+    p.add_argument("--model", help="the model a legacy .pt/.pth state dict is for (safetensors files say it)")
     p.add_argument("--json", action="store_true")
     _add_data_dir(p)
 
@@ -131,6 +146,24 @@ def config_from_args(args):
     )
 
 
+def _writable_weights_path(out: str) -> str:
+    """Check the output before hours of training, not after."""
+    import os
+    from pathlib import Path
+
+    from cnnviz.core.errors import CnnvizError
+
+    path = Path(out)
+    if path.suffix != ".safetensors":
+        raise CnnvizError(f"Weights are saved as safetensors: name the file '{path.with_suffix('.safetensors')}'.")
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        raise CnnvizError(f"The folder '{folder}' for '{out}' does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise CnnvizError(f"Cannot write to the folder '{folder}'.")
+    return out
+
+
 def _cmd_train(args) -> None:
     from tqdm import tqdm
 
@@ -142,7 +175,7 @@ def _cmd_train(args) -> None:
     from cnnviz.core.training import BatchStats, EpochStats, TrainControl, train
 
     config = config_from_args(args)
-    out = args.out or f"{args.model}-{args.dataset}.safetensors"
+    out = _writable_weights_path(args.out or f"{args.model}-{args.dataset}.safetensors")
     # Built before train() seeds: torch's generator starts from a fixed default seed in a fresh
     # process, so this is repeatable, and the shipped weights were made this way.
     model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model)
@@ -204,7 +237,7 @@ def _cmd_eval(args) -> None:
     if args.shipped:
         _shipped_table(args)
         return
-    model, meta = load_checkpoint(args.weights)
+    model, meta = load_checkpoint(args.weights, args.model)
     dataset = args.dataset or meta.get("dataset") or "mnist"
     result = evaluate(model, dataset, args.data_dir)
     if args.json:
@@ -316,13 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = COMMANDS[args.command or "gui"](args)
     except CnnvizError as exc:
-        print(f"cnnviz: error: {exc}", file=sys.stderr)
+        print(f"cnnviz: error: {_first_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("cnnviz: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # never a traceback for the user; the type says where to look
-        print(f"cnnviz: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"cnnviz: unexpected error: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
         return 1
     return result if isinstance(result, int) else 0
 

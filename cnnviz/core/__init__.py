@@ -1,6 +1,7 @@
 """The Qt-free core: model zoo, data, training, evaluation, inspection, checkpoints.
 
-Imports torch, torchvision and numpy only; never PySide6 or pyqtgraph.
+Imports torch, numpy and safetensors (torchvision when a dataset is read);
+never PySide6 or pyqtgraph.
 """
 
 from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint

@@ -11,7 +11,7 @@ import datetime as _dt
 import json
 import os
 import pickle
-import tempfile
+import secrets
 import warnings
 from pathlib import Path
 
@@ -50,12 +50,6 @@ def build_metadata(model_name: str, model: nn.Module, **fields) -> dict:
     }
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, metadata: dict) -> Path:
     """Write the model's weights and ``metadata`` (must name the model) atomically.
 
@@ -68,9 +62,10 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, metadata: dict) -
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     blob = safetensors_bytes(tensors, metadata={METADATA_KEY: json.dumps(metadata)})
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
     try:
-        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; a saved file is an ordinary file
+        # 0o666 less the umask, as for any ordinary file (mkstemp would make it 0600).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
             f.flush()
@@ -82,20 +77,34 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, metadata: dict) -
     return path
 
 
-def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw_meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception:
-        raise CheckpointError(
-            f"'{path.name}' is not a cnnviz weights file (it is corrupt or not safetensors)."
-        ) from None
+def _not_safetensors(path: Path) -> CheckpointError:
+    return CheckpointError(f"'{path.name}' is not a cnnviz weights file (it is corrupt or not safetensors).")
+
+
+def _parse_metadata(path: Path, raw_meta: dict) -> dict:
     try:
         metadata = json.loads(raw_meta[METADATA_KEY])
     except (KeyError, ValueError):
-        raise CheckpointError(f"'{path.name}' holds tensors but no cnnviz metadata, so its model is unknown.") from None
-    return tensors, metadata
+        metadata = None
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"'{path.name}' holds tensors but no cnnviz metadata, so its model is unknown.")
+    return metadata
+
+
+def _read_safetensors(path: Path, expected: dict[str, tuple] | None = None) -> tuple[dict[str, torch.Tensor], dict]:
+    """The metadata; with ``expected`` shapes, also the tensors, read only once their
+    shapes fit: a foreign multi-gigabyte file is refused without loading it."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            metadata = _parse_metadata(path, f.metadata() or {})
+            if expected is None:
+                return {}, metadata
+            _check_shapes(path, metadata["model"], expected, {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})
+            return {k: f.get_tensor(k) for k in f.keys()}, metadata
+    except CheckpointError:
+        raise
+    except Exception:
+        raise _not_safetensors(path) from None
 
 
 def _read_legacy(path: Path) -> dict[str, torch.Tensor]:
@@ -117,13 +126,11 @@ def _read_legacy(path: Path) -> dict[str, torch.Tensor]:
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
-    """Only the metadata of a safetensors weights file."""
+    """Only the metadata of a safetensors weights file (no tensor is read)."""
     return _read_safetensors(Path(path))[1] if Path(path).exists() else {}
 
 
-def _check_state(path: Path, model_name: str, model: nn.Module, state: dict[str, torch.Tensor]) -> None:
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in state.items()}
+def _check_shapes(path: Path, model_name: str, expected: dict[str, tuple], got: dict[str, tuple]) -> None:
     missing = [k for k in expected if k not in got]
     extra = [k for k in got if k not in expected]
     wrong = [k for k in expected if k in got and got[k] != expected[k]]
@@ -142,6 +149,20 @@ def _check_state(path: Path, model_name: str, model: nn.Module, state: dict[str,
         )
 
 
+def _model_for(path: Path, metadata: dict, model_name: str | None) -> nn.Module:
+    """A fresh model of the kind the file names, which must be ``model_name`` if given."""
+    file_model = metadata.get("model")
+    try:
+        spec = get_spec(str(file_model))
+    except Exception:
+        raise CheckpointError(f"'{path.name}' is for an unknown model '{file_model}'.") from None
+    if model_name is not None and file_model != model_name:
+        raise CheckpointError(
+            f"'{path.name}' holds weights for {spec.display_name}, not {get_spec(model_name).display_name}."
+        )
+    return build_model(spec.name)
+
+
 def load_checkpoint(path: str | os.PathLike, model_name: str | None = None) -> tuple[nn.Module, dict]:
     """Build the model named in the file and load its weights.
 
@@ -155,20 +176,18 @@ def load_checkpoint(path: str | os.PathLike, model_name: str | None = None) -> t
     if path.suffix in (".pt", ".pth"):
         if model_name is None:
             raise CheckpointError(f"'{path.name}' is a PyTorch state dict without metadata; say which model it is for.")
-        state, metadata = _read_legacy(path), {"model": model_name, "format": "legacy-state-dict"}
+        metadata = {"model": model_name, "format": "legacy-state-dict"}
+        model = _model_for(path, metadata, model_name)
+        state = _read_legacy(path)
+        _check_shapes(path, model_name, _shapes(model), {k: tuple(v.shape) for k, v in state.items()})
     else:
-        state, metadata = _read_safetensors(path)
-    file_model = metadata.get("model")
-    try:
-        spec = get_spec(str(file_model))
-    except Exception:
-        raise CheckpointError(f"'{path.name}' is for an unknown model '{file_model}'.") from None
-    if model_name is not None and file_model != model_name:
-        raise CheckpointError(
-            f"'{path.name}' holds weights for {spec.display_name}, not {get_spec(model_name).display_name}."
-        )
-    model = build_model(spec.name)
-    _check_state(path, spec.name, model, state)
+        metadata = _read_safetensors(path)[1]
+        model = _model_for(path, metadata, model_name)
+        state = _read_safetensors(path, _shapes(model))[0]
     model.load_state_dict(state)
     model.eval()
     return model, metadata
+
+
+def _shapes(model: nn.Module) -> dict[str, tuple]:
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}

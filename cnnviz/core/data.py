@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def is_available(dataset: str, data_dir: str | os.PathLike | None = None) -> boo
     return all((raw / f).exists() for f in _RAW_FILES)
 
 
+_LOADING = threading.Lock()
+
+
 @functools.lru_cache(maxsize=8)
 def _load_cpu(dataset: str, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     # Imported here, not at module level: torchvision costs ~1.5 s, and the
@@ -98,7 +102,8 @@ def load_split(
 
     Read once per process; downloaded by torchvision on first use when online.
     """
-    images, labels = _load_cpu(dataset, train, resolve_data_dir(data_dir).resolve())
+    with _LOADING:  # the GUI and a training thread must not download into one folder at once
+        images, labels = _load_cpu(dataset, train, resolve_data_dir(data_dir).resolve())
     return images.to(device), labels.to(device)
 
 

@@ -86,6 +86,13 @@ class ModelSession:
         self.model, self.metadata = model.eval().cpu(), metadata
         self.source_kind, self.source = kind, source
 
+    def state(self) -> tuple:
+        """Which weights are shown and where they came from; ``restore`` puts them back."""
+        return self.model_name, self.dataset, self.model, self.metadata, self.source_kind, self.source
+
+    def restore(self, state: tuple) -> None:
+        self._adopt(*state)
+
     def load_pretrained(self, model_name: str, dataset: str) -> bool:
         """Load the shipped weights; without a shipped file, use random weights and return False."""
         path = pretrained_path(model_name, dataset)

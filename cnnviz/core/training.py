@@ -55,6 +55,10 @@ class TrainConfig:
             (self.epochs >= 1, "epochs must be at least 1"),
             (self.batch_size >= 1, "batch size must be at least 1"),
             (self.lr is None or self.lr > 0, "learning rate must be positive"),
+            (0 <= self.label_smoothing < 1, "label smoothing must be at least 0 and below 1"),
+            (self.weight_decay >= 0, "weight decay must not be negative"),
+            (0 <= self.momentum < 1, "momentum must be at least 0 and below 1"),
+            (self.threads is None or self.threads >= 1, "threads must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:
@@ -273,6 +277,16 @@ def train(
                 lr=lr,
             )
         seconds = time.perf_counter() - epoch_start
+        # A loss is checked before its step, so the epoch's very last step could
+        # still have left non-finite weights: they must not be evaluated or kept.
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            snapshot.restore()
+            yield ended(
+                "diverged",
+                f"Training diverged in the last batch of epoch {epoch} (a weight became NaN or infinite); "
+                "the last good weights were kept. Try a smaller learning rate.",
+            )
+            return
         test_loss, test_accuracy = evaluate_loss_accuracy(model, test_x, test_y)
         epochs_done = epoch
         yield EpochStats(

@@ -1,7 +1,7 @@
 """AlexNet, VGG, GoogLeNet and ResNet, each sized for 28x28 digits.
 
 Each keeps its family's defining idea at a size that predicts one image in
-well under 10 ms on a 2-core CPU and trains an MNIST epoch in under a minute.
+well under 10 ms on a 2-core CPU and trains an MNIST epoch in a few minutes.
 Every model is an ``nn.Sequential`` of named stages: a stage is what the app
 shows as one layer.
 """

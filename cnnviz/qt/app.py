@@ -13,7 +13,7 @@ def _install_excepthook() -> None:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     def hook(exc_type, exc, tb) -> None:
-        from cnnviz.qt.main_window import format_exception_for_people
+        from cnnviz.qt.errors import format_exception_for_people
 
         text = format_exception_for_people(exc_type, exc, tb)
         print(f"cnnviz: {text}", file=sys.stderr)

@@ -304,14 +304,12 @@ class DrawingCanvas(QWidget):
         self._model_image = self._blank(MODEL_SIZE)
         self._render_all(self._model_image)
         self._view_image = self._blank(self._view_side())
-        self._view_image.setDevicePixelRatio(self.devicePixelRatioF())
         self._render_all(self._view_image)
         self.update()
 
     def resizeEvent(self, event) -> None:
         if self._view_image.width() != self._view_side():
             self._view_image = self._blank(self._view_side())
-            self._view_image.setDevicePixelRatio(self.devicePixelRatioF())
             self._render_all(self._view_image)
         super().resizeEvent(event)
 
@@ -319,7 +317,9 @@ class DrawingCanvas(QWidget):
         p = QPainter(self)
         p.fillRect(event.rect(), self.palette().window())
         sq = self._square()
-        p.drawImage(sq.topLeft(), self._view_image)
+        # The image holds device pixels (it has no device pixel ratio, so strokes
+        # are drawn in its own pixels); the target rect maps them 1:1 on HiDPI.
+        p.drawImage(sq, self._view_image)
         if self.is_empty():
             p.setPen(QColor(150, 150, 150))
             p.setFont(scaled_font(self.font(), 1.6))

@@ -524,7 +524,7 @@ class FeatureMapsView(QWidget):
         self._acts = None
         self._apply_fit()
         self.mosaic.set_arrays(None)
-        if self.zoom is not None:
+        if self.zoom is not None and self.zoom.layer not in names:  # same model (e.g. training starts): keep it
             self.zoom.hide()
 
     def is_shown(self) -> bool:
@@ -533,6 +533,7 @@ class FeatureMapsView(QWidget):
 
     def set_activations(self, acts: OrderedDict[str, np.ndarray] | None) -> None:
         self._acts = acts
+        self._update_zoom()  # its own window: it follows the drawing even with this tab hidden
         if not self.is_shown():
             self._stale = True  # redraw when shown; a hidden panel costs nothing
             return
@@ -550,6 +551,8 @@ class FeatureMapsView(QWidget):
             acts = OrderedDict([(layer, acts[layer])])
         self.mosaic.set_arrays(acts)
         self.legend.set_signed_modes({b.signed for b in self.mosaic._blocks})
+
+    def _update_zoom(self) -> None:
         if self.zoom is not None and self.zoom.isVisible():
             self.zoom.update_array(None if self._acts is None else self._acts.get(self.zoom.layer))
 

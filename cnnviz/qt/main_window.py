@@ -7,7 +7,6 @@ behind the model), and hands each panel the numbers it shows.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from cnnviz.qt.c3_matrix import C3MatrixPanel
 from cnnviz.qt.canvas import DEFAULT_BRUSH, CanvasPanel
+from cnnviz.qt.errors import describe_error
 from cnnviz.qt.feature_maps import FeatureMapsView, KernelsView
 from cnnviz.qt.layer_table import LayerTable
 from cnnviz.qt.prediction import InputPreview, PredictionPanel
@@ -47,10 +47,8 @@ def _core():
 
 
 def _training_monitor_class():
-    try:  # built in parallel; the window works without it
-        from cnnviz.qt.monitor import TrainingMonitor
-    except ImportError:  # pragma: no cover - depends on the checkout
-        return None
+    from cnnviz.qt.monitor import TrainingMonitor  # pyqtgraph and the core: imported off the GUI thread
+
     return TrainingMonitor
 
 
@@ -58,17 +56,6 @@ DEFAULT_MODEL, DEFAULT_DATASET = "lenet5", "mnist"
 DEFAULT_SIZE = QSize(1600, 1000)
 WEIGHT_FILTER = "cnnviz weights (*.safetensors);;PyTorch state dict (*.pt *.pth);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
-
-
-def _describe_error(exc: BaseException) -> str:
-    """One sentence for a person, never a traceback."""
-    errors = sys.modules.get("cnnviz.core.errors")  # not loaded yet: it cannot be one of ours
-    if errors is not None and isinstance(exc, errors.CnnvizError):
-        return str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f" ('{exc.filename}')" if exc.filename else ""
-        return f"{exc.strerror}{where}."
-    return f"Something went wrong ({type(exc).__name__}: {exc})."
 
 
 class _Relay(QObject):
@@ -213,8 +200,10 @@ class MainWindow(QMainWindow):
         self._loader = None
         if isinstance(result, BaseException):
             self.prediction.label.setText("Could not load")
+            self.model_picker.clear()  # not "Loading…" forever
+            self.model_picker.setPlaceholderText("No network")
             self.status_model.setText("The network could not be loaded")
-            self._show_error("Could not load the network", _describe_error(result))
+            self._show_error("Could not load the network", describe_error(result))
             return
         self.session = result["session"]
         self.data_dir = result["data_dir"]
@@ -254,11 +243,11 @@ class MainWindow(QMainWindow):
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
 
-        # Replaced by the training monitor once the model is loaded (if this build has one).
-        self.training_panel = QLabel("The training monitor is not\navailable in this build.")
+        # Replaced by the training monitor once the network is loaded.
+        self.training_panel = QLabel("Loading the training monitor…")
         self.training_panel.setObjectName("trainingPlaceholder")
-        self.training_panel.setAccessibleName("Training monitor placeholder")
-        self.training_panel.setToolTip("Training from the app arrives with cnnviz/qt/monitor.py")
+        self.training_panel.setAccessibleName("Training monitor (loading)")
+        self.training_panel.setToolTip("The training controls appear as soon as the network has loaded.")
         self.training_panel.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", name: str = "") -> QAction:
@@ -325,6 +314,18 @@ class MainWindow(QMainWindow):
         self.act_reset_layout = a(
             "Reset &layout", self.reset_layout, None, "Put every panel back where it started", "actionResetLayout"
         )
+        self.act_train_start = a(
+            "&Start training", lambda: self._training("start"), "Ctrl+T",
+            "Train with the settings in the Training panel", "actionTrainStart",
+        )  # fmt: skip
+        self.act_train_pause = a(
+            "&Pause or resume training", lambda: self._training("pause"), "Ctrl+P",
+            "Pause the run after the current batch, or resume it", "actionTrainPause",
+        )  # fmt: skip
+        self.act_train_stop = a(
+            "S&top training", lambda: self._training("stop"), "Ctrl+Shift+T",
+            "Stop after the current batch and keep the weights learned so far", "actionTrainStop",
+        )  # fmt: skip
         self.act_about = a(
             "&About cnnviz", self._show_about, None, "What cnnviz is and its keyboard shortcuts", "actionAbout"
         )
@@ -347,6 +348,9 @@ class MainWindow(QMainWindow):
         self.view_menu.addAction(self.act_presentation)
         self.view_menu.addAction(self.act_reset_layout)
         self.view_menu.addSeparator()
+        train_menu = bar.addMenu("&Training")
+        train_menu.setToolTipsVisible(True)
+        train_menu.addActions([self.act_train_start, self.act_train_pause, self.act_train_stop])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.act_about)
 
@@ -568,7 +572,7 @@ class MainWindow(QMainWindow):
                 self.probabilities, self.activations = self.session.infer(self._input)
         except Exception as exc:  # never a traceback: say it in the status bar
             self.probabilities, self.activations = None, None
-            self.statusBar().showMessage(f"The model could not run on this drawing: {_describe_error(exc)}", 8000)
+            self.statusBar().showMessage(f"The model could not run on this drawing: {describe_error(exc)}", 8000)
         self.preview.set_input(self._input)
         self.prediction.set_probabilities(self.probabilities)
         self.feature_maps.set_activations(self.activations)
@@ -652,7 +656,8 @@ class MainWindow(QMainWindow):
         acc = self.session.test_accuracy
         self.status_accuracy.setText(f"Test accuracy: {100 * acc:.2f}%" if acc is not None else "Test accuracy: —")
         self.prediction.set_untrained(untrained)
-        self.setWindowTitle(f"cnnviz — {spec.display_name} on {_core().DATASETS[self.session.dataset].display_name}")
+        # The platform appends the application display name ("— cnnviz").
+        self.setWindowTitle(f"{spec.display_name} on {_core().DATASETS[self.session.dataset].display_name}")
 
     def _on_session_changed(self) -> None:
         """The model, its weights or the dataset changed: refresh every panel."""
@@ -675,6 +680,13 @@ class MainWindow(QMainWindow):
         self.kernels.set_kernels(name, weights)
 
     # -- training monitor -------------------------------------------------------------
+    def _training(self, command: str) -> None:
+        """The Training menu: the same as the panel's buttons, from anywhere in the window."""
+        if self.monitor is None:
+            return
+        self.dock_training.raise_()
+        {"start": self.monitor.start, "pause": self.monitor.toggle_pause, "stop": self.monitor.stop}[command]()
+
     def _on_training_started(self) -> None:
         self.training_running = True
         self.dock_training.raise_()
@@ -705,6 +717,7 @@ class MainWindow(QMainWindow):
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("errorBox")
         box.exec()
+        box.deleteLater()
 
     def _start_dir(self, key: str) -> str:
         return str(self.settings.value(key, str(Path.home())))
@@ -734,7 +747,7 @@ class MainWindow(QMainWindow):
             self._show_error("Could not open the weights file", text)
             return False
         except Exception as exc:
-            self._show_error("Could not open the weights file", _describe_error(exc))
+            self._show_error("Could not open the weights file", describe_error(exc))
             return False
         self._on_session_changed()
         self.statusBar().showMessage(f"Loaded weights from {path.name}.", 6000)
@@ -756,7 +769,7 @@ class MainWindow(QMainWindow):
         try:
             saved = self.session.save(path)
         except Exception as exc:
-            self._show_error("Could not save the weights", f"Could not save to '{path}': {_describe_error(exc)}")
+            self._show_error("Could not save the weights", f"Could not save to '{path}': {describe_error(exc)}")
             return False
         self.settings.setValue("weightsDir", str(path.parent))
         self.statusBar().showMessage(f"Saved weights to {saved}.", 6000)
@@ -802,7 +815,7 @@ class MainWindow(QMainWindow):
         try:
             image, label = self.session.random_test_image(self.data_dir, rng=self._rng)
         except Exception as exc:
-            self._show_error("No test images", _describe_error(exc))
+            self._show_error("No test images", describe_error(exc))
             return False
         self.canvas.set_picture(image)
         name = self.session.class_names[label]
@@ -909,7 +922,8 @@ class MainWindow(QMainWindow):
             "About cnnviz",
             "<h3>cnnviz</h3><p>Draw a digit and watch classic convolutional networks think and learn.</p>"
             "<p><b>Keys</b>: Esc/Delete clear · Ctrl+Z undo · Ctrl+R random test image · Ctrl+O/Ctrl+S open/save "
-            "weights · Ctrl+E export panel · F11 presentation mode · Ctrl+Q quit</p>",
+            "weights · Ctrl+I open image · Ctrl+E export panel · Ctrl+T / Ctrl+P / Ctrl+Shift+T start, "
+            "pause or resume, stop training · F11 presentation mode · Ctrl+Q quit</p>",
         )
 
     # -- closing ----------------------------------------------------------------------
@@ -927,10 +941,4 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def format_exception_for_people(exc_type, exc, tb) -> str:
-    """The sentence shown for an unexpected error; the traceback goes to stderr only in debug runs."""
-    del tb
-    return _describe_error(exc) if exc is not None else f"Something went wrong ({exc_type.__name__})."
-
-
-__all__ = ["MainWindow", "format_exception_for_people"]
+__all__ = ["MainWindow"]

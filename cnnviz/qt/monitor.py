@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QPoint, QRect, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -198,6 +198,7 @@ class TrainingMonitor(QWidget):
     def __init__(self, session: ModelSession, data_dir=None, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingMonitor")
+        self.setAccessibleName("Training monitor")
         self.session = session
         self._data_dir = data_dir
         self._worker: TrainingWorker | None = None
@@ -263,6 +264,7 @@ class TrainingMonitor(QWidget):
             config = self.config()
             device = device_label(resolve_device(config.device))
             self._pending_note = None
+            before = self.session.state()
             model = self._prepare_session(config, from_current=self.init_combo.currentData() == "current")
         except CnnvizError as exc:
             self._show_message(str(exc), error=True)
@@ -271,7 +273,7 @@ class TrainingMonitor(QWidget):
         self._run_id += 1
         self._current_run = self._run_id
         self._run = {"model": config.model, "dataset": config.dataset, "live_model": self.session.model,
-                     "epochs": config.epochs, "lr": config.learning_rate}  # fmt: skip
+                     "epochs": config.epochs, "lr": config.learning_rate, "before": before}  # fmt: skip
         self._clear_plots()
         self._show_message("")
         self.accuracy_label.setText("Test accuracy: –")
@@ -443,7 +445,7 @@ class TrainingMonitor(QWidget):
         fields = [
             ("&Dataset", self.dataset_combo), ("&Model", self.model_combo), ("&Start from", self.init_combo),
             ("&Optimizer", self.optimizer_combo), ("&Learning rate", self.lr_spin), ("S&chedule", self.schedule_combo),
-            ("&Batch size", self.batch_spin), ("&Epochs", self.epochs_spin), ("De&vice", self.device_combo),
+            ("&Batch size", self.batch_spin), ("E&pochs", self.epochs_spin), ("Dev&ice", self.device_combo),
         ]  # fmt: skip
         for i, (text, widget) in enumerate(fields):
             label = QLabel(text)
@@ -465,10 +467,12 @@ class TrainingMonitor(QWidget):
         self.stop_button = QPushButton("Stop", objectName="trainStop")
         self.stop_button.setToolTip("Stop after the current batch and keep the weights learned so far.")
         self.start_button.clicked.connect(self.start)
-        self.pause_button.clicked.connect(self._on_pause_clicked)
+        self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         row = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.stop_button):
+        for button, name in ((self.start_button, "Start training"), (self.pause_button, "Pause or resume training"),
+                             (self.stop_button, "Stop training")):  # fmt: skip
+            button.setAccessibleName(name)
             row.addWidget(button)
         self._buttons_row = row
 
@@ -662,6 +666,11 @@ class TrainingMonitor(QWidget):
                     message += " The weights learned so far are now the current model."
             else:
                 message += " The app's model was changed during training, so the trained weights were not kept."
+        restored = False
+        if not adopted and not result.get("steps") and self.session.model is self._run.get("live_model"):
+            # Not one batch ran (no data, or stopped while loading): the model the user had comes back.
+            self.session.restore(self._run["before"])
+            restored = True
         if self._pending_note:
             message = f"{self._pending_note} {message}"
             self._pending_note = None
@@ -690,7 +699,7 @@ class TrainingMonitor(QWidget):
         public["message"] = message
         public["adopted"] = adopted
         self.last_result = public
-        if adopted:
+        if adopted or restored:
             self.sessionChanged.emit()
         self.trainingFinished.emit(public)
 
@@ -708,12 +717,20 @@ class TrainingMonitor(QWidget):
         now = time.perf_counter()
         self._update_plot_interval(now)
         # A monitor tabbed away behind another dock costs nothing: redraw once it shows.
-        if not self.plots.isVisible():
+        if not self._plots_on_screen():
             return
         if self._plots_dirty and now - self._last_plot >= self._plot_interval * 0.9:
             self._redraw_plots()
         if self._progress_dirty and now - self._last_progress >= PROGRESS_INTERVAL:
             self._redraw_progress()
+
+    def _plots_on_screen(self) -> bool:
+        # A dock tabbed away behind another stays "visible", just moved outside its window.
+        plots = self.plots
+        if not plots.isVisible():
+            return False
+        window = plots.window()
+        return QRect(plots.mapTo(window, QPoint(0, 0)), plots.size()).intersects(window.rect())
 
     def _update_plot_interval(self, now: float) -> None:
         cpu = time.thread_time()
@@ -847,7 +864,8 @@ class TrainingMonitor(QWidget):
         self.message_label.setText(text)
         self.message_label.setStyleSheet(ERROR_STYLE if error else "")
 
-    def _on_pause_clicked(self) -> None:
+    def toggle_pause(self) -> None:
+        """Pause a running run, or resume a paused one (the Pause/Resume button)."""
         if self.is_paused():
             self.resume()
         else:

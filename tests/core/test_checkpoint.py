@@ -66,6 +66,19 @@ def test_shape_mismatch_names_the_tensor(tmp_path):
         load_checkpoint(path, "lenet")
 
 
+def test_safetensors_of_the_wrong_shape_or_with_foreign_metadata(tmp_path):
+    from safetensors.torch import save_file
+
+    state = {k: v.contiguous() for k, v in build_model("lenet").state_dict().items()}
+    state["fc3.weight"] = torch.zeros(5, 84)
+    save_file(state, tmp_path / "w.safetensors", metadata={"cnnviz": '{"model": "lenet"}'})
+    with pytest.raises(CheckpointError, match=r"tensor 'fc3.weight' has shape \[5, 84\], expected \[10, 84\]"):
+        load_checkpoint(tmp_path / "w.safetensors")
+    save_file(state, tmp_path / "list.safetensors", metadata={"cnnviz": "[1, 2]"})  # JSON, but not an object
+    with pytest.raises(CheckpointError, match="no cnnviz metadata"):
+        load_checkpoint(tmp_path / "list.safetensors")
+
+
 class _Exploit:
     def __reduce__(self):
         return (os.system, ("touch EXPLOITED",))

@@ -9,7 +9,7 @@ from cnnviz.core.evaluate import evaluate
 from cnnviz.core.registry import build_model
 
 
-def _cnnviz(*args, env_dir=None):
+def _cnnviz(*args):
     return subprocess.run([sys.executable, "-m", "cnnviz", *args], capture_output=True, text=True, timeout=600)
 
 
@@ -36,11 +36,16 @@ def test_models_and_layers_json():
         (["layers", "lenet9"], "Unknown model 'lenet9'"),
         (["eval", "--weights", "nowhere.safetensors"], "There is no weights file"),
         (["train", "--model", "lenet", "--lr", "-1"], "Learning rate must be positive"),
+        (["train", "--label-smoothing", "1.5"], "Label smoothing must be at least 0 and below 1"),
+        (["train", "--out", "w.pt"], "name the file 'w.safetensors'"),  # refused before training, not after
+        (["train", "--out", "no/such/folder/w.safetensors"], "does not exist"),
+        (["eval", "--weights", "w.pt"], "There is no weights file"),
+        (["train", "--epochs", "x"], "invalid int value: 'x'"),  # argparse: one line too, status 2
     ],
 )
 def test_failures_are_one_line_without_traceback(args, message):
     out = _cnnviz(*args)
-    assert out.returncode == 1
+    assert out.returncode == (2 if "invalid" in message else 1)
     assert message in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
 

@@ -60,6 +60,12 @@ def test_divergence_stops_with_reason_and_keeps_finite_weights(data_dir):
     end = events[-1]
     assert end.reason == "diverged" and "diverged" in end.message and "learning rate" in end.message
     assert all(torch.isfinite(p).all() for p in model.parameters())
+    # "Last good" means they still give a finite loss, as the rolled-back step's weights did.
+    from cnnviz.core.data import load_split, to_float
+
+    x, y = load_split("mnist", True, data_dir)
+    with torch.no_grad():
+        assert torch.isfinite(torch.nn.functional.cross_entropy(model(to_float(x[:512])), y[:512]))
 
 
 def test_cpu_training_is_repeatable(data_dir):

@@ -137,3 +137,43 @@ def test_tablet_pressure_sets_the_width(qtbot, canvas):
         widths.append(int((canvas.image_array()[MODEL_SIZE // 2] > 127).sum()))
     assert widths[0] < widths[1] / 2
     assert canvas.stroke_count() == 1
+
+
+def test_on_a_hidpi_screen_the_ink_is_drawn_under_the_pointer():
+    """At 200 % scaling the visible stroke lands where the mouse went, not twice as far."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from PySide6.QtCore import QPoint, Qt
+        from PySide6.QtTest import QTest
+        from PySide6.QtWidgets import QApplication
+        from cnnviz.qt.canvas import DrawingCanvas
+        app = QApplication([])
+        canvas = DrawingCanvas()
+        canvas.resize(280, 280)
+        canvas.show()
+        app.processEvents()
+        button, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        QTest.mousePress(canvas, button, none, QPoint(100, 70))
+        for x in range(100, 181, 4):
+            QTest.mouseMove(canvas, QPoint(x, 70))
+        QTest.mouseRelease(canvas, button, none, QPoint(180, 70))
+        app.processEvents()
+        image = canvas.grab().toImage()  # device pixels
+        ink = np.array([[image.pixelColor(x, y).value() > 200 for x in range(image.width())]
+                        for y in range(0, image.height(), 2)])
+        ys, xs = np.nonzero(ink)
+        print(canvas.devicePixelRatioF(), xs.mean() / image.width(), 2 * ys.mean() / image.height())
+        """
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_SCALE_FACTOR": "2"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    dpr, x, y = map(float, out.stdout.split())
+    assert dpr == 2.0
+    assert x == pytest.approx(140 / 280, abs=0.03) and y == pytest.approx(70 / 280, abs=0.03)

@@ -277,6 +277,10 @@ def test_named_widgets_have_accessible_names_and_tooltips(window):
         "layerTable",
         "brushSize",
         "layerChooser",
+        "trainingMonitor",
+        "trainStart",
+        "trainPause",
+        "trainStop",
     ):
         widget = window.findChild(QWidget, name)
         assert widget is not None, name

@@ -203,8 +203,11 @@ def test_a_diverging_run_says_why_in_red(qtbot, monitor):
     assert monitor.start_button.isEnabled() and not monitor.is_running()
 
 
-def test_missing_data_is_a_message_not_a_traceback(qtbot, tmp_path):
-    widget = TrainingMonitor(ModelSession(), data_dir=tmp_path)
+def test_missing_data_is_a_message_not_a_traceback_and_the_model_stays(qtbot, tmp_path):
+    session = ModelSession()
+    session.load_pretrained("lenet5", "mnist")
+    model, source = session.model, session.source
+    widget = TrainingMonitor(session, data_dir=tmp_path)
     qtbot.addWidget(widget)
     with qtbot.waitSignal(widget.trainingFinished, timeout=RUN_TIMEOUT_MS) as blocker:
         widget.start()
@@ -213,6 +216,8 @@ def test_missing_data_is_a_message_not_a_traceback(qtbot, tmp_path):
     assert "MNIST" in result["message"] and "Traceback" not in result["message"]
     assert "#c62828" in widget.message_label.styleSheet()
     assert not widget.is_running()
+    # Not one batch ran: the pretrained model is back, not the run's random start.
+    assert session.model is model and session.source == source and session.source_kind == "pretrained"
 
 
 def test_live_weights_stop_when_the_user_loads_another_model(qtbot, monitor):

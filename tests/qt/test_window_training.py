@@ -17,13 +17,17 @@ def test_training_from_the_window_locks_pickers_and_updates_the_prediction(qtbot
     assert window.findChild(QWidget, "trainingMonitor") is monitor
     draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
     window.settle()
+    for other in window.tabifiedDockWidgets(window.dock_training):
+        other.raise_()  # the Training tab behind another: its plots are not drawn
+    qtbot.waitUntil(lambda: not monitor._plots_on_screen(), timeout=5000)
     window.dock_training.raise_()
+    qtbot.waitUntil(monitor._plots_on_screen, timeout=5000)
     assert monitor.config().model == window.session.model_name  # the monitor follows the window's model
 
     answered = []
     monitor.weightsUpdated.connect(lambda: answered.append(window.inference_count))
     with qtbot.waitSignal(monitor.trainingStarted, timeout=TIMEOUT_MS):
-        assert monitor.start()
+        window.act_train_start.trigger()  # the Training menu (Ctrl+T)
     assert not window.model_picker.isEnabled() and not window.dataset_picker.isEnabled()
     assert not window.act_open_weights.isEnabled()
     qtbot.waitUntil(lambda: len(answered) >= 1, timeout=TIMEOUT_MS)
@@ -31,9 +35,13 @@ def test_training_from_the_window_locks_pickers_and_updates_the_prediction(qtbot
     qtbot.waitUntil(lambda: window.inference_count > before, timeout=10_000)  # re-run on the new weights
     assert window.prediction.bars.probabilities is not None
     np.testing.assert_allclose(window.prediction.bars.probabilities.sum(), 1.0, atol=1e-4)
+    window.act_train_pause.trigger()  # Ctrl+P pauses, and again resumes
+    qtbot.waitUntil(monitor.is_paused, timeout=10_000)
+    window.act_train_pause.trigger()
+    qtbot.waitUntil(lambda: not monitor.is_paused(), timeout=10_000)
 
     with qtbot.waitSignal(monitor.trainingFinished, timeout=TIMEOUT_MS) as finished:
-        monitor.stop()
+        window.act_train_stop.trigger()
     assert finished.args[0]["reason"] == "stopped"
     assert window.model_picker.isEnabled() and window.dataset_picker.isEnabled()
     assert window.act_open_weights.isEnabled()
