@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         self.activations: OrderedDict | None = None
         self.inference_count = 0
         self.training_running = False
+        self.true_label: int | None = None  # the class of the test image on the canvas, if one is
 
         self.session = None  # a ModelSession once loaded
         self.monitor = None
@@ -242,6 +243,10 @@ class MainWindow(QMainWindow):
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
+        self.canvas.cleared.connect(lambda: setattr(self, "true_label", None))
+        for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3):
+            if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:  # a click makes it the panel Ctrl+E exports
+                panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
 
         # Replaced by the training monitor once the network is loaded.
         self.training_panel = QLabel("Loading the training monitor…")
@@ -807,6 +812,7 @@ class MainWindow(QMainWindow):
             square = 255 - square
         self.canvas.set_picture(square)
         self.canvas_panel.set_true_label(f"Picture: {path.name}")
+        self.true_label = None
         return True
 
     def show_random_test_image(self) -> bool:

@@ -48,6 +48,7 @@ from cnnviz.core import (
     resolve_device,
 )
 from cnnviz.core.training import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from cnnviz.qt.style import scaled_font
 from cnnviz.qt.training_worker import TrainingWorker
 
 __all__ = ["LearningRateSpinBox", "TrainingMonitor"]
@@ -485,10 +486,7 @@ class TrainingMonitor(QWidget):
         self.status_label.setToolTip("What training is doing right now.")
 
         self.accuracy_label = QLabel("Test accuracy: –", objectName="trainAccuracy")
-        font = QFont(self.accuracy_label.font())
-        font.setBold(True)
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        self.accuracy_label.setFont(font)
+        self.accuracy_label.setFont(scaled_font(self.font(), 1.2, bold=True))
         self.accuracy_label.setToolTip("Accuracy on the 10,000 test images the network never trained on.")
         self.message_label = QLabel("", objectName="trainMessage")
         self.message_label.setWordWrap(True)
@@ -873,6 +871,11 @@ class TrainingMonitor(QWidget):
 
     def _on_optimizer_changed(self) -> None:
         self.lr_spin.setValue(DEFAULT_LR.get(self.optimizer_combo.currentData(), self.lr_spin.value()))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # presentation mode: the headline grows with the rest
+            self.accuracy_label.setFont(scaled_font(self.font(), 1.2, bold=True))
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)

@@ -242,10 +242,12 @@ def test_settings_remember_model_dataset_brush_and_geometry(qtbot, tmp_path):
 def test_presentation_mode_is_full_screen_with_larger_type(qtbot, window):
     base = window.font().pointSizeF()
     label_size = window.prediction.label.font().pointSizeF()
+    accuracy_size = window.monitor.accuracy_label.font().pointSizeF()
     qtbot.keyClick(window.canvas, Qt.Key.Key_F11)
     assert window.is_presentation_mode() and window.isFullScreen()
     assert window.font().pointSizeF() > base * 1.3
     assert window.prediction.label.font().pointSizeF() > label_size * 1.3
+    assert window.monitor.accuracy_label.font().pointSizeF() > accuracy_size * 1.3
     assert window.canvas_panel.brush_slider.font().pointSizeF() > base * 1.3
     qtbot.keyClick(window.canvas, Qt.Key.Key_F11)
     assert not window.is_presentation_mode() and not window.isFullScreen()
@@ -258,6 +260,8 @@ def test_export_panel_writes_a_png(qtbot, window, tmp_path, draw):
     draw(window.canvas, SEVEN[0])
     name, widget = window.current_panel()
     assert name == "Drawing"  # the canvas has the focus after drawing
+    qtbot.mouseClick(window.prediction, Qt.MouseButton.LeftButton)  # then the teacher clicks the bars
+    assert window.current_panel()[1] is window.prediction
     path = tmp_path / "maps"
     assert window.export_panel_png(path, window.feature_maps, "Feature maps")
     img = QImage(str(path) + ".png")
