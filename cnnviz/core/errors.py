@@ -12,6 +12,3 @@ class DataMissingError(CnnvizError):
 class CheckpointError(CnnvizError):
     """A weights file is corrupt, foreign, or belongs to another model."""
 
-
-class TrainingDiverged(CnnvizError):
-    """The loss became NaN or infinite."""

@@ -137,13 +137,12 @@ class ModelSession:
                 note = f"No pretrained {get_spec(model_name).display_name} for {dataset}: training from random weights."
             model, start = self.model, self.source
         self._adopt(model_name, dataset, model, {}, "training", f"training from {start}")
-        return self.fresh_training_model(from_current=True), note
+        return self._copy_of_model(), note
 
-    def fresh_training_model(self, from_current: bool) -> nn.Module:
-        """A model for a training run: a copy of the current weights, or freshly initialised."""
+    def _copy_of_model(self) -> nn.Module:
+        """The model to train: a copy, so the GUI thread can read the session's own meanwhile."""
         model = build_model(self.model_name)
-        if from_current:
-            model.load_state_dict(self.model.state_dict())
+        model.load_state_dict(self.model.state_dict())
         return model
 
     def load_snapshot(self, snapshot: dict, source: str = "training (live)") -> None:
