@@ -145,8 +145,11 @@ class DrawingCanvas(QWidget):
         return ((pos.x() - sq.x()) / side, (pos.y() - sq.y()) / side, width)
 
     def begin_stroke(self, pos: QPointF, pressure: float = 1.0) -> None:
+        hint_shown = self.is_empty()
         self._stroke = _Stroke([self._to_unit(pos, pressure)])
         self._paint_step(self._stroke, 0)
+        if hint_shown:
+            self.update()  # the hint text goes: repaint all of it, not only under the first dot
         self.drawingChanged.emit(self.image_array())
 
     def extend_stroke(self, pos: QPointF, pressure: float = 1.0) -> None:
