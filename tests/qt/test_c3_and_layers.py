@@ -23,12 +23,16 @@ def test_the_c3_table_reads_60_connections_from_the_model(window):
 
 
 def test_the_table_follows_the_mask_not_a_copy_of_the_paper(window):
-    """Change the model's mask and the panel shows the change."""
-    mask = window.session.c3_table().copy()
-    mask[0, 15] = False
-    window.c3.set_table(mask)
+    """Give the model a C3 with another table and the panel shows that table."""
+    from cnnviz.core.lenet import PartialConv2d, c3_connection_table
+
+    table = c3_connection_table().clone()
+    table[0, 15] = False  # S2 map 0 no longer feeds C3 map 15
+    window.session.model.C3[0] = PartialConv2d(table)
+    window._on_session_changed()  # what the window does whenever the weights change
     assert window.c3.connection_count() == 59
     assert window.c3.grid.item(0, 15).text() == ""
+    assert window.c3.grid.item(1, 15).text() != ""
 
 
 def test_clicking_a_column_highlights_its_s2_inputs_and_shows_the_maps(qtbot, window, draw):
