@@ -33,7 +33,7 @@ TARGETS: dict[tuple[str, str], float] = {
 # once its file meets the target (the test then holds it to the target).
 KNOWN_SHORTFALLS: dict[tuple[str, str], float] = {
     # Trained on a shared 2-core CPU; what was tried is in the README and the issue notes.
-    ("alexnet", "fashion-mnist"): 0.9025,  # 5 epochs; target 92.5 %
+    ("alexnet", "fashion-mnist"): 0.9201,  # 20 epochs; target 92.5 %
     ("googlenet", "fashion-mnist"): 0.9206,  # 3 epochs; target 92.5 %
     ("resnet", "fashion-mnist"): 0.9276,  # 15 epochs; target 93.5 %
 }
