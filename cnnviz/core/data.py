@@ -6,7 +6,6 @@ the training device, and batches are drawn by index (see training.py).
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 from dataclasses import dataclass
@@ -71,10 +70,14 @@ def is_available(dataset: str, data_dir: str | os.PathLike | None = None) -> boo
 
 
 _LOADING = threading.Lock()
+_SPLITS: dict[tuple[str, bool, Path], tuple[torch.Tensor, torch.Tensor]] = {}  # read once per process
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cpu(dataset: str, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+def _split_key(dataset: str, train: bool, data_dir: str | os.PathLike | None) -> tuple[str, bool, Path]:
+    return dataset, train, resolve_data_dir(data_dir).resolve()
+
+
+def _read_split(dataset: str, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
     # Imported here, not at module level: torchvision costs ~1.5 s, and the
     # app needs it only when a dataset is read.
     from torchvision import datasets as tv_datasets
@@ -102,9 +105,17 @@ def load_split(
 
     Read once per process; downloaded by torchvision on first use when online.
     """
+    key = _split_key(dataset, train, data_dir)
     with _LOADING:  # the GUI and a training thread must not download into one folder at once
-        images, labels = _load_cpu(dataset, train, resolve_data_dir(data_dir).resolve())
+        if key not in _SPLITS:
+            _SPLITS[key] = _read_split(*key)
+        images, labels = _SPLITS[key]
     return images.to(device), labels.to(device)
+
+
+def is_loaded(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether ``load_split`` would answer from memory (no disk read, no download)."""
+    return _split_key(dataset, train, data_dir) in _SPLITS
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:

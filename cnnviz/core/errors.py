@@ -11,4 +11,3 @@ class DataMissingError(CnnvizError):
 
 class CheckpointError(CnnvizError):
     """A weights file is corrupt, foreign, or belongs to another model."""
-

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
-from cnnviz.core.data import class_names, load_split
+from cnnviz.core.data import class_names, is_loaded, load_split
 from cnnviz.core.errors import CheckpointError
 from cnnviz.core.inspect import activations, c3_connection_table, first_conv_kernels, predict
 from cnnviz.core.layers import LayerInfo, layer_table
@@ -153,6 +153,10 @@ class ModelSession:
 
     def adopt_trained(self, model_name: str, dataset: str, model: nn.Module, metadata: dict) -> None:
         self._adopt(model_name, dataset, model, metadata, "trained", "trained in this session")
+
+    def test_set_in_memory(self, data_dir=None) -> bool:
+        """Whether ``random_test_image`` answers at once (False: it reads, maybe downloads, first)."""
+        return is_loaded(self.dataset, False, data_dir)
 
     def random_test_image(self, data_dir=None, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
         """A random test image of the current dataset (28x28 float in [0, 1]) and its label."""

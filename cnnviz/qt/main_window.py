@@ -59,9 +59,10 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All
 
 
 class _Relay(QObject):
-    """Carries the background loader's result into the GUI thread (a queued signal)."""
+    """Carries background threads' results into the GUI thread (queued signals)."""
 
-    loaded = Signal(object)
+    loaded = Signal(object)  # the model session, or the exception that stopped it
+    testSetRead = Signal(object)  # None, or the exception that stopped the read
 
 
 class MainWindow(QMainWindow):
@@ -116,6 +117,10 @@ class MainWindow(QMainWindow):
         self.session = None  # a ModelSession once loaded
         self.monitor = None
         self._loader: threading.Thread | None = None
+        self._reading_test_set = False
+        self._relay = _Relay(self)
+        self._relay.loaded.connect(self._attach_session)
+        self._relay.testSetRead.connect(self._on_test_set_read)
 
         self._infer_timer = QTimer(self)
         self._infer_timer.setSingleShot(True)
@@ -133,8 +138,6 @@ class MainWindow(QMainWindow):
         dataset = str(self.settings.value("dataset", DEFAULT_DATASET))
         if defer_model:
             self._set_loading(True)
-            self._relay = _Relay(self)
-            self._relay.loaded.connect(self._attach_session)
             self._loader = threading.Thread(
                 target=self._load_in_background, args=(model, dataset), name="cnnviz-load-model", daemon=True
             )
@@ -816,7 +819,15 @@ class MainWindow(QMainWindow):
         return True
 
     def show_random_test_image(self) -> bool:
-        if self.session is None:
+        """Put a random test image on the canvas; True if it is there now.
+
+        The first call per dataset reads the test set in a background thread
+        (a first-time download can take a minute) and shows the image then.
+        """
+        if self.session is None or self._reading_test_set:
+            return False
+        if not self.session.test_set_in_memory(self.data_dir):
+            self._read_test_set_in_background()
             return False
         try:
             image, label = self.session.random_test_image(self.data_dir, rng=self._rng)
@@ -830,6 +841,34 @@ class MainWindow(QMainWindow):
         )
         self.true_label = label
         return True
+
+    def _read_test_set_in_background(self) -> None:
+        dataset, data_dir = self.session.dataset, self.data_dir
+        self._reading_test_set = True
+        self.act_random.setEnabled(False)
+        self.statusBar().showMessage(f"Reading the {_core().DATASETS[dataset].display_name} test set…")
+
+        def read() -> None:
+            try:
+                _core().load_split(dataset, False, data_dir)
+                result = None
+            except BaseException as exc:  # reported in the window, never a traceback
+                result = exc
+            try:
+                self._relay.testSetRead.emit(result)
+            except RuntimeError:  # the window is gone
+                pass
+
+        threading.Thread(target=read, name="cnnviz-read-test-set", daemon=True).start()
+
+    def _on_test_set_read(self, error: BaseException | None) -> None:
+        self._reading_test_set = False
+        self.act_random.setEnabled(self.session is not None)
+        self.statusBar().clearMessage()
+        if error is not None:
+            self._show_error("No test images", describe_error(error))
+        else:
+            self.show_random_test_image()
 
     # -- export -----------------------------------------------------------------------
     def panels(self) -> dict[str, QWidget]:

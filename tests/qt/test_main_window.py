@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from conftest import canvas_point, line
@@ -170,7 +172,7 @@ def test_random_test_image_shows_its_true_label(qtbot, window, data_dir):
     window.data_dir = data_dir
     window._rng = np.random.default_rng(3)
     qtbot.keyClick(window.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
-    assert not window.canvas.is_empty()
+    qtbot.waitUntil(lambda: not window.canvas.is_empty(), timeout=30_000)  # the first press reads the test set
     label = window.true_label
     assert f"true label: <b>{label}</b>" in window.canvas_panel.true_label.text()
     window.settle()
@@ -178,20 +180,52 @@ def test_random_test_image_shows_its_true_label(qtbot, window, data_dir):
         assert int(np.argmax(window.prediction.bars.probabilities)) == label
     window.canvas.clear()
     assert window.canvas_panel.true_label.text() == ""
+    assert window.show_random_test_image()  # in memory now: at once
+    assert not window.canvas.is_empty()
 
 
-def test_missing_data_is_a_sentence_not_a_traceback(window, tmp_path):
-    window.data_dir = tmp_path / "nowhere"
-    window.session.dataset = "mnist"
+@pytest.fixture
+def no_split_in_memory():
     import cnnviz.core.data as data
 
-    data._load_cpu.cache_clear()
-    try:
-        assert not window.show_random_test_image()
-    finally:
-        data._load_cpu.cache_clear()
+    kept = dict(data._SPLITS)
+    data._SPLITS.clear()
+    yield data
+    data._SPLITS.clear()
+    data._SPLITS.update(kept)
+
+
+def test_first_random_image_reads_the_test_set_off_the_gui_thread(
+    qtbot, window, draw, data_dir, no_split_in_memory, monkeypatch
+):
+    gate, real_read = threading.Event(), no_split_in_memory._read_split
+
+    def slow_read(*args):
+        assert threading.current_thread() is not threading.main_thread()
+        gate.wait(30)  # a first-time download
+        return real_read(*args)
+
+    monkeypatch.setattr(no_split_in_memory, "_read_split", slow_read)
+    window.data_dir = data_dir
+    assert not window.show_random_test_image()
+    assert "Reading the MNIST test set" in window.statusBar().currentMessage()
+    assert not window.act_random.isEnabled() and window.canvas.is_empty()
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))  # the window still answers
+    window.settle()
+    assert window.prediction.bars.probabilities is not None
+    gate.set()
+    qtbot.waitUntil(lambda: window.true_label is not None, timeout=30_000)
+    assert window.act_random.isEnabled() and window.statusBar().currentMessage() == ""
+
+
+def test_missing_data_is_a_sentence_not_a_traceback(qtbot, window, tmp_path, no_split_in_memory):
+    window.data_dir = tmp_path / "nowhere"
+    window.session.dataset = "mnist"
+    assert not window.show_random_test_image()
+    qtbot.waitUntil(lambda: bool(window.shown_errors), timeout=30_000)
     ((title, text),) = window.shown_errors
     assert "MNIST" in text and "Traceback" not in text
+    assert window.act_random.isEnabled()  # the user can try again
 
 
 def test_open_image_inverts_dark_ink_on_paper(qtbot, window, tmp_path):
@@ -333,7 +367,6 @@ def test_session_change_from_elsewhere_refreshes_everything(qtbot, window):
 
 def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, draw, monkeypatch):
     """What the app does at start-up: window first, torch and the model in a background thread."""
-    import threading
 
     from cnnviz.qt.main_window import MainWindow
 
