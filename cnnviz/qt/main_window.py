@@ -65,6 +65,14 @@ class _Relay(QObject):
     testSetRead = Signal(object)  # None, or the exception that stopped the read
 
 
+def _emit_unless_gone(signal, value) -> None:
+    """Emit from a background thread; the window may have been closed meanwhile."""
+    try:
+        signal.emit(value)
+    except RuntimeError:  # its C++ object is deleted
+        pass
+
+
 class MainWindow(QMainWindow):
     """cnnviz's window. ``inferenceDone`` fires after the panels show a new prediction.
 
@@ -183,10 +191,7 @@ class MainWindow(QMainWindow):
             result = self._load_session(model, dataset)
         except BaseException as exc:  # reported in the window, never a traceback
             result = exc
-        try:
-            self._relay.loaded.emit(result)
-        except RuntimeError:  # the window is gone
-            pass
+        _emit_unless_gone(self._relay.loaded, result)
 
     def _set_loading(self, loading: bool) -> None:
         for widget in (self.model_picker, self.dataset_picker):
@@ -854,10 +859,7 @@ class MainWindow(QMainWindow):
                 result = None
             except BaseException as exc:  # reported in the window, never a traceback
                 result = exc
-            try:
-                self._relay.testSetRead.emit(result)
-            except RuntimeError:  # the window is gone
-                pass
+            _emit_unless_gone(self._relay.testSetRead, result)
 
         threading.Thread(target=read, name="cnnviz-read-test-set", daemon=True).start()
 
