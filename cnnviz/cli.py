@@ -176,9 +176,8 @@ def _cmd_train(args) -> None:
 
     config = config_from_args(args)
     out = _writable_weights_path(args.out or f"{args.model}-{args.dataset}.safetensors")
-    # Built before train() seeds: torch's generator starts from a fixed default seed in a fresh
-    # process, so this is repeatable, and the shipped weights were made this way.
-    model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model)
+    # Seeded: torch 2.15 starts each process's generator from a random seed.
+    model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model, seed=args.seed)
     device = resolve_device(args.device)
     load_split(args.dataset, True, args.data_dir)  # a missing dataset fails here, before the bar
     print(f"training {args.model} on {args.dataset} ({device}), {args.epochs} epoch(s) -> {out}")

@@ -51,11 +51,17 @@ def test_failures_are_one_line_without_traceback(args, message):
 
 
 @pytest.mark.slow
-def test_train_then_eval(tmp_path, data_dir):
-    weights = tmp_path / "lenet.safetensors"
-    out = _cnnviz("train", "--model", "lenet", "--epochs", "1", "--batch-size", "256", "--out", str(weights))
-    assert out.returncode == 0, out.stderr
-    assert "epoch 1/1" in out.stdout + out.stderr
+def test_train_is_repeatable_then_eval(tmp_path, data_dir):
+    from safetensors.torch import load_file
+
+    runs = []
+    for name in ("a", "b"):  # two processes: each starts torch's generator from its own random seed
+        weights = tmp_path / f"lenet-{name}.safetensors"
+        out = _cnnviz("train", "--model", "lenet", "--epochs", "1", "--batch-size", "256", "--out", str(weights))
+        assert out.returncode == 0, out.stderr
+        assert "epoch 1/1" in out.stdout + out.stderr
+        runs.append(load_file(weights))
+    assert all(np.array_equal(runs[0][k].numpy(), runs[1][k].numpy()) for k in runs[0])
     report = json.loads(_cnnviz("eval", "--weights", str(weights), "--json").stdout)
     assert report["model"] == "lenet" and report["dataset"] == "mnist"
     assert report["accuracy"] == pytest.approx(report["metadata_test_accuracy"], abs=5e-4)
