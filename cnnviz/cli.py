@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--schedule", default="onecycle", choices=list(SCHEDULES))
     p.add_argument("--augment", action="store_true", help="random shifts, rotations and scaling")
+    p.add_argument("--mirror", action="store_true", help="flip half the images left-right (Fashion-MNIST, not digits)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--seed", type=int, default=0)
@@ -140,6 +141,7 @@ def config_from_args(args):
         weight_decay=args.weight_decay,
         schedule=args.schedule,
         augment=args.augment,
+        mirror=args.mirror,
         label_smoothing=args.label_smoothing,
         device=args.device,
         seed=args.seed,

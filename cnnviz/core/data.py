@@ -22,6 +22,7 @@ class DatasetInfo:
     display_name: str
     folder: str  # torchvision's folder under the data directory
     classes: tuple[str, ...]
+    mirror_safe: bool = False  # a left-right mirrored image still shows its class
 
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -31,6 +32,7 @@ DATASETS: dict[str, DatasetInfo] = {
         "Fashion-MNIST",
         "FashionMNIST",
         ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        mirror_safe=True,
     ),
 }
 

@@ -42,6 +42,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     schedule: str = "onecycle"
     augment: bool = False
+    mirror: bool = False  # left-right flips (clothes, not digits)
     label_smoothing: float = 0.0
     device: str = "auto"
     seed: int = 0
@@ -222,7 +223,7 @@ def train(
 
     optimizer = make_optimizer(config, model.parameters())
     schedule = make_schedule(config, optimizer, total_steps)
-    augment = Augmentation() if config.augment else None
+    augment = Augmentation.from_flags(config.augment, config.mirror)
     snapshot = _Snapshot(model)
     started = time.perf_counter()
     step, test_accuracy, epochs_done = 0, None, 0

@@ -254,6 +254,11 @@ class TrainingMonitor(QWidget):
     def is_paused(self) -> bool:
         return self._worker is not None and self._worker.paused
 
+    @property
+    def steps_done(self) -> int:
+        """Batches of the current (or last) run that the monitor has heard of."""
+        return self._step
+
     def start(self) -> bool:
         """Start training with the current settings (what the Start button does).
 
@@ -341,15 +346,17 @@ class TrainingMonitor(QWidget):
 
     def config(self) -> TrainConfig:
         """The settings as a ``TrainConfig`` (raises ``CnnvizError`` if one is invalid)."""
+        dataset = self.dataset_combo.currentData()
         return TrainConfig(
             model=self.model_combo.currentData(),
-            dataset=self.dataset_combo.currentData(),
+            dataset=dataset,
             epochs=self.epochs_spin.value(),
             batch_size=self.batch_spin.value(),
             lr=self.lr_spin.value(),
             optimizer=self.optimizer_combo.currentData(),
             schedule=self.schedule_combo.currentData(),
             augment=self.augment_check.isChecked(),
+            mirror=self.mirror_check.isChecked() and DATASETS[dataset].mirror_safe,
             device=self.device_combo.currentData(),
         )
 
@@ -437,6 +444,14 @@ class TrainingMonitor(QWidget):
             "Randomly shift, rotate and scale each training image a little, so the network generalises better."
         )
 
+        self.mirror_check = QCheckBox("Mirror", objectName="trainMirror")
+        self.mirror_check.setToolTip(
+            "Flip half the training images left-right. A mirrored shoe is still a shoe, "
+            "so this helps on Fashion-MNIST; a mirrored digit is no digit, so it is off for MNIST."
+        )
+        self.dataset_combo.currentIndexChanged.connect(self._enable_mirror)
+        self._enable_mirror()
+
         self.device_combo = QComboBox(objectName="trainDevice")
         self.device_combo.addItem(f"Auto ({device_label(resolve_device('auto'))})", "auto")
         for name in available_devices():
@@ -455,10 +470,17 @@ class TrainingMonitor(QWidget):
             row, col = divmod(i, 2)
             grid.addWidget(label, row, 2 * col)
             grid.addWidget(widget, row, 2 * col + 1)
-        grid.addWidget(self.augment_check, len(fields) // 2, 3)
+        checks = QHBoxLayout()
+        checks.addWidget(self.augment_check)
+        checks.addWidget(self.mirror_check)
+        checks.addStretch(1)
+        grid.addLayout(checks, len(fields) // 2, 2, 1, 2)  # under the right-hand labels too: no wider
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
         self._settings_box = box
+
+    def _enable_mirror(self) -> None:
+        self.mirror_check.setEnabled(DATASETS[self.dataset_combo.currentData()].mirror_safe)
 
     def _build_controls(self) -> None:
         self.start_button = QPushButton("Start", objectName="trainStart")

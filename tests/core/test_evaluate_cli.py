@@ -75,7 +75,7 @@ def test_recorded_recipe_becomes_the_command_that_reproduces_it():
     from cnnviz.core.training import TrainConfig
 
     recipe = TrainConfig(model="vgg", dataset="fashion-mnist", epochs=6, lr=0.002, augment=True,
-                         label_smoothing=0.1, seed=3).as_dict()  # fmt: skip
+                         mirror=True, label_smoothing=0.1, seed=3).as_dict()  # fmt: skip
     line = train_command(recipe, "weights/vgg-fashion-mnist.safetensors")
     args = _parser().parse_args(shlex.split(line)[1:])
     rebuilt = config_from_args(args)

@@ -66,7 +66,7 @@ def test_defaults_let_a_teacher_just_press_start(monitor):
     ]  # fmt: skip
     for widget in (monitor.dataset_combo, monitor.model_combo, monitor.init_combo, monitor.optimizer_combo,
                    monitor.lr_spin, monitor.schedule_combo, monitor.batch_spin, monitor.epochs_spin,
-                   monitor.augment_check, monitor.device_combo):  # fmt: skip
+                   monitor.augment_check, monitor.mirror_check, monitor.device_combo):  # fmt: skip
         assert widget.toolTip(), f"{widget.objectName()} has no tooltip"
         labelled = isinstance(widget, QAbstractButton) or any(
             label.buddy() is widget for label in monitor.findChildren(QLabel)
@@ -77,6 +77,15 @@ def test_defaults_let_a_teacher_just_press_start(monitor):
     optimizers = [monitor.optimizer_combo.itemData(i) for i in range(monitor.optimizer_combo.count())]
     assert optimizers == ["adam", "adamw", "sgd"]
     assert isinstance(monitor.model_combo, QComboBox) and monitor.model_combo.count() >= 6
+
+
+def test_mirror_is_offered_for_clothes_but_not_for_digits(monitor):
+    monitor.mirror_check.setChecked(True)
+    assert not monitor.mirror_check.isEnabled() and not monitor.config().mirror  # MNIST: a mirrored 7 is no 7
+    monitor.dataset_combo.setCurrentIndex(monitor.dataset_combo.findData("fashion-mnist"))
+    assert monitor.mirror_check.isEnabled() and monitor.config().mirror
+    monitor.dataset_combo.setCurrentIndex(monitor.dataset_combo.findData("mnist"))
+    assert not monitor.config().mirror
 
 
 def test_the_qt_side_never_imports_torch():

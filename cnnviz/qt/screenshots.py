@@ -1,0 +1,120 @@
+"""Take the README's two screenshots from the real main window.
+
+    CNNVIZ_DATA_DIR=../shared/data QT_QPA_PLATFORM=offscreen python -m cnnviz.qt.screenshots
+
+writes ``resources/screenshot.png`` (a drawn 3, LeNet-5's feature maps and the
+C3 table) and ``resources/training.png`` (that LeNet-5 retrained from scratch with the
+monitor's default settings, paused at a fixed batch). The window keeps its settings in a temporary file, so the
+user's own layout is neither used nor changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QPointF, QSettings, QTimer
+
+from cnnviz.qt.app import create_application
+
+WINDOW_SIZE = (1600, 1000)
+
+
+def _wait(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def _wait_until(condition, timeout_ms: int = 60_000) -> None:
+    for _ in range(timeout_ms // 50):
+        if condition():
+            return
+        _wait(50)
+    raise TimeoutError("the window did not get there in time")
+
+
+def _dispose(window) -> None:
+    window.close()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
+def three_outline() -> list[tuple[float, float]]:
+    """A handwritten-looking 3 in one stroke, in canvas fractions (0..1)."""
+    upper = [-0.85 + 1.35 * i / 30 for i in range(31)]
+    lower = [-0.5 + 1.4 * i / 40 for i in range(41)]
+    return [(0.47 + 0.2 * math.cos(math.pi * t), 0.32 + 0.15 * math.sin(math.pi * t)) for t in upper] + [
+        (0.47 + 0.24 * math.cos(math.pi * t), 0.65 + 0.18 * math.sin(math.pi * t)) for t in lower
+    ]
+
+
+def draw(canvas, outline: list[tuple[float, float]]) -> None:
+    """Draw a stroke through the canvas's own stroke API, as a mouse would."""
+    side = min(canvas.width(), canvas.height())
+    left, top = (canvas.width() - side) / 2, (canvas.height() - side) / 2
+    points = [QPointF(left + u * side, top + v * side) for u, v in outline]
+    canvas.begin_stroke(points[0])
+    for point in points[1:]:
+        canvas.extend_stroke(point)
+    canvas.end_stroke()
+
+
+def _window(settings_dir: Path, name: str):
+    from cnnviz.qt.main_window import MainWindow
+
+    settings = QSettings(str(settings_dir / f"{name}.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)  # loads LeNet-5 before returning
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    _wait(200)
+    return window
+
+
+def shoot_drawing(path: Path, settings_dir: Path) -> None:
+    window = _window(settings_dir, "drawing")
+    draw(window.canvas, three_outline())
+    window.dock_c3.raise_()
+    window.c3.select_column(9)  # C3 map 9 reads from four S2 maps: the table's point
+    _wait_until(lambda: window.probabilities is not None)
+    _wait(1000)  # let the feature-map panels finish painting
+    window.grab().save(str(path))
+    _dispose(window)
+
+
+def shoot_training(path: Path, settings_dir: Path, batches: int, image_seed: int) -> None:
+    window = _window(settings_dir, "training")
+    window._rng = np.random.default_rng(image_seed)  # the same test image every time
+    _wait_until(window.show_random_test_image)
+    window.dock_training.raise_()
+    monitor = window.monitor
+    monitor.start()  # default settings: the model on screen, MNIST, one epoch from scratch, seed 0
+    _wait_until(lambda: monitor.steps_done >= batches, timeout_ms=300_000)
+    monitor.pause()
+    _wait_until(monitor.is_paused)
+    _wait(1000)  # the last weights reach the panels and the plots redraw
+    window.grab().save(str(path))
+    monitor.shutdown()
+    _dispose(window)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cnnviz.qt.screenshots", description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("resources"), help="folder for the PNG files")
+    parser.add_argument("--batches", type=int, default=400, help="training batches before the training shot")
+    parser.add_argument("--image-seed", type=int, default=4, help="picks the test image of the training shot")
+    args = parser.parse_args(argv)
+    create_application([])
+    with tempfile.TemporaryDirectory() as settings_dir:
+        shoot_drawing(args.out / "screenshot.png", Path(settings_dir))
+        shoot_training(args.out / "training.png", Path(settings_dir), args.batches, args.image_seed)
+    print(f"wrote {args.out / 'screenshot.png'} and {args.out / 'training.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
