@@ -28,14 +28,6 @@ TARGETS: dict[tuple[str, str], float] = {
     ("resnet", "fashion-mnist"): 0.935,
 }
 
-# Files shipped below their target while issue 3 stays open: the best figure
-# reached so far, which a shipped file may not fall below. Remove an entry
-# once its file meets the target (the test then holds it to the target).
-KNOWN_SHORTFALLS: dict[tuple[str, str], float] = {
-    # Trained on a shared 2-core CPU; what was tried is in the README and the issue notes.
-    ("alexnet", "fashion-mnist"): 0.9201,  # 20 epochs; target 92.5 %
-}
-
 SHIPPED = sorted(p.name for p in WEIGHTS_DIR.glob("*.safetensors"))
 
 
@@ -51,8 +43,7 @@ def test_every_shipped_file_is_a_known_pair():
 
 def test_every_pair_is_shipped():
     missing = [f"{m}-{d}.safetensors" for m, d in TARGETS if f"{m}-{d}.safetensors" not in SHIPPED]
-    if missing:  # the app shows those pairs as "untrained"; issue 3 is open until none is missing
-        pytest.skip(f"not trained yet: {', '.join(missing)}")
+    assert missing == [], "every model opens pretrained on both datasets"
 
 
 @pytest.mark.parametrize("filename", SHIPPED)
@@ -67,10 +58,7 @@ def test_shipped_weights_are_honest_and_good_enough(filename, data_dir):
     accuracy = evaluate(model, dataset, data_dir).accuracy
     assert accuracy == pytest.approx(float(metadata["test_accuracy"]), abs=5e-4), "accuracy differs from metadata"
     target = TARGETS[model_name, dataset]
-    floor = KNOWN_SHORTFALLS.get((model_name, dataset), target)
-    assert accuracy >= floor, f"{filename}: {100 * accuracy:.2f}% is below {100 * floor:.2f}%"
-    if accuracy >= target:
-        assert (model_name, dataset) not in KNOWN_SHORTFALLS, "meets its target now: drop it from KNOWN_SHORTFALLS"
+    assert accuracy >= target, f"{filename}: {100 * accuracy:.2f}% is below its {100 * target:.2f}% target"
 
 
 def test_weights_folder_is_small():
