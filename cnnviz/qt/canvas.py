@@ -138,6 +138,11 @@ class DrawingCanvas(QWidget):
         side = min(self.width(), self.height())
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
+    def widget_point(self, u: float, v: float) -> QPointF:
+        """The widget position of (u, v), given in fractions (0..1) of the drawing square."""
+        sq = self._square()
+        return QPointF(sq.x() + u * sq.width(), sq.y() + v * sq.height())
+
     def _to_unit(self, pos: QPointF, pressure: float = 1.0) -> tuple[float, float, float]:
         sq = self._square()
         side = max(sq.width(), 1.0)

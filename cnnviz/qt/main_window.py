@@ -113,7 +113,8 @@ class MainWindow(QMainWindow):
         self._presentation = False
         self._was_maximized = False
         self._state_before_presentation = None
-        self._rng = np.random.default_rng()
+        # Picks Ctrl+R's test images; replace it with a seeded one for a repeatable sequence.
+        self.test_image_rng = np.random.default_rng()
         self._pending_drawing: np.ndarray | None = None
         self._input: np.ndarray | None = None  # the current 28x28 model input (None = empty)
         self.probabilities: np.ndarray | None = None
@@ -835,7 +836,7 @@ class MainWindow(QMainWindow):
             self._read_test_set_in_background()
             return False
         try:
-            image, label = self.session.random_test_image(self.data_dir, rng=self._rng)
+            image, label = self.session.random_test_image(self.data_dir, rng=self.test_image_rng)
         except Exception as exc:
             self._show_error("No test images", describe_error(exc))
             return False

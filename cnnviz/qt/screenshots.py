@@ -3,9 +3,11 @@
     CNNVIZ_DATA_DIR=../shared/data QT_QPA_PLATFORM=offscreen python -m cnnviz.qt.screenshots
 
 writes ``resources/screenshot.png`` (a drawn 3, LeNet-5's feature maps and the
-C3 table) and ``resources/training.png`` (that LeNet-5 retrained from scratch with the
-monitor's default settings, paused at a fixed batch). The window keeps its settings in a temporary file, so the
-user's own layout is neither used nor changed.
+C3 table; the same pixels every run) and ``resources/training.png`` (that LeNet-5
+retrained from scratch with the monitor's defaults and a seeded test image,
+paused just past ``--batches``: the pause lands after the batch in flight, so
+reruns may stop a batch or two apart). The window keeps its settings in a temporary
+file, so the user's own layout is neither used nor changed.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QPointF, QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QSettings, QTimer
 
 from cnnviz.qt.app import create_application
 
@@ -55,9 +57,7 @@ def three_outline() -> list[tuple[float, float]]:
 
 def draw(canvas, outline: list[tuple[float, float]]) -> None:
     """Draw a stroke through the canvas's own stroke API, as a mouse would."""
-    side = min(canvas.width(), canvas.height())
-    left, top = (canvas.width() - side) / 2, (canvas.height() - side) / 2
-    points = [QPointF(left + u * side, top + v * side) for u, v in outline]
+    points = [canvas.widget_point(u, v) for u, v in outline]
     canvas.begin_stroke(points[0])
     for point in points[1:]:
         canvas.extend_stroke(point)
@@ -88,7 +88,7 @@ def shoot_drawing(path: Path, settings_dir: Path) -> None:
 
 def shoot_training(path: Path, settings_dir: Path, batches: int, image_seed: int) -> None:
     window = _window(settings_dir, "training")
-    window._rng = np.random.default_rng(image_seed)  # the same test image every time
+    window.test_image_rng = np.random.default_rng(image_seed)  # the same test image every time
     _wait_until(window.show_random_test_image)
     window.dock_training.raise_()
     monitor = window.monitor

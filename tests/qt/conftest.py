@@ -105,9 +105,8 @@ def window(qtbot, settings):
 
 
 def canvas_point(canvas, u: float, v: float) -> QPoint:
-    """Widget position of (u, v) in 0..1 of the canvas's square drawing area."""
-    side = min(canvas.width(), canvas.height())
-    return QPoint(round((canvas.width() - side) / 2 + u * side), round((canvas.height() - side) / 2 + v * side))
+    """Widget position of (u, v) in 0..1 of the canvas's square drawing area, in whole pixels for mouse events."""
+    return canvas.widget_point(u, v).toPoint()
 
 
 @pytest.fixture

@@ -100,6 +100,15 @@ def test_a_picture_goes_under_new_strokes_and_undo_takes_strokes_first(qtbot, ca
     assert canvas.is_empty()
 
 
+def test_widget_point_is_where_a_fraction_of_the_square_lies(qtbot, canvas):
+    canvas.resize(500, 400)  # wider than tall: the drawing square is centred, 50 px in
+    qtbot.waitUntil(lambda: canvas.width() == 500)
+    assert canvas.widget_point(0.0, 0.0) == QPointF(50, 0)
+    assert canvas.widget_point(1.0, 0.5) == QPointF(450, 200)
+    u, v, _ = canvas._to_unit(canvas.widget_point(0.25, 0.75))
+    assert (u, v) == pytest.approx((0.25, 0.75))
+
+
 def test_tablet_pressure_sets_the_width(qtbot, canvas):
     from PySide6.QtCore import QEvent
     from PySide6.QtGui import QPointingDevice, QTabletEvent

@@ -170,7 +170,7 @@ def test_shortcuts_are_bound(window):
 
 def test_random_test_image_shows_its_true_label(qtbot, window, data_dir):
     window.data_dir = data_dir
-    window._rng = np.random.default_rng(3)
+    window.test_image_rng = np.random.default_rng(3)
     qtbot.keyClick(window.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.canvas.is_empty(), timeout=30_000)  # the first press reads the test set
     label = window.true_label
