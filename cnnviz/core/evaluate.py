@@ -17,7 +17,6 @@ class EvalResult:
     per_class_accuracy: np.ndarray  # (10,)
     confusion: np.ndarray  # (10, 10) counts; rows = true class, columns = predicted
     misclassified: np.ndarray  # indices into the test split
-    predictions: np.ndarray  # (N,) predicted class per test image
 
     def as_dict(self) -> dict:
         return {
@@ -48,5 +47,4 @@ def evaluate(model: nn.Module, dataset: str, data_dir=None, batch_size: int = 10
         per_class_accuracy=per_class,
         confusion=confusion,
         misclassified=np.flatnonzero(y != p),
-        predictions=p,
     )

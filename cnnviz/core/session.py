@@ -1,13 +1,25 @@
-"""The app's current model, as the Qt side sees it: numpy in, numpy out.
+"""The app's one owner of state: the current network, the drawing's result, the training run.
 
-A ``ModelSession`` owns an eval-mode copy of the model on the CPU (inference
-for one drawing is fastest there and never competes with a GPU training run),
-plus where its weights came from. The Qt code holds one and never touches torch.
+A ``ModelSession`` holds an eval-mode copy of the current model on the CPU
+(inference for one drawing is fastest there and never competes with a GPU
+training run), where its weights came from, the result for the current
+drawing, and whether a training run is showing its weights. It announces
+every change through ``session.events`` (see ``cnnviz.core.events``)::
+
+    network_changed()      another network, dataset or set of weights (a file, a finished run, ...)
+    weights_changed()      the same network's weights moved (live during training)
+    result_ready(result)   a ``DrawingResult`` for the current drawing
+    training_started()     a run began; the session shows its weights from now on
+    training_finished(end) a run ended (a ``RunEnd``); the rules of ``end_training`` were applied
+
+Views subscribe to what they show and never call each other; the Qt side adds
+only a thin adapter (``cnnviz.qt.app_state``) that turns these into signals.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,17 +29,19 @@ from torch import nn
 from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 from cnnviz.core.data import class_names, is_loaded, load_split
 from cnnviz.core.errors import CheckpointError
+from cnnviz.core.events import EventGroup
 from cnnviz.core.inspect import activations, c3_connection_table, first_conv_kernels, predict
 from cnnviz.core.layers import LayerInfo, layer_table
 from cnnviz.core.registry import ModelSpec, build_model, get_spec
 from cnnviz.core.resources import pretrained_path
 
 
-def snapshot_weights(model: nn.Module) -> dict:
+def copy_weights(model: nn.Module) -> dict:
     """A CPU copy of a (possibly training, possibly GPU) model's weights.
 
     Take it between batches in the training thread; hand it to
-    ``ModelSession.load_snapshot`` in the GUI thread.
+    ``ModelSession.show_live_weights`` in the GUI thread. (Not to be confused
+    with the training loop's rollback snapshot, which never leaves the device.)
     """
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
@@ -40,8 +54,66 @@ def pretrained_accuracy(model_name: str, dataset: str) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class DrawingResult:
+    """What the network made of the current drawing (all numpy, for the views).
+
+    ``image`` is the 28x28 model input (None: nothing drawn); ``transform``
+    says how the drawing became it (None when an image is fed unchanged);
+    ``error`` is one sentence when the model could not run.
+    """
+
+    image: np.ndarray | None
+    probabilities: np.ndarray | None = None
+    activations: OrderedDict | None = None
+    transform: object | None = None
+    true_label: int | None = None
+    error: str | None = None
+
+    @property
+    def predicted(self) -> int | None:
+        return None if self.probabilities is None else int(np.argmax(self.probabilities))
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """Which weights are shown and where they came from; ``ModelSession.restore`` puts them back."""
+
+    model_name: str
+    dataset: str
+    model: nn.Module
+    metadata: dict
+    source_kind: str
+    source: str
+
+
+@dataclass
+class RunEnd:
+    """A finished run as the training worker hands it over (plain fields plus the trained model).
+
+    ``kept_weights_from_before`` is True when the engine itself went back to
+    the weights the run started from (a run that diverged before any good
+    checkpoint): the session then shows the network from before the run.
+    """
+
+    reason: str  # "completed", "stopped", "diverged" or "error"
+    message: str
+    steps: int = 0
+    model: nn.Module | None = None
+    metadata: dict | None = None
+    test_accuracy: float | None = None
+    kept_weights_from_before: bool = False
+    adopted: bool = False  # set by end_training
+    restored: bool = False  # set by end_training
+
+
 class ModelSession:
+    """The current network and everything announced about it (see the module docstring)."""
+
     def __init__(self, model_name: str = "lenet5", dataset: str = "mnist") -> None:
+        self.events = EventGroup(
+            "network_changed", "weights_changed", "result_ready", "training_started", "training_finished"
+        )
         self.model_name = model_name
         self.dataset = dataset
         self.model: nn.Module = build_model(model_name).eval()
@@ -50,8 +122,11 @@ class ModelSession:
         # What the weights are, for the app's logic: "untrained", "pretrained",
         # "file", "training" (live, mid-run) or "trained" (a finished run).
         self.source_kind = "untrained"
+        self.result = DrawingResult(None)
+        self._run_before: NetworkState | None = None  # set while a run is going
+        self._run_model: nn.Module | None = None  # the session's copy that shows the run's weights
 
-    # -- what the panels show -------------------------------------------------
+    # -- what the views show ---------------------------------------------------
     @property
     def spec(self) -> ModelSpec:
         return get_spec(self.model_name)
@@ -64,8 +139,12 @@ class ModelSession:
     def test_accuracy(self) -> float | None:
         return self.metadata.get("test_accuracy")
 
+    @property
+    def training(self) -> bool:
+        return self._run_before is not None
+
     def infer(self, image: np.ndarray) -> tuple[np.ndarray, OrderedDict[str, np.ndarray]]:
-        """Probabilities and every layer's activations for one 28x28 image in [0, 1]."""
+        """Probabilities and every stage's activations for one 28x28 image in [0, 1]."""
         return activations(self.model, image)
 
     def predict(self, image: np.ndarray) -> np.ndarray:
@@ -74,34 +153,64 @@ class ModelSession:
     def layer_table(self) -> list[LayerInfo]:
         return layer_table(self.model)
 
+    def stage_names(self) -> list[str]:
+        return list(self.infer(np.zeros((28, 28), np.float32))[1].keys())
+
     def first_kernels(self) -> tuple[str, np.ndarray]:
         return first_conv_kernels(self.model)
 
     def c3_table(self) -> np.ndarray | None:
         return c3_connection_table(self.model)
 
-    # -- where the weights come from -------------------------------------------
-    def _adopt(self, model_name: str, dataset: str, model: nn.Module, metadata: dict, kind: str, source: str) -> None:
-        self.model_name, self.dataset = model_name, dataset
-        self.model, self.metadata = model.eval().cpu(), metadata
-        self.source_kind, self.source = kind, source
+    # -- the drawing -------------------------------------------------------------
+    def show_input(self, image: np.ndarray | None, transform=None, true_label: int | None = None) -> DrawingResult:
+        """Run the network on a new 28x28 input (None: an empty canvas) and announce the result."""
+        self.result = self._result_for(image, transform, true_label)
+        self.events.result_ready.emit(self.result)
+        return self.result
 
-    def state(self) -> tuple:
-        """Which weights are shown and where they came from; ``restore`` puts them back."""
-        return self.model_name, self.dataset, self.model, self.metadata, self.source_kind, self.source
+    def rerun(self) -> DrawingResult:
+        """The same input through the current weights (after they changed)."""
+        r = self.result
+        return self.show_input(r.image, r.transform, r.true_label)
 
-    def restore(self, state: tuple) -> None:
-        self._adopt(*state)
+    def _result_for(self, image, transform, true_label) -> DrawingResult:
+        if image is None:
+            return DrawingResult(None, transform=transform, true_label=true_label)
+        try:
+            probabilities, acts = self.infer(image)
+        except Exception as exc:  # a user's network may fail on some input: one sentence, no traceback
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            return DrawingResult(image, transform=transform, true_label=true_label, error=error)
+        return DrawingResult(image, probabilities, acts, transform, true_label)
+
+    # -- where the weights come from ---------------------------------------------
+    def _adopt(self, state: NetworkState) -> None:
+        self.model_name, self.dataset = state.model_name, state.dataset
+        self.model, self.metadata = state.model.eval().cpu(), state.metadata
+        self.source_kind, self.source = state.source_kind, state.source
+        self.events.network_changed.emit()
+
+    def state(self) -> NetworkState:
+        return NetworkState(self.model_name, self.dataset, self.model, self.metadata, self.source_kind, self.source)
+
+    def restore(self, state: NetworkState) -> None:
+        self._adopt(state)
 
     def load_pretrained(self, model_name: str, dataset: str) -> bool:
         """Load the shipped weights; without a shipped file, use random weights and return False."""
         path = pretrained_path(model_name, dataset)
         if not path.exists():
-            self._adopt(model_name, dataset, build_model(model_name), {}, "untrained", "untrained (no pretrained file)")
+            model = build_model(model_name)
+            self._adopt(NetworkState(model_name, dataset, model, {}, "untrained", "untrained (no pretrained file)"))
             return False
         model, meta = load_checkpoint(path, model_name)
-        self._adopt(model_name, dataset, model, meta, "pretrained", f"pretrained {path.name}")
+        self._adopt(NetworkState(model_name, dataset, model, meta, "pretrained", f"pretrained {path.name}"))
         return True
+
+    def load_untrained(self, model_name: str, dataset: str) -> None:
+        """Fresh random weights for a network (e.g. a user's own, which ships no weights)."""
+        self._adopt(NetworkState(model_name, dataset, build_model(model_name), {}, "untrained", "untrained (random weights)"))
 
     def load_file(self, path: str | Path, model_name: str | None = None) -> None:
         """Load a user's weights file; on any problem raise ``CheckpointError`` and keep the current model.
@@ -112,23 +221,25 @@ class ModelSession:
         legacy = Path(path).suffix in (".pt", ".pth")
         model, meta = load_checkpoint(path, self.model_name if legacy else model_name)
         dataset = meta.get("dataset", self.dataset)
-        dataset = dataset if dataset in ("mnist", "fashion-mnist") else self.dataset
-        self._adopt(meta["model"], dataset, model, meta, "file", f"file {Path(path).name}")
+        dataset = dataset if isinstance(dataset, str) and dataset in ("mnist", "fashion-mnist") else self.dataset
+        self._adopt(NetworkState(meta["model"], dataset, model, meta, "file", f"file {Path(path).name}"))
 
     def save(self, path: str | Path) -> Path:
         # Keep the provenance (accuracy, recipe, ...) and refresh model, dataset, versions and date.
         meta = {**self.metadata, **build_metadata(self.model_name, self.model, dataset=self.dataset)}
         return save_checkpoint(path, self.model, meta)
 
+    # -- training ---------------------------------------------------------------------
     def begin_training(
         self, model_name: str, dataset: str, from_current: bool, seed: int = 0
     ) -> tuple[nn.Module, str | None]:
-        """Point the session at a run's model; return (the model to train, a note for the user or None).
+        """Show a run's weights from now on; return (the model to train, a note for the user or None).
 
         From scratch: fresh weights, repeatable with ``seed``. Continuing with
         another model than the current one: its pretrained weights, if shipped.
-        The session keeps its own copy, kept current by ``load_snapshot``.
+        The session keeps its own copy, kept current by ``show_live_weights``.
         """
+        before = self.state()
         note = None
         if not from_current:
             model, start = build_model(model_name, seed=seed), "random weights"
@@ -136,24 +247,67 @@ class ModelSession:
             if model_name != self.model_name and not self.load_pretrained(model_name, dataset):
                 note = f"No pretrained {get_spec(model_name).display_name} for {dataset}: training from random weights."
             model, start = self.model, self.source
-        self._adopt(model_name, dataset, model, {}, "training", f"training from {start}")
-        return self._copy_of_model(), note
+        self._run_before, self._run_model = before, model
+        self._adopt(NetworkState(model_name, dataset, model, {}, "training", f"training from {start}"))
+        self.events.training_started.emit()
+        trainee = build_model(self.model_name)  # a copy: the GUI thread reads the session's own meanwhile
+        trainee.load_state_dict(self.model.state_dict())
+        return trainee, note
 
-    def _copy_of_model(self) -> nn.Module:
-        """The model to train: a copy, so the GUI thread can read the session's own meanwhile."""
-        model = build_model(self.model_name)
-        model.load_state_dict(self.model.state_dict())
-        return model
+    def show_live_weights(self, weights: dict, step: int) -> bool:
+        """Show weights from the running run (a ``copy_weights`` result).
 
-    def load_snapshot(self, snapshot: dict, source: str = "training (live)") -> None:
-        """Show weights from a training run (a ``snapshot_weights`` result)."""
+        False, and nothing changes, if no run is going or the user has put another network on
+        screen since it started: live weights never overwrite what the user chose.
+        """
+        if not self.training or self.model is not self._run_model:
+            return False
         with torch.no_grad():
-            self.model.load_state_dict(snapshot)
-        self.source_kind, self.source = "training", source
+            self.model.load_state_dict(weights)
+        self.source_kind, self.source = "training", f"training (live, batch {step:,})"
+        self.events.weights_changed.emit()
+        return True
 
-    def adopt_trained(self, model_name: str, dataset: str, model: nn.Module, metadata: dict) -> None:
-        self._adopt(model_name, dataset, model, metadata, "trained", "trained in this session")
+    def end_training(self, end: RunEnd) -> RunEnd:
+        """Apply the rules for a run's model at its end, then announce it.
 
+        - Not one batch ran, or the run failed: the network from before the run comes back.
+        - Diverged, and the engine went back to the starting weights: the network from before comes back.
+        - Otherwise (completed, stopped, diverged with a good checkpoint): the run's model is adopted,
+          with its metadata (a completed run's test accuracy; "not evaluated" otherwise).
+        """
+        before, self._run_before = self._run_before, None
+        shown, self._run_model = self._run_model, None
+        if before is None:
+            raise RuntimeError("end_training without begin_training")
+        if self.model is not shown:  # the user put another network on screen meanwhile: leave it
+            end.message += " Another network was opened during training, so the run's weights were not kept."
+            self.events.training_finished.emit(end)
+            return end
+        go_back = (
+            end.model is None or end.steps == 0 or end.reason == "error"
+            or (end.reason == "diverged" and end.kept_weights_from_before)
+        )  # fmt: skip
+        if go_back:
+            self._adopt(before)
+            end.restored = True
+            if end.steps:
+                end.message += f" The network from before the run ({before.source}) is back."
+        else:
+            metadata = dict(end.metadata or {})
+            if end.reason != "completed":
+                metadata.pop("test_accuracy", None)
+            self._adopt(NetworkState(self.model_name, self.dataset, end.model, metadata, "trained",
+                                     "trained in this session"))  # fmt: skip
+            end.adopted = True
+            if end.reason == "stopped":
+                end.message += " The weights learned so far are now the current network."
+            elif end.reason == "diverged":
+                end.message += " The last good weights (checked on the test set) are now the current network."
+        self.events.training_finished.emit(end)
+        return end
+
+    # -- test images ------------------------------------------------------------------
     def test_set_in_memory(self, data_dir=None) -> bool:
         """Whether ``random_test_image`` answers at once (False: it reads, maybe downloads, first)."""
         return is_loaded(self.dataset, False, data_dir)

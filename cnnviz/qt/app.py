@@ -52,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(defer_model=True)
     window.show()
     window.canvas.setFocus()
-    return app.exec()
+    code = app.exec()
+    loader = window.state.loader
+    if loader is not None:  # closed while the network loaded: let `import torch` finish before the interpreter exits
+        loader.join()
+    return code
 
 
 if __name__ == "__main__":

@@ -26,17 +26,14 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
+
 TARGET_STROKE_P95_MS = 16.0  # one 60 Hz frame, for lenet5 and lenet
 TARGET_COLD_START_S = 3.0
 
 
 def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+    return float(np.percentile(values, 100 * q)) if values else float("nan")
 
 
 def _child_env() -> dict:
@@ -63,7 +60,7 @@ def _strokes(moves: int) -> list[list[tuple[float, float]]]:
 
 def stroke_latency(data_dir=None, quick: bool = False) -> dict:
     """Per-model stroke-to-screen latencies (ms), measured in this process."""
-    from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
+    from PySide6.QtCore import QEvent, QSettings, Qt
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
@@ -85,9 +82,7 @@ def stroke_latency(data_dir=None, quick: bool = False) -> dict:
     moves = 30 if quick else 60
     repeats = 1 if quick else 3
 
-    def point(u, v):
-        side = min(canvas.width(), canvas.height())
-        return QPointF((canvas.width() - side) / 2 + u * side, (canvas.height() - side) / 2 + v * side)
+    point = canvas.widget_point
 
     def send(kind, pos, buttons):
         button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
@@ -132,7 +127,7 @@ def stroke_latency(data_dir=None, quick: bool = False) -> dict:
                 send(QEvent.Type.MouseButtonRelease, point(*stroke[-1]), Qt.MouseButton.NoButton)
                 app.processEvents()
         # The bare forward pass on the same input, for scale.
-        x = window._input
+        x = window.result.image
         forward = []
         for _ in range(50):
             t0 = time.perf_counter()

@@ -7,7 +7,7 @@ unless a display is set) while a 10 ms ``QTimer`` records how late the event
 loop serves it: a stall is an interval minus the 10 ms asked for. Throughput
 inside the app is compared, as a ratio, with ``cnnviz.core.train`` run directly
 on the same settings in the same process, the two interleaved so a noisy
-neighbour slows both alike. ``weightsUpdated`` is connected to a forward pass
+neighbour slows both alike. the session's ``weights_changed`` is connected to a forward pass
 over one image with every layer's activations, as the main window does.
 
 Python threads share one interpreter lock: the training thread holds it
@@ -91,8 +91,8 @@ def app_run(
     monitor.epochs_spin.setValue(_config(batches).epochs)
     monitor.device_combo.setCurrentIndex(monitor.device_combo.findData("cpu"))
     image, _ = session.random_test_image(data_dir, np.random.default_rng(0))
-    if inference:  # what the main window does on weightsUpdated
-        monitor.weightsUpdated.connect(lambda: session.infer(image))
+    if inference:  # what the app's state does on weights_changed
+        session.events.weights_changed.connect(lambda: session.infer(image))
     app.processEvents()
 
     class Probe(QObject):

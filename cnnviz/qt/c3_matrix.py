@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.qt.style import ACCENT, DIVERGING, SEQUENTIAL, color_table, indexed_image, quantize, scaled_font
+from cnnviz.qt.visibility import is_on_screen
 
 
 class _MapStrip(QWidget):
@@ -228,19 +229,20 @@ class C3MatrixPanel(QWidget):
         self._refresh_strip()
 
     # -- live data --------------------------------------------------------------------
-    def is_shown(self) -> bool:
-        """On screen: visible and not behind another dock's tab (those are only moved off-screen)."""
-        return self.isVisible() and not self.visibleRegion().isEmpty()
+    def follow(self, state) -> None:
+        """Subscribe to the app's state: the table comes from the network, the maps from each result."""
+        state.networkChanged.connect(lambda: self.set_table(state.session.c3_table()))
+        state.resultReady.connect(lambda result: self.set_activations(result.activations))
 
     def set_activations(self, acts) -> None:
         self._acts = acts
-        if not self.is_shown():
+        if not is_on_screen(self):
             self._stale = True  # a panel nobody sees costs nothing
             return
         self._refresh_strip()
 
     def refresh_if_stale(self) -> None:
-        if self._stale and self.is_shown():
+        if self._stale and is_on_screen(self):
             self._refresh_strip()
 
     def showEvent(self, event) -> None:

@@ -36,10 +36,15 @@ class LayerTable(QTableWidget):
         self.setWordWrap(True)  # long types ("LeCunConv2d + Squash") wrap at their spaces
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self._longest_word = 80
+        self._rows = None
+
+    def follow(self, state) -> None:
+        """Subscribe to the app's state: every new network fills the table."""
+        state.networkChanged.connect(lambda: self.set_rows(state.session.layer_table()))
 
     def set_rows(self, rows) -> None:
         """``rows``: ``LayerInfo`` records from ``ModelSession.layer_table()``."""
-        rows = list(rows)
+        rows = self._rows = list(rows)
         self.setRowCount(len(rows) + 1)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         for r, info in enumerate(rows):
@@ -78,8 +83,8 @@ class LayerTable(QTableWidget):
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
-        if event.type() == event.Type.FontChange:
-            self._fit_type_column()
+        if event.type() == event.Type.FontChange and self._rows is not None:
+            self.set_rows(self._rows)  # the bold totals row carries its own font
 
     def totals(self) -> tuple[str, str]:
         """The totals row's parameter and connection cells, as displayed."""

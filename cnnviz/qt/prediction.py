@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from cnnviz.qt.style import ACCENT, BAR_COLOR, gray_image, scaled_font
+from cnnviz.qt.style import ACCENT, BAR_COLOR, ERROR_STYLE, gray_image, scaled_font
 
 
 class InputPreview(QWidget):
@@ -37,6 +37,10 @@ class InputPreview(QWidget):
 
     def heightForWidth(self, width: int) -> int:
         return width
+
+    def follow(self, state) -> None:
+        """Subscribe to the app's state: each result's model input."""
+        state.resultReady.connect(lambda result: self.set_input(result.image))
 
     def set_input(self, image: np.ndarray | None) -> None:
         self.values = None if image is None else np.asarray(image, dtype=np.float32)
@@ -148,7 +152,7 @@ class PredictionPanel(QWidget):
         self.untrained.setToolTip(
             "No pretrained weights are loaded for this model and dataset; train it or open a weights file"
         )
-        self.untrained.setStyleSheet("color: #c92a2a; font-weight: bold;")
+        self.untrained.setStyleSheet(ERROR_STYLE)
         self.untrained.setWordWrap(True)
         self.untrained.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.untrained.hide()
@@ -176,6 +180,17 @@ class PredictionPanel(QWidget):
         )
         if self.bars.probabilities is None:
             self.label.setText(self._empty_text)
+
+    def follow(self, state) -> None:
+        """Subscribe to the app's state: class names and the random-weights warning from the network,
+        the answer from each result."""
+
+        def network() -> None:
+            self.set_class_names(state.session.class_names)
+            self.set_untrained(state.session.source_kind == "untrained")
+
+        state.networkChanged.connect(network)
+        state.resultReady.connect(lambda result: self.set_probabilities(result.probabilities))
 
     def set_untrained(self, untrained: bool) -> None:
         self.untrained.setVisible(untrained)

@@ -17,6 +17,16 @@ GAP_INDEX = 255
 GAP_COLOR = QColor("#2b2b2b")
 ACCENT = QColor("#e8590c")  # the predicted class, the highlighted C3 inputs
 BAR_COLOR = QColor("#4c6ef5")
+ERROR_COLOR = QColor("#c62828")
+ERROR_STYLE = f"color: {ERROR_COLOR.name()}; font-weight: bold;"  # a label that must be noticed
+# Training curves (RGB(A) tuples, as pyqtgraph pens take them).
+CURVE_COLORS = {
+    "blue": (40, 110, 240),
+    "light_blue": (90, 150, 255, 70),
+    "orange": (230, 120, 20),
+    "green": (40, 170, 90),
+    "grey": (150, 150, 150),
+}
 
 # Sequential map for activations that are never negative (after ReLU),
 # diverging map (blue < 0 < red) for signed ones (tanh squash, weights).

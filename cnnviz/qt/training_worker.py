@@ -38,11 +38,11 @@ from cnnviz.core import (
     build_metadata,
     build_model,
     class_names,
+    copy_weights,
     device_label,
     evaluate,
     get_spec,
     resolve_device,
-    snapshot_weights,
     train,
 )
 
@@ -103,7 +103,7 @@ class TrainingWorker(QObject):
     epochEnded(dict)
         ``run`` plus the fields of ``EpochStats``.
     weightsReady(dict)
-        ``run``, ``step`` and ``snapshot`` (a ``snapshot_weights`` result).
+        ``run``, ``step`` and ``weights`` (a ``copy_weights`` result).
     pausedChanged(bool)
         True once the loop has really stopped between batches; False on resume.
     finished(dict)
@@ -143,7 +143,6 @@ class TrainingWorker(QObject):
         self.control = _ReportingControl()
         self.control.before_pause = self._on_pausing
         self.control.after_pause = self._on_resumed
-        self.result: dict | None = None  # the finished payload, readable after the thread ended
         self._reset_buffers()
         self._latest: BatchStats | None = None
         self._latest_at = 0.0
@@ -177,7 +176,6 @@ class TrainingWorker(QObject):
         except Exception as exc:  # a bug or a torch failure: a message, not a traceback in the user's face
             logger.debug("training failed", exc_info=True)
             result = self._result("error", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
-        self.result = result
         self.finished.emit(result)
         # run() executes from thread.started, before the thread's event loop
         # starts; quitting now makes that loop return at once, so the thread
@@ -266,7 +264,7 @@ class TrainingWorker(QObject):
         # Between batches: the generator is suspended, so the weights are consistent.
         self._last_snapshot = now
         step = self._latest.step if self._latest is not None else 0
-        self.weightsReady.emit({"run": self.run_id, "step": step, "snapshot": snapshot_weights(self.model)})
+        self.weightsReady.emit({"run": self.run_id, "step": step, "weights": copy_weights(self.model)})
 
     def _on_pausing(self) -> None:
         now = time.perf_counter()

@@ -95,7 +95,7 @@ def window(qtbot, settings):
 
     w = MainWindow(settings=settings)
     w.shown_errors = []
-    w._show_error = lambda title, text: w.shown_errors.append((title, text))
+    w.show_error = lambda title, text: w.shown_errors.append((title, text))
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)

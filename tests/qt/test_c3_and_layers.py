@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import numpy as np
 from conftest import line
 from PySide6.QtCore import Qt
+
+from cnnviz.qt.visibility import is_on_screen
 
 # LeCun et al. 1998, Table I: C3 maps 0-5 read 3 S2 maps, 6-14 read 4, map 15 reads all 6.
 PAPER_COLUMN_SIZES = [3] * 6 + [4] * 9 + [6]
@@ -28,8 +33,9 @@ def test_the_table_follows_the_mask_not_a_copy_of_the_paper(window):
 
     table = c3_connection_table().clone()
     table[0, 15] = False  # S2 map 0 no longer feeds C3 map 15
-    window.session.model.C3[0] = PartialConv2d(table)
-    window._on_session_changed()  # what the window does whenever the weights change
+    model = copy.deepcopy(window.session.model)
+    model.C3[0] = PartialConv2d(table)
+    window.session.restore(dataclasses.replace(window.session.state(), model=model))  # the panel follows the event
     assert window.c3.connection_count() == 59
     assert window.c3.grid.item(0, 15).text() == ""
     assert window.c3.grid.item(1, 15).text() != ""
@@ -37,7 +43,7 @@ def test_the_table_follows_the_mask_not_a_copy_of_the_paper(window):
 
 def test_clicking_a_column_highlights_its_s2_inputs_and_shows_the_maps(qtbot, window, draw):
     window.dock_c3.raise_()
-    qtbot.waitUntil(window.c3.is_shown)
+    qtbot.waitUntil(lambda: is_on_screen(window.c3))
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
     c3 = window.c3
@@ -98,7 +104,7 @@ def test_layer_table_follows_the_model(window):
 
 
 def test_the_c3_maps_catch_up_when_their_tab_is_raised(qtbot, window, draw):
-    assert not window.c3.is_shown()  # behind the Layers tab
+    assert not is_on_screen(window.c3)  # behind the Layers tab
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
     assert window.c3._stale and window.c3.strip._s2 is None

@@ -10,6 +10,7 @@ from conftest import line
 from PySide6.QtCore import QPoint, Qt
 
 from cnnviz.qt.feature_maps import ALL_LAYERS, MosaicView
+from cnnviz.qt.visibility import is_on_screen
 
 
 @pytest.fixture
@@ -120,7 +121,7 @@ def test_kernels_view_shows_the_first_convolution(qtbot, window):
 def test_a_hidden_panel_costs_nothing_and_catches_up_when_shown(qtbot, drawn, draw):
     fm = drawn.feature_maps
     drawn.dock_kernels.raise_()
-    qtbot.waitUntil(lambda: not fm.is_shown())
+    qtbot.waitUntil(lambda: not is_on_screen(fm))
     painted = fm.mosaic.paint_count
     draw(drawn.canvas, line((0.2, 0.5), (0.8, 0.5)))
     drawn.settle()

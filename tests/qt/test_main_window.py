@@ -14,7 +14,6 @@ from cnnviz.core import DATASETS, drawing_to_input, list_models
 from cnnviz.core.resources import pretrained_path
 from cnnviz.qt.canvas import DEFAULT_BRUSH
 
-HAS_LENET5 = pretrained_path("lenet5", "mnist").exists()
 SEVEN = [line((0.25, 0.22), (0.75, 0.22)), line((0.75, 0.22), (0.4, 0.85))]
 
 
@@ -24,11 +23,10 @@ def test_starts_with_pretrained_lenet5_on_mnist_ready_to_draw(window):
     assert window.dataset_picker.currentData() == "mnist"
     assert window.canvas.isVisible() and window.canvas.isEnabled()
     assert window.canvas.width() >= 250 and abs(window.canvas.width() - window.canvas.height()) < 120
-    if HAS_LENET5:
-        assert window.session.source.startswith("pretrained")
-        assert window.status_weights.text() == f"Weights: {window.session.source}"
-        assert window.status_accuracy.text().startswith("Test accuracy: 9")
-        assert not window.prediction.untrained.isVisible()
+    assert window.session.source.startswith("pretrained")
+    assert window.status_weights.text() == f"Weights: {window.session.source}"
+    assert window.status_accuracy.text().startswith("Test accuracy: 9")
+    assert not window.prediction.untrained.isVisible()
     assert window.status_device.text().startswith("Device: ")
     assert "LeNet-5" in window.status_model.text() and "MNIST" in window.status_model.text()
 
@@ -80,12 +78,10 @@ def test_drawing_changes_the_prediction(qtbot, window, draw):
     window.settle()
     zero = window.prediction.bars.probabilities
     assert np.abs(zero - seven).max() > 0.2
-    if HAS_LENET5:
-        assert int(np.argmax(seven)) == 7 and int(np.argmax(zero)) == 0
-        assert window.prediction.label.text().startswith("0  (")
+    assert int(np.argmax(seven)) == 7 and int(np.argmax(zero)) == 0
+    assert window.prediction.label.text().startswith("0  (")
 
 
-@pytest.mark.skipif(not HAS_LENET5, reason="weights/lenet5-mnist.safetensors is not trained yet")
 def test_a_vertical_stroke_is_a_one(qtbot, window, draw):
     draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
     window.settle()
@@ -126,7 +122,7 @@ def test_pickers_show_parameters_and_accuracy_or_untrained(window):
         text = window.model_picker.itemText(i)
         assert text.startswith(spec.display_name) and f"{spec.num_params:,} params" in text
         acc = pretrained_accuracy(spec.name, "mnist")
-        assert (f"{100 * acc:.1f}%" in text) if acc is not None else ("untrained" in text)
+        assert (f"{100 * acc:.1f}%" in text) if acc is not None else ("not evaluated" in text)
     assert [window.dataset_picker.itemText(i) for i in range(2)] == ["MNIST", "Fashion-MNIST"]
 
 
@@ -140,8 +136,8 @@ def test_a_missing_pretrained_file_means_random_weights_said_clearly(qtbot, sett
     assert w.session.source.startswith("untrained")
     assert w.prediction.untrained.isVisible()
     assert "untrained" in w.status_weights.text() and "bold" in w.status_weights.styleSheet()
-    assert all("untrained" in w.model_picker.itemText(i) for i in range(w.model_picker.count()))
-    assert w.status_accuracy.text() == "Test accuracy: —"
+    assert all("not evaluated" in w.model_picker.itemText(i) for i in range(w.model_picker.count()))
+    assert w.status_accuracy.text() == "Test accuracy: not evaluated"
 
 
 def test_keyboard_clear_and_undo(qtbot, window, draw):
@@ -173,11 +169,12 @@ def test_random_test_image_shows_its_true_label(qtbot, window, data_dir):
     window.test_image_rng = np.random.default_rng(3)
     qtbot.keyClick(window.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.canvas.is_empty(), timeout=30_000)  # the first press reads the test set
+    window.settle()
     label = window.true_label
     assert f"true label: <b>{label}</b>" in window.canvas_panel.true_label.text()
     window.settle()
-    if HAS_LENET5:  # test images are what the model knows best; seed 3 picks an easy one
-        assert int(np.argmax(window.prediction.bars.probabilities)) == label
+    # test images are what the model knows best; seed 3 picks an easy one
+    assert int(np.argmax(window.prediction.bars.probabilities)) == label
     window.canvas.clear()
     assert window.canvas_panel.true_label.text() == ""
     assert window.show_random_test_image()  # in memory now: at once
@@ -348,16 +345,15 @@ def test_inference_is_coalesced_newest_drawing_wins(qtbot, window):
     for k in range(5):
         img = np.zeros((MODEL_SIZE, MODEL_SIZE), np.uint8)
         img[40:240, 40 + 40 * k : 60 + 40 * k] = 255
-        window._on_drawing_changed(img)
+        window.state.set_drawing(img)
     window.settle()
     assert window.inference_count == before + 1
     np.testing.assert_allclose(window.preview.values, drawing_to_input(img, ink_is_dark=False))
 
 
 def test_session_change_from_elsewhere_refreshes_everything(qtbot, window):
-    """What the training monitor's sessionChanged does: every panel follows the session."""
+    """The session announces a new network; every panel follows from that event alone (no refresh call)."""
     window.session.load_pretrained("resnet", "fashion-mnist")
-    window._on_session_changed()
     assert window.model_picker.currentData() == "resnet"
     assert window.dataset_picker.currentData() == "fashion-mnist"
     assert window.layer_table.item(0, 0).text() == window.session.layer_table()[0].name
@@ -368,17 +364,18 @@ def test_session_change_from_elsewhere_refreshes_everything(qtbot, window):
 def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, draw, monkeypatch):
     """What the app does at start-up: window first, torch and the model in a background thread."""
 
+    from cnnviz.qt.app_state import AppState
     from cnnviz.qt.main_window import MainWindow
 
     gate = threading.Event()
-    real_load = MainWindow._load_session
+    real_load = AppState._build_session
 
     def slow_load(self, model, dataset):
         assert threading.current_thread() is not threading.main_thread()
         gate.wait(30)
         return real_load(self, model, dataset)
 
-    monkeypatch.setattr(MainWindow, "_load_session", slow_load)
+    monkeypatch.setattr(AppState, "_build_session", slow_load)
     w = MainWindow(settings=settings, defer_model=True)
     qtbot.addWidget(w)
     w.show()
@@ -394,10 +391,8 @@ def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, dra
     assert w.model_picker.isEnabled() and w.act_random.isEnabled()
     assert w.model_picker.currentData() == "lenet5"
     assert w.prediction.bars.probabilities is not None  # the stroke drawn while loading is answered
-    if HAS_LENET5:
-        assert w.prediction.label.text().startswith("1  (")
-    if w.monitor is not None:
-        assert w.findChild(QWidget, "trainingMonitor") is w.monitor
+    assert w.prediction.label.text().startswith("1  (")
+    assert w.findChild(QWidget, "trainingMonitor") is w.monitor
 
 
 def test_reset_layout_brings_every_panel_back(qtbot, window):

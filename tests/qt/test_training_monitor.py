@@ -64,27 +64,27 @@ def test_defaults_let_a_teacher_just_press_start(monitor):
     assert [monitor.findChild(QPushButton, n).isEnabled() for n in ("trainStart", "trainPause", "trainStop")] == [
         True, False, False,
     ]  # fmt: skip
-    for widget in (monitor.dataset_combo, monitor.model_combo, monitor.init_combo, monitor.optimizer_combo,
-                   monitor.lr_spin, monitor.schedule_combo, monitor.batch_spin, monitor.epochs_spin,
-                   monitor.augment_check, monitor.mirror_check, monitor.device_combo):  # fmt: skip
+    for widget in (monitor.settings.dataset_combo, monitor.settings.model_combo, monitor.settings.init_combo, monitor.settings.optimizer_combo,
+                   monitor.settings.lr_spin, monitor.settings.schedule_combo, monitor.settings.batch_spin, monitor.settings.epochs_spin,
+                   monitor.settings.augment_check, monitor.settings.mirror_check, monitor.settings.device_combo):  # fmt: skip
         assert widget.toolTip(), f"{widget.objectName()} has no tooltip"
         labelled = isinstance(widget, QAbstractButton) or any(
             label.buddy() is widget for label in monitor.findChildren(QLabel)
         )
         assert labelled, f"{widget.objectName()} has no label"
-    devices = [monitor.device_combo.itemData(i) for i in range(monitor.device_combo.count())]
+    devices = [monitor.settings.device_combo.itemData(i) for i in range(monitor.settings.device_combo.count())]
     assert devices[0] == "auto" and "cpu" in devices
-    optimizers = [monitor.optimizer_combo.itemData(i) for i in range(monitor.optimizer_combo.count())]
+    optimizers = [monitor.settings.optimizer_combo.itemData(i) for i in range(monitor.settings.optimizer_combo.count())]
     assert optimizers == ["adam", "adamw", "sgd"]
-    assert isinstance(monitor.model_combo, QComboBox) and monitor.model_combo.count() >= 6
+    assert isinstance(monitor.settings.model_combo, QComboBox) and monitor.settings.model_combo.count() >= 6
 
 
 def test_mirror_is_offered_for_clothes_but_not_for_digits(monitor):
-    monitor.mirror_check.setChecked(True)
-    assert not monitor.mirror_check.isEnabled() and not monitor.config().mirror  # MNIST: a mirrored 7 is no 7
-    monitor.dataset_combo.setCurrentIndex(monitor.dataset_combo.findData("fashion-mnist"))
-    assert monitor.mirror_check.isEnabled() and monitor.config().mirror
-    monitor.dataset_combo.setCurrentIndex(monitor.dataset_combo.findData("mnist"))
+    monitor.settings.mirror_check.setChecked(True)
+    assert not monitor.settings.mirror_check.isEnabled() and not monitor.config().mirror  # MNIST: a mirrored 7 is no 7
+    monitor.settings.dataset_combo.setCurrentIndex(monitor.settings.dataset_combo.findData("fashion-mnist"))
+    assert monitor.settings.mirror_check.isEnabled() and monitor.config().mirror
+    monitor.settings.dataset_combo.setCurrentIndex(monitor.settings.dataset_combo.findData("mnist"))
     assert not monitor.config().mirror
 
 
@@ -96,23 +96,23 @@ def test_the_qt_side_never_imports_torch():
 
 def test_progress_then_stop_within_a_batch(qtbot, monitor):
     order = []
-    monitor.sessionChanged.connect(lambda: order.append("sessionChanged"))
-    monitor.weightsUpdated.connect(lambda: order.append("weightsUpdated"))
+    events = monitor.session.events
+    events.network_changed.connect(lambda: order.append("network_changed"))
+    events.weights_changed.connect(lambda: order.append("weights_changed"))
     with qtbot.waitSignal(monitor.trainingStarted, timeout=5000):
         click(qtbot, monitor, "trainStart")
     assert monitor.is_running()
     assert monitor.session.model_name == "lenet"  # switched to the run's model before training
     assert monitor.session.source_kind == "training" and monitor.session.test_accuracy is None
-    with qtbot.waitSignal(monitor.weightsUpdated, timeout=RUN_TIMEOUT_MS):
-        pass
-    assert order[0] == "sessionChanged"
+    qtbot.waitUntil(lambda: "weights_changed" in order, timeout=RUN_TIMEOUT_MS)
+    assert order[0] == "network_changed"
     assert monitor.session.source.startswith("training (live")
     wait_for_batches(qtbot, monitor, at_least=10)
 
-    x, y = monitor.loss_raw_curve.getData()
+    x, y = monitor.curves.loss_raw_curve.getData()
     assert x is not None and len(x) > 0 and np.all(np.isfinite(y))
-    assert len(monitor.loss_curve.getData()[0]) > 0 and len(monitor.lr_curve.getData()[0]) > 0
-    (_, x_top), (y_bottom, y_top) = monitor.loss_plot.viewRange()
+    assert len(monitor.curves.loss_curve.getData()[0]) > 0 and len(monitor.curves.lr_curve.getData()[0]) > 0
+    (_, x_top), (y_bottom, y_top) = monitor.curves.loss_plot.viewRange()
     assert x_top >= 469 and y_bottom == 0 and y_top >= np.max(y)  # the whole run and every loss in view
     assert 0 < monitor.progress_bar.value() < monitor.progress_bar.maximum() == 469
     assert "images/s" in monitor.progress_bar.text() and "ETA" in monitor.progress_bar.text()
@@ -143,7 +143,7 @@ def test_pause_halts_the_step_counter_and_resume_continues(qtbot, monitor):
     assert monitor.is_paused()
     qtbot.wait(700)  # more than a hundred batches' time on this CPU
     assert monitor.progress_bar.value() == paused_at
-    assert monitor._loss.n == paused_at  # every batch so far was flushed before the pause
+    assert monitor.curves._loss.n == paused_at  # every batch so far was flushed before the pause
 
     click(qtbot, monitor, "trainPause")
     assert pause.text() == "Pause"
@@ -166,7 +166,7 @@ def test_stop_while_paused(qtbot, monitor):
 @pytest.mark.slow
 def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor):
     changed = []
-    monitor.sessionChanged.connect(lambda: changed.append(monitor.session.source))
+    monitor.session.events.network_changed.connect(lambda: changed.append(monitor.session.source))
     with qtbot.waitSignal(monitor.trainingFinished, timeout=RUN_TIMEOUT_MS) as blocker:
         monitor.start()
     result = blocker.args[0]
@@ -177,7 +177,7 @@ def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor)
 
     confusion = np.asarray(result["confusion"])
     assert confusion.shape == (10, 10) and confusion.sum() == 10_000
-    assert monitor.confusion is not None and monitor.confusion_image.image is not None
+    assert monitor.confusion_view.confusion is not None and monitor.confusion_view.image.image is not None
     assert result["class_names"] == [str(d) for d in range(10)]
 
     session = monitor.session
@@ -187,20 +187,20 @@ def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor)
     assert session.metadata["recipe"]["optimizer"] == "adam"
 
     # The throttled worker lost no batch: one loss point per batch, in order.
-    steps, losses = monitor._loss.view()
+    steps, losses = monitor.curves._loss.view()
     assert np.array_equal(steps, np.arange(1, 470))
-    smoothed = monitor._loss_ema.view()[1]
+    smoothed = monitor.curves._loss_ema.view()[1]
     assert smoothed[-1] < 0.5 * smoothed[0]
-    epochs, test_acc = monitor.test_accuracy_curve.getData()
+    epochs, test_acc = monitor.curves.test_accuracy_curve.getData()
     assert list(epochs) == [1.0] and test_acc[0] > 95
     assert monitor.progress_bar.value() == 469
     assert not monitor.is_running()
 
 
 def test_a_diverging_run_says_why_in_red(qtbot, monitor):
-    monitor.optimizer_combo.setCurrentIndex(monitor.optimizer_combo.findData("sgd"))
-    monitor.schedule_combo.setCurrentIndex(monitor.schedule_combo.findData("constant"))
-    monitor.lr_spin.setValue(1e6)
+    monitor.settings.optimizer_combo.setCurrentIndex(monitor.settings.optimizer_combo.findData("sgd"))
+    monitor.settings.schedule_combo.setCurrentIndex(monitor.settings.schedule_combo.findData("constant"))
+    monitor.settings.lr_spin.setValue(1e6)
     with qtbot.waitSignal(monitor.trainingFinished, timeout=RUN_TIMEOUT_MS) as blocker:
         monitor.start()
     result = blocker.args[0]
@@ -231,10 +231,9 @@ def test_missing_data_is_a_message_not_a_traceback_and_the_model_stays(qtbot, tm
 
 def test_live_weights_stop_when_the_user_loads_another_model(qtbot, monitor):
     updates = []
-    monitor.weightsUpdated.connect(lambda: updates.append(time.perf_counter()))
+    monitor.session.events.weights_changed.connect(lambda: updates.append(time.perf_counter()))
     monitor.start()
-    with qtbot.waitSignal(monitor.weightsUpdated, timeout=RUN_TIMEOUT_MS):
-        pass
+    qtbot.waitUntil(lambda: len(updates) >= 1, timeout=RUN_TIMEOUT_MS)
     monitor.session.load_pretrained("lenet5", "mnist")  # what File > Open would do
     count = len(updates)
     qtbot.wait(1200)
@@ -305,7 +304,7 @@ def test_closing_the_window_while_training_exits_cleanly(data_dir, tmp_path):
 
 
 def test_learning_rate_field_reads_and_steps_like_a_person_expects(qtbot):
-    from cnnviz.qt.monitor import LearningRateSpinBox
+    from cnnviz.qt.training_settings import LearningRateSpinBox
 
     spin = LearningRateSpinBox()
     qtbot.addWidget(spin)

@@ -72,9 +72,11 @@ def test_saving_to_an_unwritable_place_says_so(window, tmp_path):
 
 
 def test_open_weights_is_disabled_while_training(window):
-    window._on_training_started()
+    from cnnviz.core import RunEnd
+
+    window.session.begin_training("lenet", "mnist", from_current=False)  # what the Training panel does
     assert not window.act_open_weights.isEnabled()
     assert not window.model_picker.isEnabled() and not window.dataset_picker.isEnabled()
-    window._on_training_finished({"reason": "stopped", "message": "Stopped after 12 batches."})
+    window.session.end_training(RunEnd("stopped", "Stopped after 12 batches."))
     assert window.act_open_weights.isEnabled() and window.model_picker.isEnabled()
-    assert window.statusBar().currentMessage() == "Stopped after 12 batches."
+    assert window.statusBar().currentMessage().startswith("Stopped after 12 batches.")

@@ -1,0 +1,202 @@
+"""The Qt face of the app's one owner: ``ModelSession``'s events as signals, and the drawing pipeline.
+
+``AppState`` holds the ``ModelSession`` (the owner, in the Qt-free core) once
+it is loaded, turns its events into Qt signals, and turns canvas drawings into
+one coalesced inference per event-loop turn (the newest drawing wins; nothing
+queues behind the model). Every panel connects to the signals of what it shows
+and reads ``state.session``; no panel calls another, nor the window::
+
+    canvas --drawingChanged--> AppState.set_drawing --(coalesced)--> session.show_input --> resultReady
+    training worker --weights--> session.show_live_weights --> weightsChanged --> (re-infer) --> resultReady
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+
+def core():
+    """``cnnviz.core``, imported on first use: it brings torch, seconds a window need not wait for."""
+    import cnnviz.core as core_module
+
+    return core_module
+
+
+def emit_unless_gone(signal, *values) -> None:
+    """Emit from a background thread; the receiver may have been deleted meanwhile."""
+    try:
+        signal.emit(*values)
+    except RuntimeError:  # its C++ object is deleted
+        pass
+
+
+class AppState(QObject):
+    """Signals of the app's state; see the module docstring.
+
+    Signals
+    -------
+    sessionReady()          the network is loaded: ``session`` is set
+    loadFailed(object)      the network could not be loaded (the exception)
+    networkChanged()        another network, dataset or weights file
+    weightsChanged()        the same network's weights moved (live training)
+    resultReady(object)     a ``DrawingResult`` for the current drawing
+    trainingStarted()
+    trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
+    statusMessage(str, int) a line for the status bar and how long to show it (ms)
+    """
+
+    sessionReady = Signal()
+    loadFailed = Signal(object)
+    networkChanged = Signal()
+    weightsChanged = Signal()
+    resultReady = Signal(object)
+    trainingStarted = Signal()
+    trainingFinished = Signal(object)
+    statusMessage = Signal(str, int)
+    _loaded = Signal(object)  # from the loader thread
+
+    def __init__(self, data_dir: str | Path | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session = None
+        self.data_dir: Path | None = Path(data_dir) if data_dir else None
+        self._data_dir_arg = data_dir
+        self.device_text = "…"
+        self.load_error: str | None = None
+        self.inference_count = 0
+        self._pending_drawing: np.ndarray | None = None
+        self._pending_image: tuple[np.ndarray, int | None] | None = None
+        self.loader: threading.Thread | None = None
+        self._infer_timer = QTimer(self)
+        self._infer_timer.setSingleShot(True)
+        self._infer_timer.setInterval(0)
+        self._infer_timer.timeout.connect(self._run_inference)
+        self._loaded.connect(self._on_loaded)
+
+    # -- loading ------------------------------------------------------------------------
+    def load(self, model: str, dataset: str, *, in_background: bool) -> None:
+        """Build the session for ``model``/``dataset`` (a zoo name or ``PATH.py:NAME``)."""
+        if not in_background:
+            self._on_loaded(self._build_session(model, dataset))
+            return
+
+        def work() -> None:
+            try:
+                result = self._build_session(model, dataset)
+            except BaseException as exc:  # reported in the window, never a traceback
+                result = exc
+            emit_unless_gone(self._loaded, result)
+
+        self.loader = threading.Thread(target=work, name="cnnviz-load-model", daemon=True)
+        self.loader.start()
+
+    def _build_session(self, model: str, dataset: str) -> dict:
+        """Import the core and build the session. Touches no widget: may run in any thread."""
+        c = core()
+        # One torch thread here: a thread that once ran a two-thread OpenMP team
+        # keeps it for life, and libgomp then throttles every later team (the
+        # training thread's) to sleep between ops, costing training ~40 %.
+        c.set_cpu_threads(1)
+        notes = []
+        if model not in [s.name for s in c.list_models()]:
+            model = "lenet5"
+        if dataset not in c.DATASETS:
+            dataset = "mnist"
+        session = c.ModelSession(model, dataset)
+        try:
+            session.load_pretrained(model, dataset)
+        except c.CnnvizError as exc:  # a damaged shipped file: keep random weights, say so
+            notes.append(f"Pretrained weights could not be read: {exc}")
+        session.infer(np.zeros((28, 28), np.float32))  # first-call costs, off the first stroke
+        try:
+            device = c.device_label(c.resolve_device("auto"))
+        except Exception:  # a broken driver must not stop the app
+            device = "CPU"
+        data_dir = Path(self._data_dir_arg) if self._data_dir_arg else c.default_data_dir()
+        from cnnviz.qt import monitor  # noqa: F401  (pyqtgraph and the monitor: imported off the GUI thread)
+
+        return {"session": session, "notes": notes, "device": device, "data_dir": data_dir}
+
+    def _on_loaded(self, result) -> None:
+        self.loader = None
+        if isinstance(result, BaseException):
+            self.loadFailed.emit(result)
+            return
+        # One torch thread for drawing, in this (the GUI) thread only: a training
+        # thread still uses every core (see cnnviz.core.device.set_cpu_threads).
+        core().set_cpu_threads(1)
+        self.device_text = result["device"]
+        self.data_dir = result["data_dir"]
+        self.attach(result["session"])
+        for note in result["notes"]:
+            self.statusMessage.emit(note, 15000)
+
+    def attach(self, session) -> None:
+        """Adopt a session: its events become this object's signals."""
+        self.session = session
+        ev = session.events
+        ev.network_changed.connect(self._on_network_changed)
+        ev.weights_changed.connect(self._on_weights_changed)
+        ev.result_ready.connect(self._on_result_ready)
+        ev.training_started.connect(self.trainingStarted.emit)
+        ev.training_finished.connect(self.trainingFinished.emit)
+        self.sessionReady.emit()
+        self._on_network_changed()
+
+    def is_ready(self) -> bool:
+        return self.session is not None
+
+    def _on_network_changed(self) -> None:
+        self.networkChanged.emit()
+        self.rerun()
+
+    def _on_weights_changed(self) -> None:
+        self.weightsChanged.emit()
+        self.rerun()
+
+    def _on_result_ready(self, result) -> None:
+        self.inference_count += 1
+        if result.error:
+            self.statusMessage.emit(f"The network could not run on this drawing ({result.error}).", 8000)
+        self.resultReady.emit(result)
+
+    # -- the drawing -------------------------------------------------------------------
+    def set_drawing(self, drawing: np.ndarray) -> None:
+        """A new canvas image (white ink on black): keep only the newest, answer it on the next loop turn."""
+        self._pending_drawing, self._pending_image = drawing, None
+        if not self._infer_timer.isActive():
+            self._infer_timer.start()
+
+    def set_test_image(self, image: np.ndarray, label: int | None) -> None:
+        """A dataset image, fed to the network as it is (no crop and re-centre: that rule is for drawings)."""
+        self._pending_drawing, self._pending_image = None, (np.asarray(image, np.float32), label)
+        if not self._infer_timer.isActive():
+            self._infer_timer.start()
+
+    def rerun(self) -> None:
+        """Run the network again on the current input (new weights, new model)."""
+        if not self._infer_timer.isActive():
+            self._infer_timer.start()
+
+    def inference_pending(self) -> bool:
+        """True while a newer drawing (or weights) waits for the network."""
+        return self._infer_timer.isActive()
+
+    def _run_inference(self) -> None:
+        session = self.session
+        if session is None:  # still loading: the newest drawing waits for the network
+            return
+        drawing, self._pending_drawing = self._pending_drawing, None
+        image, self._pending_image = self._pending_image, None
+        if image is not None:
+            session.show_input(image[0], None, image[1])
+        elif drawing is not None:
+            session.show_input(core().drawing_to_input(drawing, ink_is_dark=False))
+        else:
+            session.rerun()
+
+    def stop(self) -> None:
+        self._infer_timer.stop()

@@ -1,0 +1,227 @@
+"""The Training panel's settings form: dataset, network, optimizer, schedule, batch, epochs, device.
+
+``TrainingSettings.config()`` turns the form into a ``TrainConfig``; the
+fields start at ``TrainConfig``'s own defaults, so the app and ``cnnviz
+train`` run the same recipe unless the user changes it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QValidator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QSpinBox,
+)
+
+from cnnviz.core import DATASETS, TrainConfig, available_devices, device_label, list_models, resolve_device
+from cnnviz.core.training import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+
+__all__ = ["LearningRateSpinBox", "TrainingSettings"]
+
+_OPTIMIZER_TIPS = {
+    "adam": "Adam: adapts a step size per weight; works well with little tuning.",
+    "adamw": "AdamW: Adam with decoupled weight decay.",
+    "sgd": "SGD with Nesterov momentum 0.9: the classic; needs a larger learning rate.",
+}
+_SCHEDULE_TIPS = {
+    "onecycle": "One-cycle: warm up to the learning rate for the first quarter, then anneal to almost zero.",
+    "cosine": "Cosine: start at the learning rate and anneal to zero along a cosine.",
+    "constant": "Constant: the same learning rate throughout.",
+}
+
+class LearningRateSpinBox(QDoubleSpinBox):
+    """A learning-rate field: shows ``2e-03`` style numbers and steps through 1, 2, 5 x 10^k."""
+
+    _MANTISSAS = (1.0, 2.0, 5.0)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setDecimals(12)  # keep tiny rates; the text is formatted below
+        self.setRange(1e-7, 1e7)
+        self.setKeyboardTracking(False)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+        return f"{value:.3g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):
+        try:
+            value = float(text)
+        except ValueError:
+            # Half-typed numbers ("1e", "0.") are fine while typing.
+            return QValidator.State.Intermediate, text, pos
+        ok = self.minimum() <= value <= self.maximum()
+        return (QValidator.State.Acceptable if ok else QValidator.State.Intermediate), text, pos
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802
+        ladder = self._ladder()
+        here = int(np.argmin(np.abs(np.log(ladder) - math.log(self.value()))))
+        self.setValue(float(ladder[int(np.clip(here + steps, 0, len(ladder) - 1))]))
+
+    def _ladder(self) -> np.ndarray:
+        exponents = range(math.floor(math.log10(self.minimum())), math.ceil(math.log10(self.maximum())) + 1)
+        values = np.array([m * 10.0**e for e in exponents for m in self._MANTISSAS])
+        return values[(values >= self.minimum()) & (values <= self.maximum())]
+
+
+class TrainingSettings(QGroupBox):
+    """The form; ``config()`` reads it, ``show_network()`` points it at the app's network."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("Training settings", parent)
+        self.setObjectName("trainSettings")
+        defaults = TrainConfig()
+        grid = QGridLayout(self)
+
+        self.dataset_combo = QComboBox(objectName="trainDataset")
+        for name, info in DATASETS.items():
+            self.dataset_combo.addItem(info.display_name, name)
+        self.dataset_combo.setToolTip(
+            "The images to learn from: handwritten digits (MNIST) or clothing (Fashion-MNIST)."
+        )
+
+        self.model_combo = QComboBox(objectName="trainModel")
+        for i, spec in enumerate(list_models()):
+            self.model_combo.addItem(spec.display_name, spec.name)
+            self.model_combo.setItemData(
+                i, f"{spec.description}\n{spec.num_params:,} parameters", Qt.ItemDataRole.ToolTipRole
+            )
+        self.model_combo.setCurrentIndex(max(self.model_combo.findData(defaults.model), 0))
+        self.model_combo.setToolTip("The network to train (hover over an entry for what it is).")
+
+        self.init_combo = QComboBox(objectName="trainInit")
+        self.init_combo.addItem("From scratch (random weights)", "scratch")
+        self.init_combo.addItem("Continue from current weights", "current")
+        self.init_combo.setToolTip(
+            "From scratch: start from random weights and watch the network learn from nothing.\n"
+            "Continue: start from the current model's weights (for another model, its pretrained weights)."
+        )
+
+        self.optimizer_combo = QComboBox(objectName="trainOptimizer")
+        for i, name in enumerate(OPTIMIZERS):
+            self.optimizer_combo.addItem({"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}.get(name, name), name)
+            self.optimizer_combo.setItemData(i, _OPTIMIZER_TIPS.get(name, name), Qt.ItemDataRole.ToolTipRole)
+        self.optimizer_combo.setToolTip(
+            "How the weights are updated from the gradients. Changing it resets the learning rate."
+        )
+
+        self.lr_spin = LearningRateSpinBox()
+        self.lr_spin.setObjectName("trainLearningRate")
+        self.lr_spin.setValue(defaults.learning_rate)
+        self.lr_spin.setToolTip(
+            "The (peak) step size. Too large and training diverges; too small and it crawls.\n"
+            "Type a number like 0.002 or 2e-3; the arrows step through 1, 2, 5 x 10^k."
+        )
+        self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_changed)
+
+        self.schedule_combo = QComboBox(objectName="trainSchedule")
+        for i, name in enumerate(SCHEDULES):
+            self.schedule_combo.addItem(
+                {"onecycle": "One-cycle", "cosine": "Cosine", "constant": "Constant"}.get(name, name), name
+            )
+            self.schedule_combo.setItemData(i, _SCHEDULE_TIPS.get(name, name), Qt.ItemDataRole.ToolTipRole)
+        self.schedule_combo.setToolTip("How the learning rate changes during training (see the learning-rate plot).")
+
+        self.batch_spin = QSpinBox(objectName="trainBatchSize")
+        self.batch_spin.setRange(1, 8192)
+        self.batch_spin.setValue(defaults.batch_size)
+        self.batch_spin.setStepType(QSpinBox.StepType.AdaptiveDecimalStepType)
+        self.batch_spin.setToolTip(
+            "Images per weight update. Larger batches are faster per image but update less often."
+        )
+
+        self.epochs_spin = QSpinBox(objectName="trainEpochs")
+        self.epochs_spin.setRange(1, 200)
+        self.epochs_spin.setValue(defaults.epochs)
+        self.epochs_spin.setToolTip(
+            "Passes over the 60,000 training images. One epoch of LeNet takes seconds on a CPU."
+        )
+
+        self.augment_check = QCheckBox("Augment images", objectName="trainAugment")
+        self.augment_check.setToolTip(
+            "Randomly shift, rotate and scale each training image a little, so the network generalises better."
+        )
+
+        self.mirror_check = QCheckBox("Mirror", objectName="trainMirror")
+        self.mirror_check.setToolTip(
+            "Flip half the training images left-right. A mirrored shoe is still a shoe, "
+            "so this helps on Fashion-MNIST; a mirrored digit is no digit, so it is off for MNIST."
+        )
+        self.dataset_combo.currentIndexChanged.connect(self._enable_mirror)
+        self._enable_mirror()
+
+        self.device_combo = QComboBox(objectName="trainDevice")
+        self.device_combo.addItem(f"Auto ({device_label(resolve_device('auto'))})", "auto")
+        for name in available_devices():
+            self.device_combo.addItem(device_label(resolve_device(name)), name)
+        self.device_combo.setToolTip("Where to compute: a CUDA GPU or Apple MPS when present, else the CPU.")
+
+        fields = [
+            ("&Dataset", self.dataset_combo), ("&Model", self.model_combo), ("&Start from", self.init_combo),
+            ("&Optimizer", self.optimizer_combo), ("&Learning rate", self.lr_spin), ("S&chedule", self.schedule_combo),
+            ("&Batch size", self.batch_spin), ("E&pochs", self.epochs_spin), ("Dev&ice", self.device_combo),
+        ]  # fmt: skip
+        for i, (text, widget) in enumerate(fields):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            label.setToolTip(widget.toolTip())
+            row, col = divmod(i, 2)
+            grid.addWidget(label, row, 2 * col)
+            grid.addWidget(widget, row, 2 * col + 1)
+        checks = QHBoxLayout()
+        checks.addWidget(self.augment_check)
+        checks.addWidget(self.mirror_check)
+        checks.addStretch(1)
+        grid.addLayout(checks, len(fields) // 2, 2, 1, 2)  # under the right-hand labels too: no wider
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+
+    def _enable_mirror(self) -> None:
+        self.mirror_check.setEnabled(DATASETS[self.dataset_combo.currentData()].mirror_safe)
+
+
+    def config(self) -> TrainConfig:
+        """The settings as a ``TrainConfig`` (raises ``CnnvizError`` if one is invalid)."""
+        dataset = self.dataset_combo.currentData()
+        return TrainConfig(
+            model=self.model_combo.currentData(),
+            dataset=dataset,
+            epochs=self.epochs_spin.value(),
+            batch_size=self.batch_spin.value(),
+            lr=self.lr_spin.value(),
+            optimizer=self.optimizer_combo.currentData(),
+            schedule=self.schedule_combo.currentData(),
+            augment=self.augment_check.isChecked(),
+            mirror=self.mirror_check.isChecked() and DATASETS[dataset].mirror_safe,
+            device=self.device_combo.currentData(),
+        )
+
+    def show_network(self, model_name: str, dataset: str) -> None:
+        """Point the network and dataset fields at the app's (e.g. after the user loads a file)."""
+        for combo, value in ((self.model_combo, model_name), (self.dataset_combo, dataset)):
+            index = combo.findData(value)
+            if index < 0 and combo is self.model_combo:  # a network added at run time (a user's own)
+                from cnnviz.core import get_spec
+
+                combo.addItem(get_spec(value).display_name, value)
+                index = combo.count() - 1
+            if index >= 0:
+                combo.setCurrentIndex(index)
+
+    def _on_optimizer_changed(self) -> None:
+        self.lr_spin.setValue(DEFAULT_LR.get(self.optimizer_combo.currentData(), self.lr_spin.value()))
