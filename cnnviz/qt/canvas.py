@@ -51,7 +51,6 @@ class DrawingCanvas(QWidget):
     """A square drawing area. ``drawingChanged`` carries a (280, 280) uint8 array, ink = 255."""
 
     drawingChanged = Signal(object)
-    strokeFinished = Signal()
     cleared = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -176,7 +175,6 @@ class DrawingCanvas(QWidget):
         self._paint_step(stroke, len(stroke.points), final=True)
         self._items.append(stroke)
         self.drawingChanged.emit(self.image_array())
-        self.strokeFinished.emit()
 
     def mousePressEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
