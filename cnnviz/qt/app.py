@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     # The window and its canvas come up at once; torch and the model load in
     # the background, and whatever is drawn meanwhile is answered when ready.
     window = MainWindow(defer_model=True)
-    window.show()
+    if window.docks.compact and not window.settings.contains("geometry"):
+        window.showMaximized()  # a projector: every pixel
+    else:
+        window.show()
     window.canvas.setFocus()
     code = app.exec()
     loader = window.state.loader

@@ -128,8 +128,9 @@ class FeatureMapsView(QWidget):
         self.chooser.setAccessibleName("Layer to show")
         self.chooser.setToolTip("Show every layer, or one layer large")
         self.chooser.addItem(ALL_LAYERS)
-        self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.per_map = QCheckBox("Scale each map on its own")
+        self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.chooser.setMinimumContentsLength(9)
+        self.per_map = QCheckBox("Per-map scale")
         self.per_map.setObjectName("perMapScale")
         self.per_map.setAccessibleName("Scale each map on its own")
         self.per_map.setToolTip(
@@ -159,6 +160,7 @@ class FeatureMapsView(QWidget):
 
         self.hover = QLabel("Hover over a map to read its values; click a map to enlarge it.")
         self.hover.setObjectName("mapHover")
+        self.hover.setWordWrap(True)  # a narrow projector column wraps it rather than widening the window
         self.hover.setAccessibleName("Value under the mouse")
         self.hover.setToolTip("Layer, channel and value under the mouse pointer")
 
@@ -306,6 +308,7 @@ class KernelsView(QWidget):
         self.mosaic.setToolTip("Each square is one kernel: red = positive weight, blue = negative, white = 0")
         self.hover = QLabel("Hover over a kernel to read its weights.")
         self.hover.setObjectName("kernelHover")
+        self.hover.setWordWrap(True)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.mosaic)

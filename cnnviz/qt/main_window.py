@@ -333,8 +333,10 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            self.docks.ensure_on_screen()
         state = self.settings.value("windowState")
-        if state is not None:
+        # A layout saved on a big monitor would not fit a projector (and the other way round): start afresh.
+        if state is not None and self.settings.value("layoutCompact") == str(self.docks.compact):
             self.restoreState(state)
         try:
             brush = int(self.settings.value("brush", DEFAULT_BRUSH))
@@ -346,6 +348,7 @@ class MainWindow(QMainWindow):
         if not self.is_presentation_mode():
             self.settings.setValue("geometry", self.saveGeometry())
             self.settings.setValue("windowState", self.saveState())
+            self.settings.setValue("layoutCompact", str(self.docks.compact))
         if self.session is not None:
             if ".py" not in self.session.model_name:
                 self.settings.setValue("model", self.session.model_name)

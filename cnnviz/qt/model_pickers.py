@@ -75,7 +75,7 @@ class ModelPickers(QWidget):
         else:
             acc = core().pretrained_accuracy(spec.name, dataset)
         trained = f"{100 * acc:.1f}% test acc." if isinstance(acc, float) else "not evaluated"
-        return f"{spec.display_name}  ·  {spec.num_params:,} params  ·  {trained}"
+        return f"{spec.display_name}  ·  {trained}"  # short: a projector's toolbar is narrow
 
     def _sync(self) -> None:
         session = self._state.session
@@ -86,7 +86,7 @@ class ModelPickers(QWidget):
             if i >= self.model_picker.count():  # a network added at run time (a user's own)
                 self.model_picker.addItem(spec.display_name, spec.name)
             self.model_picker.setItemText(i, self._item_text(spec, session.dataset))
-            tip = f"{spec.description}\n{spec.reference}"
+            tip = f"{spec.display_name}: {spec.num_params:,} parameters\n{spec.description}\n{spec.reference}"
             self.model_picker.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.model_picker.findData(session.model_name))
         self.dataset_picker.setCurrentIndex(self.dataset_picker.findData(session.dataset))

@@ -286,10 +286,10 @@ class MosaicView(QWidget):
             p.drawText(header, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, b.name)
             p.setFont(small)
             p.setPen(self.palette().placeholderText().color().darker(130))
-            desc = b.title or self._describe(b)
-            p.drawText(
-                header.adjusted(name_w, 0, 0, 0), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, desc
-            )
+            room = header.adjusted(name_w, 0, 0, 0)
+            # A narrow column ends the description with "…" (the hover read-out has the values).
+            desc = p.fontMetrics().elidedText(b.title or self._describe(b), Qt.TextElideMode.ElideRight, room.width())
+            p.drawText(room, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, desc)
             if b.image is not None:
                 p.drawImage(QPoint(MARGIN, b.mosaic_top), b.image)
         p.end()

@@ -7,6 +7,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from cnnviz.qt.fitted_text import FittedLabel
 from cnnviz.qt.style import ACCENT, BAR_COLOR, ERROR_STYLE, gray_image, scaled_font
 
 
@@ -140,7 +141,7 @@ class PredictionPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("predictionPanel")
         self.setAccessibleName("Prediction")
-        self.label = QLabel("Draw a digit")
+        self.label = FittedLabel("Draw a digit", scale=2.6, min_scale=1.0)
         self.label.setObjectName("predictionLabel")
         self.label.setAccessibleName("Predicted class")
         self.label.setToolTip("The class the network rates most likely, and its probability")
@@ -166,7 +167,7 @@ class PredictionPanel(QWidget):
         self._apply_fonts()
 
     def _apply_fonts(self) -> None:
-        self.label.setFont(scaled_font(self.font(), 2.6, bold=True))
+        self.label.refit()
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

@@ -1,6 +1,14 @@
-"""Take the README's two screenshots from the real main window.
+"""Take the README's screenshots from the real main window.
 
     CNNVIZ_DATA_DIR=../shared/data QT_QPA_PLATFORM=offscreen python -m cnnviz.qt.screenshots
+
+and, on a real X server of each size with a window manager (the whole screen,
+normal and presentation mode, as a lecturer's projector shows it)::
+
+    for size in 1024x768 1280x720 1366x768 1920x1080; do
+        ../shared/tools/xrun.sh $size python -m cnnviz.qt.screenshots --screen resources/screens
+    done
+    QT_SCALE_FACTOR=2 ../shared/tools/xrun.sh 3840x2160 python -m cnnviz.qt.screenshots --screen resources/screens
 
 writes ``resources/screenshot.png`` (a drawn 3, LeNet-5's feature maps and the
 C3 table; the same pixels every run) and ``resources/training.png`` (that LeNet-5
@@ -102,13 +110,46 @@ def shoot_training(path: Path, settings_dir: Path, batches: int, image_seed: int
     _dispose(window)
 
 
+def shoot_screen(folder: Path, settings_dir: Path) -> list[Path]:
+    """The whole screen with the app as it opens (maximised on a projector), then in presentation mode."""
+    from PySide6.QtGui import QGuiApplication
+
+    from cnnviz.qt.main_window import MainWindow
+
+    settings = QSettings(str(settings_dir / "screen.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)
+    window.showMaximized() if window.docks.compact else window.show()
+    draw(window.canvas, three_outline())
+    _wait_until(lambda: window.probabilities is not None)
+    screen = QGuiApplication.primaryScreen()
+    size = screen.geometry().size() * screen.devicePixelRatio()
+    tag = f"{size.width()}x{size.height()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for mode in ("normal", "presentation"):
+        window.set_presentation_mode(mode == "presentation")
+        _wait(1500)  # the window manager places the window; the panels repaint
+        path = folder / f"{mode}-{tag}.png"
+        screen.grabWindow(0).save(str(path))
+        paths.append(path)
+    window.set_presentation_mode(False)
+    _dispose(window)
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnviz.qt.screenshots", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("resources"), help="folder for the PNG files")
     parser.add_argument("--batches", type=int, default=400, help="training batches before the training shot")
     parser.add_argument("--image-seed", type=int, default=4, help="picks the test image of the training shot")
+    parser.add_argument("--screen", type=Path, metavar="FOLDER", help="shoot the whole screen instead (needs X)")
     args = parser.parse_args(argv)
     create_application([])
+    if args.screen is not None:
+        with tempfile.TemporaryDirectory() as settings_dir:
+            paths = shoot_screen(args.screen, Path(settings_dir))
+        print("wrote " + " and ".join(map(str, paths)))
+        return 0
     with tempfile.TemporaryDirectory() as settings_dir:
         shoot_drawing(args.out / "screenshot.png", Path(settings_dir))
         shoot_training(args.out / "training.png", Path(settings_dir), args.batches, args.image_seed)

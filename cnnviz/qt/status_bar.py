@@ -7,6 +7,7 @@ import math
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from cnnviz.qt.app_state import core
+from cnnviz.qt.fitted_text import ElidedLabel
 from cnnviz.qt.style import ERROR_STYLE
 
 
@@ -17,8 +18,8 @@ class StatusFields:
         self.bar = bar
         bar.setObjectName("statusBar")
         self.device = QLabel("Device: …")
-        self.model = QLabel()
-        self.weights = QLabel()
+        self.model = ElidedLabel()
+        self.weights = ElidedLabel()
         self.accuracy = QLabel()
         for label, name, tip in (
             (self.device, "statusDevice", "Where training runs (drawing inference always runs on the CPU)"),
@@ -30,7 +31,7 @@ class StatusFields:
             label.setAccessibleName(tip)
             label.setToolTip(tip)
             label.setContentsMargins(8, 0, 8, 0)
-            bar.addPermanentWidget(label)
+            bar.addPermanentWidget(label, 1 if isinstance(label, ElidedLabel) else 0)
         self._state = None
 
     def follow(self, state) -> None:
@@ -53,6 +54,7 @@ class StatusFields:
         dataset = core().DATASETS[session.dataset].display_name
         self.model.setText(f"{session.spec.display_name} · {dataset}")
         self.weights.setText(f"Weights: {session.source}")
+        self.weights.setToolTip(f"Where the current weights come from: {session.source}")
         self.weights.setStyleSheet(ERROR_STYLE if session.source_kind == "untrained" else "")
         acc = session.test_accuracy
         shown = isinstance(acc, float) and math.isfinite(acc)

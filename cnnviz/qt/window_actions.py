@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMessageBox, QSizePolicy, QToolBar, QToolButton
 KEYS_HELP = (
     "<b>Keys</b>: Esc/Delete clear · Ctrl+Z undo · Ctrl+R random test image · Ctrl+O/Ctrl+S open/save "
     "weights · Ctrl+Shift+O open network (.py) · Ctrl+I open image · Ctrl+E export panel · "
-    "Ctrl+T / Ctrl+P / Ctrl+Shift+T start, pause or resume, stop training · F11 presentation mode · Ctrl+Q quit"
+    "Ctrl+T / Ctrl+P / Ctrl+Shift+T start, pause or resume, stop training · F11 presentation mode (PgDown/PgUp: next/previous panel) · Ctrl+Q quit"
 )
 
 
@@ -52,6 +52,13 @@ def build_actions(w) -> None:
     w.act_presentation = a("&Presentation mode", lambda: w.docks.toggle_presentation_mode(), "F11",
                            "Full screen with larger type, for projecting", "actionPresentation")
     w.act_presentation.setCheckable(True)
+    w.act_next_panel = a("&Next panel", lambda: w.docks.next_panel(1), ["PgDown", "Ctrl+Tab"],
+                         "Presentation mode: show the next panel (a presenter's remote sends Page Down)",
+                         "actionNextPanel")
+    w.act_previous_panel = a("P&revious panel", lambda: w.docks.next_panel(-1), ["PgUp", "Ctrl+Shift+Tab"],
+                             "Presentation mode: show the previous panel", "actionPreviousPanel")
+    for action in (w.act_next_panel, w.act_previous_panel):
+        action.setEnabled(False)  # only in presentation mode: elsewhere PgDown scrolls
     w.act_reset_layout = a("Reset &layout", lambda: w.docks.reset_layout(), None, "Put every panel back where it started",
                            "actionResetLayout")
     w.act_train_start = a("&Start training", lambda: w.training_command("start"), "Ctrl+T",
@@ -79,7 +86,7 @@ def build_menus_and_toolbar(w) -> None:
     edit_menu = bar.addMenu("&Edit")
     edit_menu.addActions([w.act_undo, w.act_clear, w.act_random])
     w.view_menu = bar.addMenu("&View")
-    w.view_menu.addAction(w.act_presentation)
+    w.view_menu.addActions([w.act_presentation, w.act_next_panel, w.act_previous_panel])
     w.view_menu.addAction(w.act_reset_layout)
     w.view_menu.addSeparator()
     train_menu = bar.addMenu("&Training")
@@ -100,7 +107,10 @@ def build_menus_and_toolbar(w) -> None:
     tb.addSeparator()
     tb.addAction(w.act_presentation)
 
+    # Short words on the canvas's buttons (a projector's column is narrow); the tooltips say it all.
+    short = {w.act_clear: "Clear", w.act_undo: "Undo", w.act_random: "Test image", w.act_open_image: "Picture…"}
     for k, action in enumerate((w.act_clear, w.act_undo, w.act_random, w.act_open_image)):
+        action.setIconText(short[action])  # what a text-only tool button shows; menus keep the full text
         button = QToolButton()
         button.setDefaultAction(action)
         button.setObjectName(action.objectName().replace("action", "button"))

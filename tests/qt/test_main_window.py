@@ -120,7 +120,9 @@ def test_pickers_show_parameters_and_accuracy_or_untrained(window):
     assert window.model_picker.count() == len(list_models())
     for i, spec in enumerate(list_models()):
         text = window.model_picker.itemText(i)
-        assert text.startswith(spec.display_name) and f"{spec.num_params:,} params" in text
+        assert text.startswith(spec.display_name)
+        tip = window.model_picker.itemData(i, Qt.ItemDataRole.ToolTipRole)
+        assert f"{spec.num_params:,} parameters" in tip
         acc = pretrained_accuracy(spec.name, "mnist")
         assert (f"{100 * acc:.1f}%" in text) if acc is not None else ("not evaluated" in text)
     assert [window.dataset_picker.itemText(i) for i in range(2)] == ["MNIST", "Fashion-MNIST"]
