@@ -17,6 +17,7 @@ convolution's output, before the ReLU): wrap the op in a module to show it.
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -125,14 +126,19 @@ def capture(
     tensor (a tuple, say) records the first tensor in it. With
     ``connections``, ``connections`` sums the connections of every leaf module
     call per stage (a stage called twice counts twice, as it computes twice).
+    Only calls from this thread are recorded: another thread running the same
+    model meanwhile (training, say) leaves no trace.
     """
     named_stages = stages(model) if named_stages is None else named_stages
     outputs: OrderedDict[str, np.ndarray] = OrderedDict()
     counts: dict[str, int] = {}
     handles = []
+    owner = threading.get_ident()
 
     def record(name: str):
         def hook(module, inputs, output) -> None:
+            if threading.get_ident() != owner:
+                return
             out = first_tensor(output)
             if out is not None:
                 # A copy: a later in-place op (ReLU(inplace=True), x += skip) must not change it.
@@ -146,14 +152,14 @@ def capture(
         for name, stage in named_stages:
             handles.append(stage.register_forward_hook(record(name)))
         if connections:
-            handles += _connection_hooks(model, [name for name, _ in named_stages], counts)
+            handles += _connection_hooks(model, [name for name, _ in named_stages], counts, owner)
         yield outputs, counts
     finally:
         for handle in handles:
             handle.remove()
 
 
-def _connection_hooks(model: nn.Module, names: list[str], counts: dict[str, int]) -> list:
+def _connection_hooks(model: nn.Module, names: list[str], counts: dict[str, int], owner: int) -> list:
     # Longest stage name first, so a module counts for the innermost stage holding it.
     by_length = sorted(names, key=len, reverse=True)
     handles = []
@@ -166,7 +172,7 @@ def _connection_hooks(model: nn.Module, names: list[str], counts: dict[str, int]
 
         def hook(mod, inp, out, stage=stage) -> None:
             out = first_tensor(out)
-            if out is not None:
+            if out is not None and threading.get_ident() == owner:
                 counts[stage] = counts.get(stage, 0) + _leaf_connections(mod, out)
 
         handles.append(module.register_forward_hook(hook))

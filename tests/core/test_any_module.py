@@ -145,3 +145,19 @@ def test_hooks_are_gone_after_capture_even_when_forward_raises():
     with pytest.raises(RuntimeError):
         layer_table(model, input_size=(3, 28, 28))  # the stem takes one channel
     assert all(not m._forward_hooks for m in model.modules())
+
+
+@torch.no_grad()
+def test_capture_records_only_its_own_thread():
+    import threading
+
+    from cnnviz.core.layers import capture
+
+    model = SkipNet().eval()
+    with capture(model, connections=True) as (outputs, counts):
+        other = threading.Thread(target=model, args=(torch.rand(4, 1, 28, 28),))
+        other.start()
+        other.join()
+        assert not outputs and not counts  # e.g. a training thread running the same model
+        model(torch.zeros(1, 1, 28, 28))
+    assert list(outputs) == ["stem", "blocks.0", "blocks.1", "head"] and counts["stem"] == 8 * 28 * 28 * 10
