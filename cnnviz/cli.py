@@ -33,19 +33,22 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="cnnviz", description="Draw digits and watch classic CNNs think and learn.")
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
+    own = "your own network: PATH.py:NAME (a class or function in that file; running it runs the file's code)"
+    parser.add_argument("--model", dest="gui_model", metavar="PATH.py:NAME", help=f"open the app with {own}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    sub.add_parser("gui", help="open the desktop app (the default)")
+    p = sub.add_parser("gui", help="open the desktop app (the default)")
+    p.add_argument("--model", dest="gui_model", metavar="PATH.py:NAME", default=argparse.SUPPRESS, help=own)
 
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("layers", help="layer table of one model")
-    p.add_argument("model")
+    p.add_argument("model", help=f"a zoo model, or {own}")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("train", help="train a model and save its weights")
-    p.add_argument("--model", default="lenet")
+    p.add_argument("--model", default="lenet", help=f"a zoo model, or {own}")
     p.add_argument("--dataset", default="mnist", choices=list(DATASETS))
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=128)
@@ -73,7 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--weights", help="a weights file")
     target.add_argument("--shipped", action="store_true", help="every file in weights/: the README's model table")
     p.add_argument("--dataset", choices=list(DATASETS), help="default: the file's dataset")
-    p.add_argument("--model", help="the model a legacy .pt/.pth state dict is for (safetensors files say it)")
+    p.add_argument(
+        "--model",
+        help="the model a legacy .pt/.pth state dict is for (safetensors files say it); PATH.py:NAME for your own network",
+    )
     p.add_argument("--json", action="store_true")
     _add_data_dir(p)
 
@@ -111,8 +117,9 @@ def _cmd_models(args) -> None:
 def _cmd_layers(args) -> None:
     from cnnviz.core.layers import layer_table
     from cnnviz.core.registry import build_model, get_spec
+    from cnnviz.core.user_model import resolve_model_name
 
-    spec = get_spec(args.model)
+    spec = get_spec(resolve_model_name(args.model))
     table = layer_table(build_model(spec.name))
     if args.json:
         print(json.dumps([r.as_dict() for r in table], indent=2))
@@ -175,9 +182,11 @@ def _cmd_train(args) -> None:
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.registry import build_model
     from cnnviz.core.training import BatchStats, EpochStats, TrainControl, train
+    from cnnviz.core.user_model import resolve_model_name, weights_stem
 
+    args.model = resolve_model_name(args.model)  # my_net.py:Net is loaded (and checked) here
     config = config_from_args(args)
-    out = _writable_weights_path(args.out or f"{args.model}-{args.dataset}.safetensors")
+    out = _writable_weights_path(args.out or f"{weights_stem(args.model)}-{args.dataset}.safetensors")
     # Seeded: torch 2.15 starts each process's generator from a random seed.
     model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model, seed=args.seed)
     device = resolve_device(args.device)
@@ -234,11 +243,13 @@ def _cmd_eval(args) -> None:
     from cnnviz.core.checkpoint import load_checkpoint
     from cnnviz.core.data import class_names
     from cnnviz.core.evaluate import evaluate
+    from cnnviz.core.user_model import resolve_model_name
 
     if args.shipped:
         _shipped_table(args)
         return
-    model, meta = load_checkpoint(args.weights, args.model)
+    # A user's network is rebuilt from the file named here, never from anything in the weights file.
+    model, meta = load_checkpoint(args.weights, resolve_model_name(args.model) if args.model else None)
     dataset = args.dataset or meta.get("dataset") or "mnist"
     result = evaluate(model, dataset, args.data_dir)
     if args.json:
@@ -330,7 +341,7 @@ def _cmd_bench(args) -> None:
 def _cmd_gui(args) -> int:
     from cnnviz.qt.app import main as app_main
 
-    return app_main()
+    return app_main(model=getattr(args, "gui_model", None))
 
 
 COMMANDS = {

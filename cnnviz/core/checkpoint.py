@@ -22,7 +22,7 @@ from torch import nn
 
 import cnnviz
 from cnnviz.core.blocks import Normalize
-from cnnviz.core.errors import CheckpointError
+from cnnviz.core.errors import CheckpointError, CnnvizError
 from cnnviz.core.registry import build_model, get_spec
 
 METADATA_KEY = "cnnviz"
@@ -38,10 +38,17 @@ def normalisation_of(model: nn.Module) -> dict:
 
 
 def build_metadata(model_name: str, model: nn.Module, **fields) -> dict:
-    """Standard metadata; ``fields`` adds dataset, epochs, test_accuracy, recipe, ..."""
+    """Standard metadata; ``fields`` adds dataset, epochs, test_accuracy, recipe, ...
+
+    A user's network from a .py file also records ``model_file``: the file's
+    name and SHA-256, so its weights load only into that same network.
+    """
+    spec = _registered(model_name)
+    model_file = {"name": spec.source_name, "sha256": spec.source_sha256} if spec and spec.source_sha256 else None
     return {
         "format": FORMAT,
         "model": model_name,
+        **({"model_file": model_file} if model_file else {}),
         "normalisation": normalisation_of(model),
         "cnnviz_version": cnnviz.__version__,
         "torch_version": torch.__version__,
@@ -149,13 +156,41 @@ def _check_shapes(path: Path, model_name: str, expected: dict[str, tuple], got: 
         )
 
 
+def _registered(model_name: str):
+    try:
+        return get_spec(model_name)
+    except CnnvizError:
+        return None
+
+
+def _check_model_file(path: Path, metadata: dict, spec) -> None:
+    """Weights of a user's network fit only the network open now from the same file content.
+
+    Only compares names and hashes: nothing in a weights file ever leads to running a .py file.
+    """
+    saved = metadata.get("model_file")
+    saved_name = saved.get("name") if isinstance(saved, dict) else None
+    if spec is None:
+        if saved_name:
+            raise CheckpointError(
+                f"'{path.name}' was saved from {saved_name}: open that network first "
+                f"(File > Open network, or --model PATH/{str(metadata.get('model'))[:100]} on the command line)."
+            )
+        raise CheckpointError(f"'{path.name}' is for an unknown model '{metadata.get('model')}'.")
+    # A legacy .pt/.pth state dict has no metadata: whoever names its model vouches for it.
+    if spec.source_sha256 and metadata.get("format") != "legacy-state-dict":
+        if not isinstance(saved, dict) or saved.get("sha256") != spec.source_sha256:
+            raise CheckpointError(
+                f"'{path.name}' was saved from {saved_name or 'a network file'} with other content than "
+                f"the {spec.source_name} open now."
+            )
+
+
 def _model_for(path: Path, metadata: dict, model_name: str | None) -> nn.Module:
     """A fresh model of the kind the file names, which must be ``model_name`` if given."""
     file_model = metadata.get("model")
-    try:
-        spec = get_spec(str(file_model))
-    except Exception:
-        raise CheckpointError(f"'{path.name}' is for an unknown model '{file_model}'.") from None
+    spec = _registered(str(file_model))
+    _check_model_file(path, metadata, spec)
     if model_name is not None and file_model != model_name:
         raise CheckpointError(
             f"'{path.name}' holds weights for {spec.display_name}, not {get_spec(model_name).display_name}."

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.core.layers import stages
+from cnnviz.core.layers import capture, model_device
 
 
 def _as_batch(model: nn.Module, image: np.ndarray) -> torch.Tensor:
-    device = next(model.parameters()).device
+    device = model_device(model)
     return torch.as_tensor(np.asarray(image, dtype=np.float32), device=device).reshape(1, 1, 28, 28)
 
 
@@ -24,17 +24,30 @@ def predict(model: nn.Module, image: np.ndarray) -> np.ndarray:
 
 @torch.no_grad()
 def activations(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, OrderedDict[str, np.ndarray]]:
-    """Probabilities and each stage's output for one image, in layer order.
+    """Probabilities and each stage's output for one image, from one forward pass.
 
-    Each activation is a numpy array without the batch axis: C x H x W for
-    maps, (C,) for vectors.
+    Parameters
+    ----------
+    model
+        Any network mapping N x 1 x 28 x 28 to N x 10 scores, in eval mode;
+        its stages are those of ``cnnviz.core.layers.stages``.
+    image
+        28x28 image in [0, 1], ink = 1.
+
+    Returns
+    -------
+    probabilities
+        (10,) softmax of the model's output.
+    activations
+        Stage name -> numpy array without the batch axis (C x H x W for maps,
+        (C,) for vectors), in the order the stages first ran. A stage called
+        more than once (a shared block in a loop) holds its last output; a
+        stage returning a tuple holds the first tensor in it; a stage that did
+        not run is absent.
     """
-    x = _as_batch(model, image)
-    acts: OrderedDict[str, np.ndarray] = OrderedDict()
-    for name, stage in stages(model):
-        x = stage(x)
-        acts[name] = x[0].cpu().numpy()
-    return torch.softmax(x, 1)[0].cpu().numpy(), acts
+    with capture(model) as (outputs, _):
+        scores = model(_as_batch(model, image))
+    return torch.softmax(scores, 1)[0].cpu().numpy(), outputs
 
 
 def first_conv_kernels(model: nn.Module) -> tuple[str, np.ndarray]:

@@ -217,7 +217,6 @@ register_model(
         name="lenet5",
         display_name="LeNet-5 (1998)",
         builder=LeNet5,
-        num_params=60_000,
         reference="LeCun et al., Gradient-Based Learning Applied to Document Recognition, 1998",
         description="The original: C3 connection table, trainable subsampling, scaled tanh, RBF output.",
     )
@@ -227,7 +226,6 @@ register_model(
         name="lenet",
         display_name="LeNet (modern)",
         builder=LeNet,
-        num_params=61_706,
         reference="The LeNet of today's tutorials (ReLU, max-pool)",
         description="LeNet-5's shape with ReLU, max-pooling, full connections and a linear output.",
     )

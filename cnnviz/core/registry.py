@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -13,28 +15,60 @@ from torch import nn
 class ModelSpec:
     """What the app and the command line need to know about a model.
 
-    ``num_params`` is written down here and recomputed from the built model by
-    a test, the way torchvision checks its weight metadata.
+    ``num_params`` is computed from a built model (once per spec); the
+    registry's test compares the zoo's figures with written ones, the way
+    torchvision checks its weight metadata. A network loaded from the user's
+    own ``.py`` file records that file's absolute path and SHA-256, and any
+    warnings its checks raised (see ``cnnviz.core.user_model``).
     """
 
     name: str
     display_name: str
     builder: Callable[[], nn.Module] = field(repr=False)
-    num_params: int
-    reference: str
-    description: str
+    reference: str = ""
+    description: str = ""
     input_size: tuple[int, int, int] = (1, 28, 28)
     num_classes: int = 10
+    source_path: str | None = None
+    source_sha256: str | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def source_name(self) -> str | None:
+        """The file name of a user's network (``my_net.py``), else None."""
+        return Path(self.source_path).name if self.source_path else None
+
+    @cached_property
+    def num_params(self) -> int:
+        """Trainable parameters of the built model (computed once; the global RNG is left as it was)."""
+        with torch.random.fork_rng(devices=[]):
+            return count_parameters(self.builder())
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register_model(spec: ModelSpec) -> ModelSpec:
-    if spec.name in _REGISTRY:
+def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
+    """Add ``spec`` to the registry; at import time for the zoo, or at run time.
+
+    ``replace=True`` swaps a registered spec of the same name for ``spec`` (a
+    user's network reloaded from its file). Call ``list_models()`` first at run
+    time so the zoo keeps its place at the head of the list.
+
+    Raises
+    ------
+    ValueError
+        If the name is taken and ``replace`` is false.
+    """
+    if spec.name in _REGISTRY and not replace:
         raise ValueError(f"model {spec.name!r} is registered twice")
     _REGISTRY[spec.name] = spec
     return spec
+
+
+def unregister_model(name: str) -> ModelSpec | None:
+    """Remove a model added at run time; returns its spec, or None if it was not registered."""
+    return _REGISTRY.pop(name, None)
 
 
 def _ensure_loaded() -> None:

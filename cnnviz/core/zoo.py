@@ -157,7 +157,6 @@ register_model(
         name="alexnet",
         display_name="AlexNet",
         builder=AlexNet28,
-        num_params=543_882,
         reference="Krizhevsky, Sutskever, Hinton, ImageNet Classification with Deep CNNs, 2012",
         description="Large strided first convolution, LRN, overlapping pools, dropout FC layers.",
     )
@@ -167,7 +166,6 @@ register_model(
         name="vgg",
         display_name="VGG",
         builder=VGG28,
-        num_params=222_298,
         reference="Simonyan, Zisserman, Very Deep Convolutional Networks, 2014",
         description="Pairs of 3x3 convolutions from a configuration table, then max-pool.",
     )
@@ -177,7 +175,6 @@ register_model(
         name="googlenet",
         display_name="GoogLeNet (Inception)",
         builder=GoogLeNet28,
-        num_params=105_890,
         reference="Szegedy et al., Going Deeper with Convolutions, 2014",
         description="Four-branch Inception blocks with 1x1 reductions, global average pooling.",
     )
@@ -187,7 +184,6 @@ register_model(
         name="resnet",
         display_name="ResNet",
         builder=ResNet28,
-        num_params=401_706,
         reference="He, Zhang, Ren, Sun, Deep Residual Learning for Image Recognition, 2015",
         description="Basic residual blocks with batch norm and identity or 1x1 shortcuts.",
     )

@@ -42,14 +42,15 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, model: str | None = None) -> int:
+    """Run the app; ``model`` (a zoo name or ``PATH.py:NAME``, as typed by the user) is opened first."""
     app = create_application(argv)
     _install_excepthook()
     from cnnviz.qt.main_window import MainWindow
 
     # The window and its canvas come up at once; torch and the model load in
     # the background, and whatever is drawn meanwhile is answered when ready.
-    window = MainWindow(defer_model=True)
+    window = MainWindow(defer_model=True, initial_model=model)
     if window.docks.compact and not window.settings.contains("geometry"):
         window.showMaximized()  # a projector: every pixel
     else:

@@ -5,9 +5,28 @@ import torch
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.inspect import activations, first_conv_kernels
 from cnnviz.core.layers import layer_table
-from cnnviz.core.registry import build_model, count_parameters, get_spec, list_models
+from cnnviz.core.registry import (
+    ModelSpec,
+    build_model,
+    count_parameters,
+    get_spec,
+    list_models,
+    register_model,
+    unregister_model,
+)
 
 NAMES = [s.name for s in list_models()]
+
+# Written down by hand, as torchvision writes its weights' num_params: a change
+# to an architecture that moves a count must change this table too.
+WRITTEN_PARAMS = {
+    "lenet5": 60_000,
+    "lenet": 61_706,
+    "alexnet": 543_882,
+    "vgg": 222_298,
+    "googlenet": 105_890,
+    "resnet": 401_706,
+}
 
 
 def test_the_zoo():
@@ -17,7 +36,7 @@ def test_the_zoo():
 @pytest.mark.parametrize("name", NAMES)
 def test_spec_parameter_count_matches_the_model(name):
     model = build_model(name)
-    assert get_spec(name).num_params == count_parameters(model)
+    assert get_spec(name).num_params == count_parameters(model) == WRITTEN_PARAMS[name]
     assert sum(r.params for r in layer_table(model)) == count_parameters(model)
 
 
@@ -60,3 +79,37 @@ def test_defining_ideas_are_present():
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(CnnvizError, match="Unknown model 'alexnett'"):
         get_spec("alexnett")
+
+
+def test_parameter_count_leaves_the_global_rng_alone():
+    spec = ModelSpec(name="tiny-rng", display_name="Tiny", builder=lambda: torch.nn.Linear(784, 10))
+    torch.manual_seed(3)
+    expected = torch.rand(3)
+    torch.manual_seed(3)
+    assert spec.num_params == 7850
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_model_registered_at_run_time_can_be_replaced_and_removed():
+    def build_small():
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
+
+    def build_larger():
+        return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.Linear(32, 10))
+
+    first = register_model(ModelSpec(name="mine.py:Net", display_name="Net (mine.py)", builder=build_small))
+    try:
+        assert get_spec("mine.py:Net") is first and list_models()[-1] is first
+        assert [s.name for s in list_models()][: len(NAMES)] == NAMES  # the zoo keeps its place
+        with pytest.raises(ValueError, match="registered twice"):
+            register_model(ModelSpec(name="mine.py:Net", display_name="Net", builder=build_larger))
+        second = register_model(
+            ModelSpec(name="mine.py:Net", display_name="Net (mine.py)", builder=build_larger), replace=True
+        )
+        assert get_spec("mine.py:Net") is second and second.num_params == 784 * 32 + 32 + 32 * 10 + 10
+        assert len(build_model("mine.py:Net")) == 3
+    finally:
+        assert unregister_model("mine.py:Net") is not None
+    assert unregister_model("mine.py:Net") is None
+    with pytest.raises(CnnvizError, match="Unknown model 'mine.py:Net'"):
+        get_spec("mine.py:Net")
