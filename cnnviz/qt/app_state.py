@@ -100,14 +100,25 @@ class AppState(QObject):
         # keeps it for life, and libgomp then throttles every later team (the
         # training thread's) to sleep between ops, costing training ~40 %.
         c.set_cpu_threads(1)
-        notes = []
-        if model not in [s.name for s in c.list_models()]:
-            model = "lenet5"
+        from cnnviz.core.user_model import is_user_spec, load_user_model
+
+        notes, user_network = [], None
         if dataset not in c.DATASETS:
             dataset = "mnist"
-        session = c.ModelSession(model, dataset)
+        if is_user_spec(model):  # named on the command line (cnnviz --model PATH.py:NAME): the user asked
+            try:
+                user_network = load_user_model(model)
+                notes.extend(user_network.warnings)
+            except c.CnnvizError as exc:
+                notes.append(f"Could not open your network, so LeNet-5 is shown: {exc}")
+        if user_network is None and model not in [s.name for s in c.list_models()]:
+            model = "lenet5"
+        session = c.ModelSession("lenet5" if user_network else model, dataset)
         try:
-            session.load_pretrained(model, dataset)
+            if user_network is not None:
+                session.load_untrained(user_network.name, dataset)
+            else:
+                session.load_pretrained(model, dataset)
         except c.CnnvizError as exc:  # a damaged shipped file: keep random weights, say so
             notes.append(f"Pretrained weights could not be read: {exc}")
         session.infer(np.zeros((28, 28), np.float32))  # first-call costs, off the first stroke

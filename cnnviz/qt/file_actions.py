@@ -86,7 +86,10 @@ class FileActions(QObject):
         if session is None:
             return False
         if path is None:
-            start = Path(self._start_dir("weightsDir")) / f"{session.model_name}-{session.dataset}.safetensors"
+            from cnnviz.core.user_model import weights_stem
+
+            stem = f"{weights_stem(session.model_name)}-{session.dataset}"
+            start = Path(self._start_dir("weightsDir")) / f"{stem}.safetensors"
             path, _ = QFileDialog.getSaveFileName(self.window, "Save weights", str(start), WEIGHT_FILTER.split(";;")[0])
             if not path:
                 return False

@@ -255,13 +255,18 @@ class MainWindow(QMainWindow):
         if session is None or session.training:
             return False
         c = core()
+        from cnnviz.core.user_model import is_user_spec, load_user_model
+
         try:
-            if ".py" in model:
-                model = c.load_user_network(model).name
-                session.load_untrained(model, dataset)
-                pretrained = False
-            else:
-                pretrained = session.load_pretrained(model, dataset)
+            if is_user_spec(model):  # runs the file's code: only ever for a file the user picked or named
+                spec = load_user_model(model)
+                session.load_untrained(spec.name, dataset)
+                for warning in spec.warnings:
+                    self.statusBar().showMessage(warning, 15000)
+                if not spec.warnings:
+                    self.statusBar().showMessage(f"Opened {spec.display_name}: random weights, ready to train.", 10000)
+                return True
+            pretrained = session.load_pretrained(model, dataset)
         except c.CnnvizError as exc:
             self.show_error("Could not load the network", str(exc))
             return False
@@ -272,8 +277,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Loaded pretrained {spec.display_name} for {data}{extra}.", 6000)
         else:
             self.statusBar().showMessage(f"No pretrained {spec.display_name} for {data} yet: random weights.", 10000)
-        if ".py" not in model:  # a .py network is never run again without the user asking
-            self.settings.setValue("model", model)
+        self.settings.setValue("model", model)
         self.settings.setValue("dataset", dataset)
         return True
 
