@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -98,6 +98,46 @@ class _MapStrip(QWidget):
         p.end()
 
 
+class _FittedGrid(QTableWidget):
+    """A table whose every row and column is always on screen: its type shrinks (or grows, up to
+    1.1x bold) to fit the space, so the whole 6x16 table shows, never behind a scroll bar."""
+
+    MIN_SCALE, MAX_SCALE = 0.55, 1.1
+
+    def fit(self) -> None:
+        rows, cols = self.rowCount(), self.columnCount()
+        if not rows or not cols:
+            return
+        scale = self.MAX_SCALE
+        while scale > self.MIN_SCALE:
+            fm = QFontMetrics(scaled_font(self.font(), scale, bold=True))
+            row_label = fm.horizontalAdvance(f"S2 {rows - 1}") + 12
+            cell_w = fm.horizontalAdvance(str(cols - 1)) + 6
+            cell_h = fm.height() + 4
+            if row_label + cols * cell_w <= self.width() - 4 and (rows + 1) * cell_h <= self.height() - 4:
+                break
+            scale *= 0.92
+        cell = scaled_font(self.font(), max(scale, self.MIN_SCALE), bold=True)
+        header = scaled_font(self.font(), max(scale, self.MIN_SCALE) * 0.95)
+        for i in range(rows):
+            for j in range(cols):
+                item = self.item(i, j)
+                if item is not None and item.font() != cell:
+                    item.setFont(cell)
+        self.horizontalHeader().setFont(header)
+        self.verticalHeader().setFont(header)
+        self.scale = scale
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.fit()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self.fit()
+
+
 class C3MatrixPanel(QWidget):
     """The 6 x 16 table (rows: S2 maps, columns: C3 maps; X = connected)."""
 
@@ -119,7 +159,7 @@ class C3MatrixPanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
 
-        self.grid = QTableWidget(6, 16)
+        self.grid = _FittedGrid(6, 16)
         self.grid.setObjectName("c3Grid")
         self.grid.setAccessibleName("C3 connection grid")
         self.grid.setToolTip(
@@ -134,7 +174,11 @@ class C3MatrixPanel(QWidget):
         self.grid.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.grid.horizontalHeader().setToolTip("C3 map number: click to select the column")
         self.grid.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.grid.setMinimumHeight(170)
+        self.grid.setMinimumHeight(120)
+        for header in (self.grid.horizontalHeader(), self.grid.verticalHeader()):
+            header.setMinimumSectionSize(4)
+        self.grid.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.grid.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.grid.cellClicked.connect(lambda _r, c: self.select_column(c))
         self.grid.horizontalHeader().sectionClicked.connect(self.select_column)
 
@@ -175,7 +219,6 @@ class C3MatrixPanel(QWidget):
         self.grid.setColumnCount(cols)
         self.grid.setHorizontalHeaderLabels([str(j) for j in range(cols)])
         self.grid.setVerticalHeaderLabels([f"S2 {i}" for i in range(rows)])
-        big = scaled_font(self.font(), 1.1, bold=True)
         for i in range(rows):
             for j in range(cols):
                 item = self.grid.item(i, j)
@@ -184,7 +227,6 @@ class C3MatrixPanel(QWidget):
                     self.grid.setItem(i, j, item)
                 item.setText("X" if self.table_values[i, j] else "")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                item.setFont(big)
                 item.setToolTip(f"C3 map {j} {'reads' if self.table_values[i, j] else 'does not read'} S2 map {i}")
         n = self.connection_count()
         self.summary.setText(
@@ -192,6 +234,7 @@ class C3MatrixPanel(QWidget):
             "Leaving some out breaks the symmetry between maps and saves weights."
         )
         self.stack.setCurrentIndex(1)
+        self.grid.fit()
         self.select_column(self.column if self.column is not None and self.column < cols else 0)
 
     def connection_count(self) -> int:

@@ -36,6 +36,7 @@ class ConfusionView:
         self._set_class_ticks(self._names)
         layout.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.plot.setRange(xRange=(0, 10), yRange=(0, 10), padding=0)
+        layout._titles[self.plot] = CONFUSION_TITLE  # its title grows with the others' in presentation mode
 
     def show(self, confusion: np.ndarray | None, names: list[str] | None = None) -> None:
         """Draw a confusion matrix, or clear it (None)."""

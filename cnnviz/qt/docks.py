@@ -200,7 +200,7 @@ class DockLayout(QObject):
             return
         w.resizeDocks(
             [w.dock_draw, w.dock_maps, w.dock_prediction],
-            [int(width * 0.24), int(width * 0.40), int(width * 0.36)],
+            [int(width * 0.22), int(width * 0.46), int(width * 0.32)],
             Qt.Orientation.Horizontal,
         )
 

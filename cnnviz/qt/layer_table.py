@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from cnnviz.qt.style import format_shape, scaled_font
 
+MIN_SCALE = 0.7  # smallest type the table shrinks to, relative to the window's
 COLUMNS = ("Layer", "Type", "Output", "Params", "Connections")
 TIPS = (
     "The stage's name, as in the paper (C = convolution, S = subsampling, F = fully connected)",
@@ -37,6 +39,7 @@ class LayerTable(QTableWidget):
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self._longest_word = 80
         self._rows = None
+        self._scale = 1.0
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: every new network fills the table."""
@@ -65,16 +68,48 @@ class LayerTable(QTableWidget):
             if c >= 3:
                 item.setTextAlignment(right)
             self.setItem(len(rows), c, item)
-        fm = self.fontMetrics()
-        words = [w for info in rows for w in info.type.split()]
-        self._longest_word = max((fm.horizontalAdvance(w) for w in words), default=60) + 16
+        self._apply_scale(self._scale)
         self._fit_type_column()
 
-    def _fit_type_column(self) -> None:
-        """Type takes the room left over, but never less than its longest word (then the table scrolls)."""
+    def _apply_scale(self, scale: float) -> None:
+        """Cell and header fonts at ``scale`` times the table's font (bold totals stay bold)."""
+        self._scale = scale
+        cell = scaled_font(self.font(), scale)
+        bold = scaled_font(self.font(), scale, bold=True)
+        last = self.rowCount() - 1
+        for r in range(self.rowCount()):
+            for c in range(self.columnCount()):
+                item = self.item(r, c)
+                if item is not None:
+                    item.setFont(bold if r == last else cell)
+        self.horizontalHeader().setFont(cell)
+        words = [w for info in self._rows or [] for w in info.type.split()]
+        fm = QFontMetrics(cell)
+        self._longest_word = max((fm.horizontalAdvance(w) for w in words), default=60) + 16
+        self.resizeColumnsToContents()
+
+    def _needed_width(self) -> int:
         header = self.horizontalHeader()
         others = sum(header.sectionSize(c) for c in range(self.columnCount()) if c != 1)
-        header.resizeSection(1, max(self._longest_word, self.viewport().width() - others))
+        return others + self._longest_word
+
+    def _fit_type_column(self) -> None:
+        """Type takes the room left over, never less than its longest word. Where even that does not
+        fit (a narrow column, presentation mode's large type), the table's type shrinks a step at a
+        time, down to 70 %, rather than hide the Connections column behind a scroll bar."""
+        room = self.viewport().width()
+        if self._rows is not None:
+            while self._needed_width() > room and self._scale > MIN_SCALE:
+                self._apply_scale(max(MIN_SCALE, self._scale * 0.9))
+            while self._scale < 1.0:  # room again (a wider column, normal type): grow back
+                before = self._scale
+                self._apply_scale(min(1.0, self._scale / 0.9))
+                if self._needed_width() > room:
+                    self._apply_scale(before)
+                    break
+        header = self.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in range(self.columnCount()) if c != 1)
+        header.resizeSection(1, max(self._longest_word, room - others))
         self.resizeRowsToContents()
 
     def resizeEvent(self, event) -> None:

@@ -271,8 +271,8 @@ class TrainingMonitor(QWidget):
         self._step, self._total_steps = p["step"], p["total_steps"]
         ips, eta = p["images_per_second"], p["eta_seconds"]
         self._progress_text = (
-            f"%p%  ·  batch {p['step']:,}/{p['total_steps']:,}  ·  epoch {p['epoch']}/{p['epochs']}  ·  "
-            f"{ips:,.0f} images/s  ·  ETA {format_duration(eta)}"
+            f"%p% · batch {p['step']:,}/{p['total_steps']:,} · epoch {p['epoch']}/{p['epochs']} · "
+            f"{ips:,.0f} images/s · ETA {format_duration(eta)}"
         )
         self._progress_dirty = True
 

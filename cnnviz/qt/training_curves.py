@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
 from cnnviz.qt.style import CURVE_COLORS
@@ -24,6 +25,7 @@ REDRAW_HZ = 30  # the redraw timer; the plots redraw at this rate when the GUI t
 MIN_REDRAW_HZ = 10
 GUI_BUDGET = 0.06  # the share of one core the GUI thread should use while training (see _on_tick)
 LOSS_SMOOTHING = 0.95  # EMA factor for the bold loss curve (debiased, as TensorBoard does)
+TEXT_COLOR = (225, 225, 225)  # axis text on the plots' black: light, for the back row
 SLOW_PLOT_EVERY = 3  # the learning-rate and accuracy curves change slowly: a third of the loss curve's rate
 
 
@@ -108,7 +110,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._last_plot = 0.0
         self._budget_window: tuple[float, float, int] | None = None  # (wall, GUI CPU, plot redraws) at its start
         self._plot_redraws = 0
+        self._pens: dict = {}  # curve -> (colour, width at normal type), for presentation mode's thicker lines
+        self._titles: dict = {}
         self._build()
+        self.apply_font()
         self._timer = QTimer(self)
         self._timer.setInterval(round(1000 / REDRAW_HZ))
         self._timer.timeout.connect(self._on_tick)
@@ -121,6 +126,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_raw_curve = self.loss_plot.plot(pen=pg.mkPen(light_blue, width=1), name="batch")
         self.loss_curve = self.loss_plot.plot(pen=pg.mkPen(blue, width=2.5), name="smoothed")
+        self._pens.update({self.loss_raw_curve: (light_blue, 1.0), self.loss_curve: (blue, 2.5)})
 
         self.accuracy_plot = self.addPlot(row=0, col=1, title="Accuracy (%)")
         self.accuracy_plot.setLabel("bottom", "epoch")
@@ -136,6 +142,10 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self.lr_plot = self.addPlot(row=1, col=0, title="Learning rate")
         self.lr_plot.setLabel("bottom", "batch")
         self.lr_curve = self.lr_plot.plot(pen=pg.mkPen(green, width=2))
+        self._pens.update({self.batch_accuracy_curve: (grey, 1.0), self.train_accuracy_curve: (blue, 2.0),
+                           self.test_accuracy_curve: (orange, 2.0), self.lr_curve: (green, 2.0)})  # fmt: skip
+        self._titles = {self.loss_plot: "Loss per batch", self.accuracy_plot: "Accuracy (%)",
+                        self.lr_plot: "Learning rate"}  # fmt: skip
 
         for plot in (self.loss_plot, self.accuracy_plot, self.lr_plot):
             plot.setClipToView(True)
@@ -153,6 +163,45 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         # would re-render its ticks each frame, a third of the GUI's plot time.
         self.loss_plot.enableAutoRange(y=False)
         self._loss_top = 0.0
+
+    # -- type that grows with presentation mode -------------------------------------------
+    def apply_font(self) -> None:
+        """Axes, ticks, titles, legends and line widths follow the widget's font (presentation mode
+        makes everything a lecturer points at larger, the plots included)."""
+        font = self.font()
+        points = font.pointSizeF() if font.pointSizeF() > 0 else 12.0
+        scale = points / 12.0
+        tick = QFont(font)
+        tick.setPointSizeF(points * 0.85)
+        for plot in self.plots():
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setTickFont(tick)
+                axis.setStyle(tickTextOffset=max(3, round(4 * scale)))
+                axis.label.setFont(tick)
+                axis.setTextPen(TEXT_COLOR)
+                axis.setPen(TEXT_COLOR)
+                axis._updateLabel()
+            if plot in self._titles:
+                plot.setTitle(self._titles[plot], size=f"{points:.0f}pt", color=TEXT_COLOR)
+            if plot.legend is not None:
+                size = f"{points * 0.85:.0f}pt"
+                plot.legend.setLabelTextSize(size)
+                plot.legend.setLabelTextColor(TEXT_COLOR)
+                for _sample, label in plot.legend.items:  # the existing entries too
+                    label.setText(label.text, size=size, color=TEXT_COLOR)
+        for curve, (color, width) in self._pens.items():
+            curve.setPen(pg.mkPen(color, width=width * max(1.0, scale)))
+        for curve in (self.train_accuracy_curve, self.test_accuracy_curve):
+            curve.setSymbolSize(round(7 * max(1.0, scale)))
+
+    def plots(self) -> list:
+        return [item for item in self.ci.items if isinstance(item, pg.PlotItem)]
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self.apply_font()
 
     # -- a run ----------------------------------------------------------------------
     def start_run(self, epochs: int, lr: float) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,7 +20,9 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QSpinBox,
+    QWidget,
 )
 
 from cnnviz.core import DATASETS, TrainConfig, available_devices, device_label, list_models, resolve_device
@@ -105,8 +107,8 @@ class TrainingSettings(QGroupBox):
         self.model_combo.setToolTip("The network to train (hover over an entry for what it is).")
 
         self.init_combo = QComboBox(objectName="trainInit")
-        self.init_combo.addItem("From scratch (random weights)", "scratch")
-        self.init_combo.addItem("Continue from current weights", "current")
+        self.init_combo.addItem("Random weights", "scratch")
+        self.init_combo.addItem("Current weights", "current")
         self.init_combo.setToolTip(
             "From scratch: start from random weights and watch the network learn from nothing.\n"
             "Continue: start from the current model's weights (for another model, its pretrained weights)."
@@ -176,20 +178,63 @@ class TrainingSettings(QGroupBox):
             ("&Optimizer", self.optimizer_combo), ("&Learning rate", self.lr_spin), ("S&chedule", self.schedule_combo),
             ("&Batch size", self.batch_spin), ("E&pochs", self.epochs_spin), ("Dev&ice", self.device_combo),
         ]  # fmt: skip
-        for i, (text, widget) in enumerate(fields):
+        self._pairs = []
+        for text, widget in fields:
             label = QLabel(text)
             label.setBuddy(widget)
             label.setToolTip(widget.toolTip())
-            row, col = divmod(i, 2)
-            grid.addWidget(label, row, 2 * col)
-            grid.addWidget(widget, row, 2 * col + 1)
-        checks = QHBoxLayout()
+            self._pairs.append((label, widget))
+        self._checks = QWidget()
+        checks = QHBoxLayout(self._checks)
+        checks.setContentsMargins(0, 0, 0, 0)
         checks.addWidget(self.augment_check)
         checks.addWidget(self.mirror_check)
         checks.addStretch(1)
-        grid.addLayout(checks, len(fields) // 2, 2, 1, 2)  # under the right-hand labels too: no wider
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        # The form is two columns where there is room and one on a narrow projector column (see
+        # resizeEvent); the layout must then not pin the box to the two-column width.
+        grid.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self._grid, self._columns = grid, 0
+        self._arrange(2)
+
+    def _arrange(self, columns: int) -> None:
+        if columns == self._columns:
+            return
+        self._columns, grid = columns, self._grid
+        for label, widget in self._pairs:
+            grid.removeWidget(label)
+            grid.removeWidget(widget)
+        grid.removeWidget(self._checks)
+        for i, (label, widget) in enumerate(self._pairs):
+            row, col = divmod(i, columns)
+            grid.addWidget(label, row, 2 * col)
+            grid.addWidget(widget, row, 2 * col + 1)
+        n = len(self._pairs)
+        if columns == 2:
+            grid.addWidget(self._checks, n // 2, 2, 1, 2)  # under the right-hand labels: no wider
+        else:
+            grid.addWidget(self._checks, n, 0, 1, 2)
+        for col in range(4):
+            grid.setColumnStretch(col, 1 if col in (1, 3) and col < 2 * columns else 0)
+
+    def _column_width(self, pairs=None) -> int:
+        pairs = self._pairs if pairs is None else pairs
+        label = max(lab.sizeHint().width() for lab, _ in pairs)
+        field = max(w.minimumSizeHint().width() for _, w in pairs)
+        return label + field + 2 * self._grid.horizontalSpacing()
+
+    def _two_column_width(self) -> int:
+        margins = self.contentsMargins()
+        return (self._column_width(self._pairs[0::2]) + self._column_width(self._pairs[1::2])
+                + margins.left() + margins.right() + 8)  # fmt: skip
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        margins = self.contentsMargins()
+        hint = super().minimumSizeHint()
+        return QSize(self._column_width() + margins.left() + margins.right() + 8, hint.height())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self._arrange(2 if self.width() >= self._two_column_width() else 1)
 
     def _enable_mirror(self) -> None:
         self.mirror_check.setEnabled(DATASETS[self.dataset_combo.currentData()].mirror_safe)

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from tests.qt.conftest import line
+from conftest import line
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "example_net.py"
 
