@@ -227,3 +227,24 @@ def _attribute(
         )
     result = attr.detach()[0, 0].float().cpu().numpy()
     return AttributionResult(method, target, result, stage if method == "gradcam" else None, note)
+
+
+SIGNED_METHODS = ("guided", "ig", "occlusion")  # maps with meaningful negative values
+
+
+def heat_colors(values: np.ndarray, signed: bool | None = None) -> np.ndarray:
+    """An (H, W, 3) uint8 picture of a map: black-red-yellow-white for magnitudes,
+    blue-white-red around zero for signed maps (``signed`` None: signed when any value is negative).
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=np.float64))
+    if signed is None:
+        signed = bool((v < 0).any())
+    peak = float(np.abs(v).max()) or 1.0
+    if signed:
+        t = np.clip(v / peak, -1.0, 1.0)[..., None]  # -1 blue, 0 white, +1 red
+        white, red, blue = np.ones(3), np.array([0.84, 0.1, 0.1]), np.array([0.1, 0.3, 0.84])
+        rgb = np.where(t >= 0, white + t * (red - white), white - t * (blue - white))
+    else:
+        t = np.clip(v / peak, 0.0, 1.0)
+        rgb = np.stack([np.clip(3 * t, 0, 1), np.clip(3 * t - 1, 0, 1), np.clip(3 * t - 2, 0, 1)], axis=-1)
+    return (rgb * 255 + 0.5).astype(np.uint8)
