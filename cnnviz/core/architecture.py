@@ -135,7 +135,7 @@ def _residual(name: str, blocks: list[tuple[str, BasicBlock]], source: str, shap
             ),
             Node(
                 out_id,
-                f"{block_id} add",
+                out_id if out_id == name else f"{block_id} add",  # the stage's output is named for the stage
                 "add",
                 "add + ReLU",
                 shapes[block],

@@ -64,6 +64,7 @@ def test_resnet_blocks_have_skip_paths_and_projections_where_the_shape_changes()
         assert ("Conv2d 1x1" in skip.type) == changes_shape
         assert (skip.type == "identity") != changes_shape
     assert [n.id for n in adds][-1] == "layer3" and by_id["avgpool"].inputs == ["layer3"]
+    assert [n.label for n in adds] == ["layer1.0 add", "layer1", "layer2.0 add", "layer2", "layer3"]
 
 
 def test_lenet5_c3_carries_its_connection_table():
