@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--app", action="store_true", help="benchmark the desktop app instead (stroke latency, stalls)")
     p.add_argument("--quick", action="store_true", help="fewer repetitions")
     _add_data_dir(p)
+
+    from cnnviz.explain_cli import add_parser as add_explain_parser
+
+    add_explain_parser(sub)
     return parser
 
 
@@ -344,7 +348,14 @@ def _cmd_gui(args) -> int:
     return app_main(model=getattr(args, "gui_model", None))
 
 
+def _cmd_explain(args) -> int:
+    from cnnviz.explain_cli import run
+
+    return run(args)
+
+
 COMMANDS = {
+    "explain": _cmd_explain,
     "models": _cmd_models,
     "layers": _cmd_layers,
     "train": _cmd_train,

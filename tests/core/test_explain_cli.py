@@ -1,0 +1,164 @@
+"""``cnnviz explain``: the inspector's numbers and attribution maps from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torchvision.io import decode_png, read_file, write_png
+
+from cnnviz.cli import main
+from cnnviz.core.checkpoint import load_checkpoint
+from cnnviz.core.data import load_split
+from cnnviz.core.inspect import activations
+from cnnviz.core.resources import pretrained_path
+
+# The tests check the PNG writer with torchvision's own decoder (deprecated in 0.29, still correct).
+pytestmark = pytest.mark.filterwarnings("ignore:The image decoding:DeprecationWarning")
+
+
+def _run(capsys, *args) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def seven(data_dir) -> np.ndarray:
+    return load_split("mnist", False, data_dir)[0][0].numpy() / 255.0
+
+
+def test_unit_json_agrees_with_the_captured_activation(capsys, seven):
+    code, out, _ = _run(
+        capsys, "explain", "--model", "lenet5", "--test-index", "0", "--layer", "C3",
+        "--channel", "2", "--y", "4", "--x", "6", "--json",
+    )  # fmt: skip
+    assert code == 0
+    report = json.loads(out)
+    assert report["image"] == {"source": "mnist test image 0", "label": 7}
+    assert report["prediction"]["class"] == 7
+    unit = report["unit"]
+    model = load_checkpoint(pretrained_path("lenet5", "mnist"))[0]
+    captured = float(activations(model, seven)[1]["C3"][2, 4, 6])
+    assert unit["value"] == pytest.approx(captured, abs=1e-5)
+    assert unit["receptive_field"] == {"top": 6, "left": 10, "bottom": 20, "right": 24}
+    conv = unit["steps"][0]["details"]
+    assert [i["channel"] for i in conv["inputs"]] == [2, 3, 4]  # C3 map 2 reads S2 maps 2, 3, 4
+    assert all(np.array(i["patch"]).shape == (5, 5) == np.array(i["kernel"]).shape for i in conv["inputs"])
+    assert "bias" in conv and unit["activation"] == "LeNet-5 squash"
+    assert 1.7159 * np.tanh(2 * unit["pre_activation"] / 3) == pytest.approx(captured, abs=1e-5)
+
+
+def test_attribution_json_and_png(capsys, tmp_path):
+    out_png = tmp_path / "heat.png"
+    code, out, _ = _run(
+        capsys,
+        "explain",
+        "--model",
+        "lenet",
+        "--test-index",
+        "0",
+        "--attribution",
+        "gradcam",
+        "--out",
+        str(out_png),
+        "--json",
+    )
+    assert code == 0
+    attr = json.loads(out)["attribution"]
+    assert attr["target"] == 7 and attr["stage"] == "conv2" and attr["out"] == str(out_png)
+    heat = np.array(attr["map"])
+    assert heat.shape == (28, 28) and np.isfinite(heat).all()
+    png = decode_png(read_file(str(out_png)))
+    assert tuple(png.shape) == (3, 280, 280)
+    # The hottest pixel of the map is drawn brightest.
+    y, x = np.unravel_index(heat.argmax(), heat.shape)
+    assert png[:, 10 * y + 5, 10 * x + 5].sum() == png.sum(0).max()
+    code, out, _ = _run(
+        capsys,
+        "explain",
+        "--model",
+        "lenet",
+        "--test-index",
+        "0",
+        "--attribution",
+        "saliency",
+        "--target",
+        "3",
+        "--json",
+    )
+    assert json.loads(out)["attribution"]["target"] == 3
+
+
+def test_a_picture_file_is_read_like_a_drawing(capsys, tmp_path, seven):
+    # Dark ink on light paper, four times larger and off-centre: preprocessing makes it MNIST-like again.
+    paper = np.full((160, 200), 255, dtype=np.uint8)
+    ink = np.kron(seven, np.ones((4, 4)))
+    paper[20:132, 70:182] = (255 * (1 - ink)).astype(np.uint8)
+    path = tmp_path / "seven.png"
+    write_png(torch.from_numpy(paper)[None], str(path))
+    code, out, _ = _run(
+        capsys, "explain", "--model", "vgg", "--image", str(path), "--layer", "fc2", "--channel", "7", "--json"
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["image"] == {"source": str(path), "label": None}
+    assert report["prediction"]["class"] == 7
+    assert report["unit"]["steps"][0]["kind"] == "linear"
+
+
+def test_text_report_and_own_weights_file(capsys):
+    weights = str(pretrained_path("resnet", "mnist"))
+    code, out, _ = _run(
+        capsys,
+        "explain",
+        "--weights",
+        weights,
+        "--test-index",
+        "0",
+        "--layer",
+        "layer3",
+        "--channel",
+        "5",
+        "--y",
+        "1",
+        "--x",
+        "1",
+    )
+    assert code == 0
+    assert out.startswith(f"resnet ({weights}) on mnist test image 0, label 7")
+    assert "receptive field: rows" in out and "main path" in out and "skip (projection)" in out
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--test-index", "0"], "Say what to explain"),
+        (["--test-index", "0", "--layer", "conv9"], "no stage 'conv9'"),
+        (["--test-index", "0", "--layer", "conv1", "--channel", "6"], "The channel 6 is outside stage 'conv1'"),
+        (["--test-index", "10000", "--layer", "conv1"], "The test index must be 0 to 9999"),
+        (["--image", "no/such.png", "--layer", "conv1"], "There is no picture file"),
+        (["--test-index", "0", "--attribution", "saliency", "--out", "no/such/heat.png"], "does not exist"),
+        (["--test-index", "0", "--attribution", "gradcam", "--stage", "fc1"], "gives a vector"),
+        (["--test-index", "0", "--layer", "conv1", "--out", "h.png"], "--out writes an attribution map"),
+        (["--model", "lenet9", "--test-index", "0", "--layer", "conv1"], "Unknown model 'lenet9'"),
+    ],
+)
+def test_user_errors_are_one_sentence(capsys, args, message):
+    if "--model" not in args:
+        args = ["--model", "lenet", *args]
+    code, out, err = _run(capsys, "explain", *args)
+    assert code == 1 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_blank_and_unreadable_pictures(capsys, tmp_path):
+    blank = tmp_path / "blank.png"
+    write_png(torch.full((1, 50, 50), 255, dtype=torch.uint8), str(blank))
+    junk = tmp_path / "junk.png"
+    junk.write_text("not a picture")
+    for path, message in [(blank, "is blank"), (junk, "is not a picture")]:
+        code, _, err = _run(capsys, "explain", "--image", str(path), "--layer", "C1")
+        assert code == 1 and message in err
