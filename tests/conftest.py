@@ -5,7 +5,10 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Offscreen Qt on a 1920x1080 screen (the plugin's default is 800x800, smaller than any monitor);
+# tests of other screen sizes start their own process with another screen (tests/qt/test_screen_fit.py).
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-1920x1080.json')}"
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "CNNVIZ_DATA_DIR" not in os.environ and _SHARED.is_dir():
     os.environ["CNNVIZ_DATA_DIR"] = str(_SHARED)

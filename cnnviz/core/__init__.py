@@ -11,7 +11,7 @@ from cnnviz.core.errors import CheckpointError, CnnvizError, DataMissingError
 from cnnviz.core.evaluate import EvalResult, evaluate
 from cnnviz.core.inspect import activations, c3_connection_table, first_conv_kernels, predict
 from cnnviz.core.layers import LayerInfo, layer_table
-from cnnviz.core.preprocess import drawing_to_input
+from cnnviz.core.preprocess import InputTransform, PreparedInput, drawing_to_input, prepare_drawing
 from cnnviz.core.registry import ModelSpec, build_model, count_parameters, get_spec, list_models
 from cnnviz.core.session import DrawingResult, ModelSession, RunEnd, copy_weights, pretrained_accuracy
 from cnnviz.core.training import (
@@ -27,6 +27,6 @@ __all__ = [
     "BatchStats", "CheckpointError", "CnnvizError", "DATASETS", "DataMissingError", "EpochStats", "EvalResult",
     "DrawingResult", "LayerInfo", "ModelSession", "ModelSpec", "RunEnd", "copy_weights", "pretrained_accuracy", "TrainConfig", "TrainControl", "TrainingEnded", "activations", "available_devices",
     "build_metadata", "build_model", "c3_connection_table", "class_names", "count_parameters", "default_data_dir",
-    "device_label", "drawing_to_input", "evaluate", "first_conv_kernels", "get_spec", "layer_table", "list_models",
+    "device_label", "drawing_to_input", "InputTransform", "PreparedInput", "prepare_drawing", "evaluate", "first_conv_kernels", "get_spec", "layer_table", "list_models",
     "load_checkpoint", "load_split", "predict", "read_metadata", "resolve_device", "save_checkpoint", "set_cpu_threads", "train",
 ]  # fmt: skip

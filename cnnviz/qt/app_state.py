@@ -205,7 +205,11 @@ class AppState(QObject):
         if image is not None:
             session.show_input(image[0], None, image[1])
         elif drawing is not None:
-            session.show_input(core().drawing_to_input(drawing, ink_is_dark=False))
+            prepared = core().prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
+            if prepared is None:
+                session.show_input(None)
+            else:  # the transform lets a 28x28 map (a heat map, a receptive field) be drawn back on the canvas
+                session.show_input(prepared.image, prepared.transform)
         else:
             session.rerun()
 

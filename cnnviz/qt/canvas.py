@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.qt.style import gray_image, qimage_to_gray, scaled_font
+from cnnviz.qt.style import gray_image, paint_overlay, qimage_to_gray, rgba_image, scaled_font
 
 MODEL_SIZE = 280  # pixels of the image handed to preprocessing
 DEFAULT_BRUSH = 20  # in MODEL_SIZE pixels: MNIST strokes are ~2 px of 28
@@ -55,6 +55,8 @@ class DrawingCanvas(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._heat: QImage | None = None
+        self._outline: tuple[float, float, float, float] | None = None
         self.setObjectName("canvas")
         self.setAccessibleName("Drawing canvas")
         self.setToolTip(
@@ -98,6 +100,17 @@ class DrawingCanvas(QWidget):
 
     def stroke_count(self) -> int:
         return sum(isinstance(i, _Stroke) for i in self._items)
+
+    # -- overlays (attribution heat maps, receptive fields) -----------------------------
+    def set_heat(self, rgba: np.ndarray | None) -> None:
+        """An RGBA (H x W x 4 uint8) picture laid over the whole drawing square, or None."""
+        self._heat = None if rgba is None else rgba_image(rgba)
+        self.update()
+
+    def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
+        """A rectangle (top, left, bottom, right in fractions 0..1 of the drawing square), or None."""
+        self._outline = box
+        self.update()
 
     def clear(self) -> None:
         self._items.clear()
@@ -326,6 +339,7 @@ class DrawingCanvas(QWidget):
         # The image holds device pixels (it has no device pixel ratio, so strokes
         # are drawn in its own pixels); the target rect maps them 1:1 on HiDPI.
         p.drawImage(sq, self._view_image)
+        paint_overlay(p, sq, self._heat, self._outline)
         if self.is_empty():
             p.setPen(QColor(150, 150, 150))
             p.setFont(scaled_font(self.font(), 1.6))

@@ -128,3 +128,26 @@ def qimage_to_gray(img: QImage) -> np.ndarray:
 
 def format_shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(s) for s in shape)
+
+
+def rgba_image(rgba: np.ndarray) -> QImage:
+    """An H x W x 4 uint8 array as a QImage that owns a copy of the pixels."""
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    h, w = rgba.shape[:2]
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
+
+
+def paint_overlay(p, square, heat: QImage | None, box: tuple[float, float, float, float] | None) -> None:
+    """Lay a heat picture over ``square`` and outline ``box`` (fractions 0..1: top, left, bottom, right)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPen
+
+    if heat is not None:
+        p.drawImage(square, heat)
+    if box is not None:
+        top, left, bottom, right = box
+        rect = QRectF(square.x() + left * square.width(), square.y() + top * square.height(),
+                      (right - left) * square.width(), (bottom - top) * square.height())  # fmt: skip
+        p.setPen(QPen(ACCENT, 3))
+        p.setBrush(QColor(0, 0, 0, 0))
+        p.drawRect(rect)
