@@ -103,6 +103,7 @@ class RunEnd:
     metadata: dict | None = None
     test_accuracy: float | None = None
     kept_weights_from_before: bool = False
+    go_back: bool = False  # the user chose the network from before the run over a stopped run's weights
     adopted: bool = False  # set by end_training
     restored: bool = False  # set by end_training
 
@@ -123,6 +124,7 @@ class ModelSession:
         # "file", "training" (live, mid-run) or "trained" (a finished run).
         self.source_kind = "untrained"
         self.result = DrawingResult(None)
+        self.saved = False  # the weights on screen are in a file the user saved
         self._run_before: NetworkState | None = None  # set while a run is going
         self._run_model: nn.Module | None = None  # the session's copy that shows the run's weights
 
@@ -189,6 +191,7 @@ class ModelSession:
         self.model_name, self.dataset = state.model_name, state.dataset
         self.model, self.metadata = state.model.eval().cpu(), state.metadata
         self.source_kind, self.source = state.source_kind, state.source
+        self.saved = False
         self.events.network_changed.emit()
 
     def state(self) -> NetworkState:
@@ -224,10 +227,17 @@ class ModelSession:
         dataset = dataset if isinstance(dataset, str) and dataset in ("mnist", "fashion-mnist") else self.dataset
         self._adopt(NetworkState(meta["model"], dataset, model, meta, "file", f"file {Path(path).name}"))
 
+    @property
+    def has_unsaved_work(self) -> bool:
+        """Weights the user made (a finished run) that no file holds yet: ask before throwing them away."""
+        return self.source_kind == "trained" and not self.saved
+
     def save(self, path: str | Path) -> Path:
         # Keep the provenance (accuracy, recipe, ...) and refresh model, dataset, versions and date.
         meta = {**self.metadata, **build_metadata(self.model_name, self.model, dataset=self.dataset)}
-        return save_checkpoint(path, self.model, meta)
+        saved = save_checkpoint(path, self.model, meta)
+        self.saved = True
+        return saved
 
     # -- training ---------------------------------------------------------------------
     def begin_training(
@@ -286,7 +296,7 @@ class ModelSession:
             return end
         go_back = (
             end.model is None or end.steps == 0 or end.reason == "error"
-            or (end.reason == "diverged" and end.kept_weights_from_before)
+            or (end.reason == "diverged" and end.kept_weights_from_before) or end.go_back
         )  # fmt: skip
         if go_back:
             self._adopt(before)

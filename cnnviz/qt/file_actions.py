@@ -52,7 +52,7 @@ class FileActions(QObject):
     def open_weights(self, path: str | Path | None = None) -> bool:
         """Load a weights file for the current network; on any problem say why and keep the network."""
         session = self.state.session
-        if session is None:
+        if session is None or not self.window.confirm_discard("opening other weights"):
             return False
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self.window, "Open weights", self._start_dir("weightsDir"), WEIGHT_FILTER)

@@ -132,7 +132,12 @@ class MainWindow(QMainWindow):
     def _on_session_ready(self) -> None:
         from cnnviz.qt.monitor import TrainingMonitor
 
-        self.monitor = TrainingMonitor(self.state.session, data_dir=self.state.data_dir)
+        self.monitor = TrainingMonitor(
+            self.state.session,
+            data_dir=self.state.data_dir,
+            confirm_discard=lambda what: self.confirm_discard(what),  # looked up when asked: tests replace ask
+            ask=lambda *question: self.ask(*question),
+        )
         self.training_panel = self.monitor
         self.training_scroll.setWidget(self.monitor)
         self._set_loading(False)
@@ -219,6 +224,32 @@ class MainWindow(QMainWindow):
         box.exec()
         box.deleteLater()
 
+    def ask(self, title: str, text: str, buttons: list[str]) -> str:
+        """A question with the given buttons (the first is the default); returns the one pressed,
+        "Cancel" when the box is closed. Tests replace this method."""
+        box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("questionBox")
+        pressed = {box.addButton(name, QMessageBox.ButtonRole.AcceptRole): name for name in buttons}
+        box.setDefaultButton(next(iter(pressed)))
+        box.exec()
+        answer = pressed.get(box.clickedButton(), "Cancel")
+        box.deleteLater()
+        return answer
+
+    def confirm_discard(self, what: str) -> bool:
+        """Before ``what`` replaces a trained, unsaved network: Save / Discard / Cancel. True to go on."""
+        session = self.session
+        if session is None or not session.has_unsaved_work:
+            return True
+        answer = self.ask(
+            "Save the trained network?",
+            f"The network on screen was trained in this session and is not saved. Save it before {what}?",
+            ["Save…", "Discard", "Cancel"],
+        )
+        if answer == "Save…":
+            return self.files.save_weights()
+        return answer == "Discard"
+
     def open_weights(self, path: str | Path | None = None) -> bool:
         return self.files.open_weights(path)
 
@@ -252,7 +283,7 @@ class MainWindow(QMainWindow):
         """Show a network/dataset pair: the shipped weights of a zoo network (random weights if none
         are shipped), or a user's network from ``PATH.py:NAME`` with fresh weights."""
         session = self.session
-        if session is None or session.training:
+        if session is None or session.training or not self.confirm_discard("switching the network"):
             return False
         c = core()
         from cnnviz.core.user_model import is_user_spec, load_user_model
@@ -363,6 +394,14 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         # Closing while the network loads returns at once: the loader thread finishes on its own
         # (its result is dropped) and cnnviz.qt.app waits for it before the interpreter exits.
+        if self.monitor is not None and self.monitor.is_running():
+            answer = self.ask("Training is running", "Quit and lose the run's weights?", ["Quit", "Cancel"])
+            if answer != "Quit":
+                event.ignore()
+                return
+        elif not self.confirm_discard("quitting"):
+            event.ignore()
+            return
         if self.is_presentation_mode():
             self.set_presentation_mode(False)
         self._save_settings()

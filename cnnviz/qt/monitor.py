@@ -66,8 +66,11 @@ class TrainingMonitor(QWidget):
     trainingStarted = Signal()
     trainingFinished = Signal(dict)
 
-    def __init__(self, session: ModelSession, data_dir=None, parent=None) -> None:
+    def __init__(self, session: ModelSession, data_dir=None, parent=None, *, confirm_discard=None, ask=None) -> None:
         super().__init__(parent)
+        # The window's questions, passed in (the panel never calls the window): before a run from
+        # scratch replaces a trained, unsaved network, and whether to keep a stopped run's weights.
+        self._confirm_discard, self._ask = confirm_discard, ask
         self.setObjectName("trainingMonitor")
         self.setAccessibleName("Training monitor")
         self.session = session
@@ -131,6 +134,8 @@ class TrainingMonitor(QWidget):
             config = self.config()
             device = device_label(resolve_device(config.device))
             from_current = self.settings.init_combo.currentData() == "current"
+            if not from_current and self._confirm_discard and not self._confirm_discard("training from scratch"):
+                return False
             model, self._note = self.session.begin_training(config.model, config.dataset, from_current, config.seed)
         except CnnvizError as exc:
             self._show_message(str(exc), error=True)
@@ -307,6 +312,15 @@ class TrainingMonitor(QWidget):
         self._redraw_progress()
 
         reason = result["reason"]
+        go_back = False
+        if reason == "stopped" and result.get("steps", 0) > 0 and self._ask is not None:
+            answer = self._ask(
+                "Keep the weights?",
+                f"The run stopped after {result['steps']:,} batches. Keep the weights it learned so far, "
+                "or go back to the network from before the run?",
+                ["Keep", "Go back"],
+            )
+            go_back = answer == "Go back"
         end = self.session.end_training(
             RunEnd(
                 reason=reason,
@@ -316,6 +330,7 @@ class TrainingMonitor(QWidget):
                 metadata=result.get("metadata"),
                 test_accuracy=result.get("test_accuracy"),
                 kept_weights_from_before=bool(result.get("kept_weights_from_before")),
+                go_back=go_back,
             )
         )
         message = f"{self._note} {end.message}" if self._note else end.message
