@@ -151,6 +151,12 @@ class PreparedInput:
     image: np.ndarray
     transform: InputTransform
 
+    @property
+    def extent(self) -> float:
+        """The ink's larger side as a fraction of the drawing's: a dot or a tiny scribble is small."""
+        top, left, bottom, right = self.transform.crop
+        return max(bottom - top, right - left) / max(self.transform.drawing_shape)
+
 
 def prepare_drawing(drawing: np.ndarray, ink_is_dark: bool | None = None) -> PreparedInput | None:
     """The MNIST-style 28x28 input of a drawing and how it was made, or ``None`` if empty.

@@ -69,6 +69,7 @@ class DrawingResult:
     transform: object | None = None
     true_label: int | None = None
     error: str | None = None
+    note: str | None = None  # why there is no answer although something is drawn ("draw a bigger digit")
 
     @property
     def predicted(self) -> int | None:
@@ -165,9 +166,13 @@ class ModelSession:
         return c3_connection_table(self.model)
 
     # -- the drawing -------------------------------------------------------------
-    def show_input(self, image: np.ndarray | None, transform=None, true_label: int | None = None) -> DrawingResult:
-        """Run the network on a new 28x28 input (None: an empty canvas) and announce the result."""
+    def show_input(
+        self, image: np.ndarray | None, transform=None, true_label: int | None = None, note: str | None = None
+    ) -> DrawingResult:
+        """Run the network on a new 28x28 input (None: an empty canvas, or ``note`` says why) and announce it."""
         self.result = self._result_for(image, transform, true_label)
+        if note is not None:
+            self.result = DrawingResult(image, transform=transform, true_label=true_label, note=note)
         self.events.result_ready.emit(self.result)
         return self.result
 

@@ -34,6 +34,10 @@ def emit_unless_gone(signal, *values) -> None:
         pass
 
 
+# Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
+MIN_DRAWING_EXTENT = 0.12
+
+
 class AppState(QObject):
     """Signals of the app's state; see the module docstring.
 
@@ -208,6 +212,8 @@ class AppState(QObject):
             prepared = core().prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
             if prepared is None:
                 session.show_input(None)
+            elif prepared.extent < MIN_DRAWING_EXTENT:  # a dot would be blown up to 20x20 and "recognised"
+                session.show_input(None, note="Draw a bigger digit" if session.dataset == "mnist" else "Draw bigger")
             else:  # the transform lets a 28x28 map (a heat map, a receptive field) be drawn back on the canvas
                 session.show_input(prepared.image, prepared.transform)
         else:

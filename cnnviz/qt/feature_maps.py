@@ -122,6 +122,7 @@ class FeatureMapsView(QWidget):
         self.setToolTip("")
         self._acts: OrderedDict[str, np.ndarray] | None = None
         self._stale = False
+        self._output_kind, self._class_names = "scores", [str(i) for i in range(10)]
 
         self.chooser = QComboBox()
         self.chooser.setObjectName("layerChooser")
@@ -195,8 +196,18 @@ class FeatureMapsView(QWidget):
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: a new network re-lists its stages, a new result redraws."""
-        state.networkChanged.connect(lambda: self.set_layer_names(state.session.stage_names()))
+        def network() -> None:
+            session = state.session
+            rows = session.layer_table()
+            self.set_output_kind("rbf" if rows and rows[-1].type == "EuclideanRBF" else "scores", session.class_names)
+            self.set_layer_names(session.stage_names())
+
+        state.networkChanged.connect(network)
         state.resultReady.connect(lambda result: self.set_activations(result.activations))
+
+    def set_output_kind(self, kind: str, class_names) -> None:
+        """How the last stage's ten values read: class "scores", or LeNet-5's "rbf" distances."""
+        self._output_kind, self._class_names = kind, list(class_names)
 
     def set_activations(self, acts: OrderedDict[str, np.ndarray] | None) -> None:
         self._acts = acts
@@ -216,7 +227,20 @@ class FeatureMapsView(QWidget):
         layer = self.chooser.currentText()
         if acts is not None and layer != ALL_LAYERS and layer in acts:
             acts = OrderedDict([(layer, acts[layer])])
-        self.mosaic.set_arrays(acts)
+        titles, labels = {}, {}
+        last = next(reversed(self._acts)) if self._acts else None
+        if acts is not None and last in acts and acts[last].shape == (len(self._class_names),):
+            short = all(len(n) <= 2 for n in self._class_names)  # digits; clothes go by number (see the bars)
+            names = self._class_names if short else [str(i) for i in range(len(self._class_names))]
+            if self._output_kind == "rbf":  # LeNet-5 outputs minus the distance to each class's bitmap
+                acts = OrderedDict(acts)
+                acts[last] = -acts[last]
+                titles[last] = "distance to each class's RBF bitmap (smaller = closer; the answer outlined)"
+            else:
+                titles[last] = "a score per class (the largest, outlined, is the answer)"
+            answer = int(np.argmin(acts[last]) if self._output_kind == "rbf" else np.argmax(acts[last]))
+            labels[last] = (names, answer)
+        self.mosaic.set_arrays(acts, titles, labels)
         self.legend.set_signed_modes({b.signed for b in self.mosaic._blocks})
 
     def _update_zoom(self) -> None:

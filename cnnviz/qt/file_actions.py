@@ -12,13 +12,14 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QObject, QPoint, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QScrollArea, QWidget
 
 from cnnviz.qt.app_state import core, emit_unless_gone
 from cnnviz.qt.errors import describe_error
 from cnnviz.qt.style import qimage_to_gray
+from cnnviz.qt.visibility import is_on_screen
 
 WEIGHT_FILTER = "cnnviz weights (*.safetensors);;PyTorch state dict (*.pt *.pth);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -206,9 +207,42 @@ class FileActions(QObject):
         path = Path(path)
         if path.suffix.lower() != ".png":
             path = path.with_name(path.name + ".png")
-        if not widget.grab().save(str(path), "PNG"):
+        if not self.panel_picture(widget).save(str(path), "PNG"):
             self.window.show_error("Could not export", f"Could not write the picture to '{path}'.")
             return False
         self.settings.setValue("exportDir", str(path.parent))
         self._message(f"Saved {name or 'panel'} as {path}.")
         return True
+
+    def panel_picture(self, widget: QWidget) -> QPixmap:
+        """The whole panel as a picture: brought to the front if it hides behind another dock's tab
+        (its contents are only drawn when shown), and with the whole of a scrolled content, not
+        only the part in view."""
+        window = self.window
+        dock = next((d for d in window.findChildren(QDockWidget) if d.widget() is widget
+                     or (d.widget() is not None and d.widget().isAncestorOf(widget))), None)  # fmt: skip
+        front = None
+        if dock is not None and not is_on_screen(widget):
+            front = next((d for d in window.tabifiedDockWidgets(dock) if is_on_screen(d)), None)
+            dock.raise_()
+            for _ in range(3):  # the raise, the catch-up repaint, the layout
+                QApplication.processEvents()
+        picture = widget.grab()
+        scroll = next((a for a in widget.findChildren(QScrollArea)
+                       if a.widget() is not None and a.widget().height() > a.viewport().height()), None)  # fmt: skip
+        if scroll is not None:
+            view = scroll.viewport()
+            top = view.mapTo(widget, QPoint(0, 0)).y()
+            inner = scroll.widget().grab()
+            whole = QPixmap(picture.width(), picture.height() - view.height() + inner.height())
+            whole.fill(widget.palette().window().color())
+            p = QPainter(whole)
+            p.drawPixmap(0, 0, picture, 0, 0, picture.width(), top)
+            p.drawPixmap(view.mapTo(widget, QPoint(0, 0)).x(), top, inner)
+            below = top + view.height()
+            p.drawPixmap(0, top + inner.height(), picture, 0, below, picture.width(), picture.height() - below)
+            p.end()
+            picture = whole
+        if front is not None:
+            front.raise_()
+        return picture
