@@ -111,14 +111,14 @@ class RunLog:
         rows = self.epoch_rows
         return np.array([r[0] for r in rows], dtype=float), np.array([r[3] for r in rows], dtype=float)
 
-    def rows(self) -> list[tuple]:
-        """The CSV rows (without the header), one per batch."""
+    def rows(self, name: str | None = None) -> list[tuple]:
+        """The CSV rows (without the header), one per batch; ``name`` overrides the ``run`` column."""
         at_step = {step: (train, test) for _, step, train, test in self.epoch_rows}
         smoothed = self.smoothed_loss()
         out = []
         for i, step in enumerate(self.steps):
             train, test = at_step.get(step, ("", ""))
-            out.append((self.name, step, self.epochs[i], self.losses[i], float(smoothed[i]), self.lrs[i],
+            out.append((name or self.name, step, self.epochs[i], self.losses[i], float(smoothed[i]), self.lrs[i],
                         self.accuracies[i], train, test))  # fmt: skip
         return out
 
@@ -127,15 +127,15 @@ class RunLog:
         return write_csv([self], path)
 
 
-def write_csv(logs: list[RunLog], path: str | Path) -> Path:
-    """Several runs in one CSV file, one after the other (the ``run`` column tells them apart)."""
+def write_csv(logs: list[RunLog], path: str | Path, names: list[str] | None = None) -> Path:
+    """Several runs in one CSV file, one after the other (the ``run`` column, ``names`` if given, tells them apart)."""
     path = Path(path)
     try:
         with path.open("w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
-            for log in logs:
-                writer.writerows(log.rows())
+            for i, log in enumerate(logs):
+                writer.writerows(log.rows(names[i] if names else None))
     except OSError as exc:
         raise CnnvizError(f"Could not write '{path}': {exc.strerror or exc}.") from None
     return path
