@@ -20,7 +20,7 @@ from cnnviz.qt.style import ACCENT, color_of
 
 __all__ = ["ConfusionMatrix"]
 
-FIT = 0.86  # the share of a cell's width and height a number may take
+FIT = 0.94  # the share of a cell's width and height a number may take (a little air either side)
 MIN_POINT_SIZE = 5.0  # below this a number is unreadable: the cell stays a colour only
 SEQUENTIAL = "viridis"
 
@@ -47,7 +47,6 @@ class ConfusionMatrix(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(240, 220)
         self.confusion: np.ndarray | None = None
         self.per_class_accuracy: np.ndarray | None = None
         self.names: list[str] = [str(i) for i in range(10)]
@@ -58,12 +57,23 @@ class ConfusionMatrix(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         return QSize(420, 380)
 
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
+        """Cells just large enough for a four-digit count at ``MIN_POINT_SIZE``, plus the headers at this font."""
+        small = QFont(self.font())
+        small.setPointSizeF(MIN_POINT_SIZE)
+        fm = QFontMetricsF(small)
+        side = max(fm.horizontalAdvance("8,888"), fm.height()) / FIT + 1
+        left, top, right, bottom = self._margins()
+        k = len(self.names) if self.confusion is None else self.confusion.shape[0]
+        return QSize(int(left + right + k * side) + 1, int(top + bottom + k * side) + 1)
+
     # -- what it shows ----------------------------------------------------------------------
     def show_matrix(self, confusion, names=None, per_class_accuracy=None) -> None:
         """Show a confusion matrix (None clears it); the accuracy column defaults to the diagonal's share."""
         self.confusion = None if confusion is None else np.asarray(confusion, dtype=np.int64)
-        if names:
+        if names and list(names) != self.names:
             self.names = [str(n) for n in names]
+            self.updateGeometry()  # longer class names need a wider left margin
         if self.confusion is not None and per_class_accuracy is None:
             per_class_accuracy = self.confusion.diagonal() / np.maximum(self.confusion.sum(1), 1)
         self.per_class_accuracy = None if per_class_accuracy is None else np.asarray(per_class_accuracy, float)
@@ -86,15 +96,17 @@ class ConfusionMatrix(QWidget):
     def _header_font(self) -> QFont:
         return QFont(self.font())
 
-    def geometry_of_cells(self) -> tuple[QRectF, float]:
-        """The matrix's square area (without headers) and the side of one cell, in widget pixels."""
-        k = len(self.names) if self.confusion is None else self.confusion.shape[0]
+    def _margins(self) -> tuple[float, float, float, float]:
+        """Room for the row names (left), "predicted" and the column names (top), the accuracy column (right)."""
         fm = QFontMetricsF(self._header_font())
         short = all(len(n) <= 2 for n in self.names)
         left = max(fm.horizontalAdvance(n if short else f"{n} {i}") for i, n in enumerate(self.names)) + 10
-        top = fm.height() * 2 + 6  # "predicted" and the column labels
-        right = fm.horizontalAdvance("100.0%") + 12
-        bottom = 4.0
+        return left, fm.height() * 2 + 6, fm.horizontalAdvance("100.0%") + 12, 4.0
+
+    def geometry_of_cells(self) -> tuple[QRectF, float]:
+        """The matrix's square area (without headers) and the side of one cell, in widget pixels."""
+        k = len(self.names) if self.confusion is None else self.confusion.shape[0]
+        left, top, right, bottom = self._margins()
         side = max(1.0, min((self.width() - left - right) / k, (self.height() - top - bottom) / k))
         x0 = left + max(0.0, (self.width() - left - right - side * k) / 2)
         y0 = top + max(0.0, (self.height() - top - bottom - side * k) / 2)
@@ -248,4 +260,5 @@ class ConfusionMatrix(QWidget):
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:  # presentation mode: headers and numbers grow
+            self.updateGeometry()
             self.update()
