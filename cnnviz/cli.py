@@ -60,8 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="weights file to write (default: MODEL-DATASET.safetensors)")
     p.add_argument("--init", help="start from these weights instead of from scratch")
-    p.add_argument("--log", metavar="CSV", help="write every batch's loss and learning rate, and each epoch's "
-                   "accuracies, to this CSV file (the app's runs list exports the same columns)")
+    p.add_argument(
+        "--log",
+        metavar="CSV",
+        help="write every batch's loss and learning rate, and each epoch's "
+        "accuracies, to this CSV file (the app's runs list exports the same columns)",
+    )
     p.add_argument(
         "--target-accuracy",
         type=float,

@@ -173,7 +173,9 @@ class ConfusionMatrix(QWidget):
             column = QRectF(area.left() + i * side, labels_top, side, fm.height() + 2)
             p.drawText(column, Qt.AlignmentFlag.AlignCenter, name if short else str(i))
             row = QRectF(0, area.top() + i * side, area.left() - 6, side)
-            p.drawText(row, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name if short else f"{name} {i}")
+            p.drawText(
+                row, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name if short else f"{name} {i}"
+            )
         if self.confusion is None:
             p.setPen(QPen(QColor(150, 150, 150), 1))
             p.drawRect(area)

@@ -56,7 +56,9 @@ class ErrorGallery(QDialog):
         self.header.setToolTip("Which test images these are and how many there are.")
         self.images = QListWidget(objectName="galleryImages")
         self.images.setAccessibleName("Test images")
-        self.images.setToolTip("Click an image (or select it and press Enter) to put it on the canvas with its true label.")
+        self.images.setToolTip(
+            "Click an image (or select it and press Enter) to put it on the canvas with its true label."
+        )
         self.images.setViewMode(QListView.ViewMode.IconMode)
         self.images.setMovement(QListView.Movement.Static)
         self.images.setResizeMode(QListView.ResizeMode.Adjust)
@@ -91,14 +93,21 @@ class ErrorGallery(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_WindowPropagation)  # presentation mode's font reaches this window
 
     # -- filling ------------------------------------------------------------------------------
-    def show_images(self, title: str, indices, outcome, data_dir=None, note: str = "", all_classes: bool = False) -> None:
+    def show_images(
+        self, title: str, indices, outcome, data_dir=None, note: str = "", all_classes: bool = False
+    ) -> None:
         """Show the test images ``indices`` (already in order) of an ``EvaluationOutcome``'s result.
 
         ``all_classes``: the tiles are of many (true, predicted) pairs, so each caption names its pair.
         """
         self._all_classes = all_classes
         self.indices = np.asarray(indices, dtype=np.int64)
-        self.dataset, self._result, self._names, self._data_dir = outcome.dataset, outcome.result, outcome.names, data_dir
+        self.dataset, self._result, self._names, self._data_dir = (
+            outcome.dataset,
+            outcome.result,
+            outcome.names,
+            data_dir,
+        )
         self._pixels = np.zeros((0, 28, 28), np.float32)
         self.images.clear()
         self.setWindowTitle(f"Error gallery: {title}")
@@ -180,7 +189,9 @@ class ErrorGallery(QDialog):
         self.images.setIconSize(QSize(side, side + max(12, side // 4) + 2))
         # Wide enough for the widest caption, up to two tile widths (longer ones wrap onto a second line).
         widest = max((fm.horizontalAdvance(self.images.item(i).text()) for i in range(self.images.count())), default=0)
-        self.images.setGridSize(QSize(max(side, min(widest, 2 * side)) + 16, side + max(12, side // 4) + 3 * fm.height() + 8))
+        self.images.setGridSize(
+            QSize(max(side, min(widest, 2 * side)) + 16, side + max(12, side // 4) + 3 * fm.height() + 8)
+        )
         for row in range(self.images.count()):
             item = self.images.item(row)
             index = int(item.data(INDEX_ROLE))

@@ -110,7 +110,7 @@ class TestSetEvaluation(QObject):
 
 
 class EvaluationBar(QWidget):
-    """"Evaluate on test set", a progress bar while it runs, and Cancel."""
+    """The Evaluate on test set button, a progress bar while it runs, and Cancel."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

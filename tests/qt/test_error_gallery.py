@@ -193,7 +193,9 @@ def test_a_gallery_image_of_another_dataset_is_refused_in_one_sentence(qtbot, wi
     qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
     assert not window.files.show_test_image(3, "fashion-mnist")
     assert window.shown_errors and window.shown_errors[-1][1].count(".") == 1
-    assert window.files.show_test_image(3, "mnist") and window.canvas_panel.true_label.text().startswith("Test image #3")
+    assert window.files.show_test_image(3, "mnist") and window.canvas_panel.true_label.text().startswith(
+        "Test image #3"
+    )
 
 
 def test_the_gallery_grows_with_the_font(qtbot, evaluated):

@@ -50,7 +50,9 @@ def test_evaluate_fills_the_matrix_and_matches_cnnviz_eval(qtbot, monitor, data_
     # The command line says the same about the same weights.
     from cnnviz.cli import main
 
-    assert main(["eval", "--weights", str(pretrained_path("lenet5", "mnist")), "--json", "--data-dir", str(data_dir)]) == 0
+    assert (
+        main(["eval", "--weights", str(pretrained_path("lenet5", "mnist")), "--json", "--data-dir", str(data_dir)]) == 0
+    )
     cli = json.loads(capsys.readouterr().out)
     assert (confusion == np.asarray(cli["confusion"])).all()
     assert np.allclose(monitor.confusion_view.per_class_accuracy, cli["per_class_accuracy"])
