@@ -87,6 +87,7 @@ class ErrorGallery(QDialog):
         self._names: list[str] = []
         self._data_dir = None
         self._all_classes = False
+        self._caption_width = 0
         self._title = self._note = ""
         self._pixels = np.zeros((0, 28, 28), np.float32)  # the shown tiles' images, kept to redraw at a new size
         self.resize(760, 560)
@@ -170,28 +171,29 @@ class ErrorGallery(QDialog):
     def _icon(self, pixels: np.ndarray, probs: np.ndarray, true: int, pred: int) -> QIcon:
         side = self._tile_side()
         bars = max(12, side // 4)
-        picture = QPixmap(side, side + bars + 2)
+        # The icon is as wide as the caption: the view elides a caption wider than its icon.
+        picture = QPixmap(max(side, self._caption_width), side + bars + 2)
         picture.fill(QColor(0, 0, 0, 0))
+        left = (picture.width() - side) / 2
         p = QPainter(picture)
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # each input pixel a crisp square
-        p.drawImage(QRectF(0, 0, side, side), gray_image(pixels))
+        p.drawImage(QRectF(left, 0, side, side), gray_image(pixels))
         width = side / len(probs)
         for k, value in enumerate(probs):
             color = ACCENT if k == pred else TRUE_COLOR if k == true else OTHER_COLOR
             height = max(1.0, float(value) * bars)
-            p.fillRect(QRectF(k * width + 0.5, side + 2 + bars - height, width - 1, height), color)
+            p.fillRect(QRectF(left + k * width + 0.5, side + 2 + bars - height, width - 1, height), color)
         p.end()
         return QIcon(picture)
 
     def _resize_tiles(self) -> None:
         side = self._tile_side()
         fm = QFontMetrics(self.font())
-        self.images.setIconSize(QSize(side, side + max(12, side // 4) + 2))
-        # Wide enough for the widest caption, up to two tile widths (longer ones wrap onto a second line).
+        # As wide as the widest caption, up to two tile widths (longer ones wrap onto a second line).
         widest = max((fm.horizontalAdvance(self.images.item(i).text()) for i in range(self.images.count())), default=0)
-        self.images.setGridSize(
-            QSize(max(side, min(widest, 2 * side)) + 16, side + max(12, side // 4) + 3 * fm.height() + 8)
-        )
+        self._caption_width = max(side, min(widest + fm.horizontalAdvance("M"), 2 * side))
+        self.images.setIconSize(QSize(self._caption_width, side + max(12, side // 4) + 2))
+        self.images.setGridSize(QSize(self._caption_width + 16, side + max(12, side // 4) + 3 * fm.height() + 8))
         for row in range(self.images.count()):
             item = self.images.item(row)
             index = int(item.data(INDEX_ROLE))

@@ -95,3 +95,14 @@ def test_the_training_menu_evaluates_too(qtbot, window):
         action.trigger()
     assert window.monitor.confusion_view.confusion.sum() == 10_000
     assert window.dock_training.isVisible()
+
+
+def test_the_new_qt_modules_never_import_torch():
+    import re
+    from pathlib import Path
+
+    qt = Path(__file__).resolve().parents[2] / "cnnviz" / "qt"
+    for name in ("evaluation.py", "evaluation_panel.py", "error_gallery.py", "runs_list.py", "confusion_view.py"):
+        source = (qt / name).read_text()
+        assert not re.search(r"^\s*(import torch|from torch)", source, re.M), name
+        assert len(source.splitlines()) <= 500, name
