@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="weights file to write (default: MODEL-DATASET.safetensors)")
     p.add_argument("--init", help="start from these weights instead of from scratch")
     p.add_argument(
+        "--log",
+        metavar="CSV",
+        help="write every batch's loss and learning rate, and each epoch's "
+        "accuracies, to this CSV file (the app's runs list exports the same columns)",
+    )
+    p.add_argument(
         "--target-accuracy",
         type=float,
         metavar="ACC",
@@ -185,6 +191,7 @@ def _cmd_train(args) -> None:
     from cnnviz.core.device import resolve_device
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.registry import build_model
+    from cnnviz.core.run_log import RunLog
     from cnnviz.core.training import BatchStats, EpochStats, TrainControl, train
     from cnnviz.core.user_model import resolve_model_name, weights_stem
 
@@ -200,7 +207,12 @@ def _cmd_train(args) -> None:
     history = []
     control = TrainControl()
     reached = None
+    log = RunLog({**config.as_dict(), "start": "current" if args.init else "scratch"}) if args.log else None
+    if log is not None:
+        log.to_csv(args.log)  # a path that cannot be written fails now, not after training
     for event in train(config, model=model, control=control, data_dir=args.data_dir):
+        if log is not None:
+            log.record(event)
         if isinstance(event, BatchStats):
             if bar is None:
                 bar = tqdm(total=event.total_steps, unit="batch", dynamic_ncols=True, file=sys.stderr)
@@ -223,6 +235,8 @@ def _cmd_train(args) -> None:
             ended = event
     if bar:
         bar.close()
+    if log is not None:  # a diverged run's curves are worth keeping too
+        print(f"Wrote {log.batches:,} batches to {log.to_csv(args.log)}")
     if ended.reason == "diverged":
         raise CnnvizError(ended.message)
     if args.target_accuracy is not None and reached is None:

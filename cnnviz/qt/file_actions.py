@@ -155,15 +155,37 @@ class FileActions(QObject):
             self._read_test_set_in_background()
             return False
         try:
-            image, label = session.random_test_image(self.state.data_dir, rng=self.test_image_rng)
+            index = int(self.test_image_rng.integers(core().count_test_images(session.dataset, self.state.data_dir)))
         except Exception as exc:
             self.window.show_error("No test images", describe_error(exc))
             return False
+        return self.show_test_image(index)
+
+    def show_test_image(self, index: int, dataset: str | None = None) -> bool:
+        """Put test image ``index`` on the canvas with its true label, fed to the network unchanged.
+
+        ``dataset`` (e.g. the error gallery's) must be the network's: an image of
+        another dataset is refused with one sentence.
+        """
+        session = self.state.session
+        if session is None:
+            return False
+        c = core()
+        if dataset is not None and dataset != session.dataset:
+            self.window.show_error("Another dataset", f"This image is from {c.DATASETS[dataset].display_name}, but the "
+                                   f"network on screen is for {c.DATASETS[session.dataset].display_name}.")  # fmt: skip
+            return False
+        try:
+            images, labels = c.load_test_images(session.dataset, [index], self.state.data_dir)
+        except Exception as exc:
+            self.window.show_error("No test images", describe_error(exc))
+            return False
+        image, label = images[0], int(labels[0])
         self.window.canvas.set_picture(image)
         self.state.set_test_image(image, label)  # after the canvas's own drawingChanged: this one wins
-        dataset = core().DATASETS[session.dataset].display_name
         self.window.canvas_panel.set_true_label(
-            f"Test image from {dataset} · true label: <b>{session.class_names[label]}</b>"
+            f"Test image #{index:,} from {c.DATASETS[session.dataset].display_name} · "
+            f"true label: <b>{session.class_names[label]}</b>"
         )
         return True
 

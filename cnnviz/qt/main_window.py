@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
             confirm_discard=lambda what: self.confirm_discard(what),  # looked up when asked: tests replace ask
             ask=lambda *question: self.ask(*question),
         )
+        self.monitor.results.testImageRequested.connect(self.files.show_test_image)  # the error gallery's picks
         self.training_panel = self.monitor
         self.training_scroll.setWidget(self.monitor)
         self._set_loading(False)
@@ -277,7 +278,8 @@ class MainWindow(QMainWindow):
         if self.monitor is None:
             return
         self.dock_training.raise_()
-        {"start": self.monitor.start, "pause": self.monitor.toggle_pause, "stop": self.monitor.stop}[command]()
+        {"start": self.monitor.start, "pause": self.monitor.toggle_pause, "stop": self.monitor.stop,
+         "evaluate": self.monitor.results.evaluate}[command]()  # fmt: skip
 
     def switch_model(self, model: str, dataset: str) -> bool:
         """Show a network/dataset pair: the shipped weights of a zoo network (random weights if none
