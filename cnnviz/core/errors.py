@@ -9,6 +9,10 @@ class DataMissingError(CnnvizError):
     """The dataset is not on disk and could not be downloaded."""
 
 
+class DataCorruptError(CnnvizError):
+    """A dataset file is on disk but is not what it should be (truncated, foreign, unreadable)."""
+
+
 class CheckpointError(CnnvizError):
     """A weights file is corrupt, foreign, or belongs to another model.
 

@@ -28,7 +28,10 @@ def short(text: object, limit: int = 60) -> str:
 
 
 def megabytes(n: int) -> str:
-    return f"{n / 1e6:,.0f} MB" if n >= 1e6 else f"{n / 1e3:,.0f} kB"
+    """A size for people: "47 MB", "12 kB", "9 bytes"."""
+    if n >= 1e6:
+        return f"{n / 1e6:,.0f} MB"
+    return f"{n / 1e3:,.0f} kB" if n >= 1e3 else f"{n} bytes"
 
 
 def _check_kind(st: os.stat_result, shown: str, what: str, limit: int, error: type[CnnvizError]) -> None:
