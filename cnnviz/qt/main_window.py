@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFont, QImage, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -36,7 +36,7 @@ from cnnviz.qt.errors import describe_error
 from cnnviz.qt.feature_maps import FeatureMapsView, KernelsView
 from cnnviz.qt.layer_table import LayerTable
 from cnnviz.qt.prediction import InputPreview, PredictionPanel
-from cnnviz.qt.style import BASE_POINT_SIZE, PRESENTATION_SCALE, qimage_to_gray
+from cnnviz.qt.style import BASE_POINT_SIZE, PRESENTATION_SCALE
 
 
 def _core():
@@ -752,19 +752,17 @@ class MainWindow(QMainWindow):
             self.session.load_file(path, self.session.model_name)
         except _core().CheckpointError as exc:
             text = str(exc)
-            try:
-                other = _core().read_metadata(path).get("model") if path.suffix not in (".pt", ".pth") else None
-                if other and other != current.name:
-                    text += f" Choose {_core().get_spec(other).display_name} in the Model list first, then open the file again."
-            except Exception:
-                pass
+            other = exc.file_model  # read by the failed load: the file is not opened again (it may be a FIFO)
+            if other and other != current.name:
+                text += f" Choose {_core().get_spec(other).display_name} in the Model list first, then open the file again."
             self._show_error("Could not open the weights file", text)
             return False
         except Exception as exc:
             self._show_error("Could not open the weights file", describe_error(exc))
             return False
         self._on_session_changed()
-        self.statusBar().showMessage(f"Loaded weights from {path.name}.", 6000)
+        notes = " ".join(getattr(self.session.metadata, "notes", []))  # fields of the file that were ignored
+        self.statusBar().showMessage(f"Loaded weights from {path.name}. {notes}".strip(), 6000)
         return True
 
     def save_weights(self, path: str | Path | None = None) -> bool:
@@ -796,29 +794,14 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
         path = Path(path)
-        image = QImage(str(path))
-        if image.isNull():
-            self._show_error(
-                "Could not open the image", f"'{path.name}' is not a picture cnnviz can read (try PNG or JPEG)."
-            )
+        try:
+            from cnnviz.qt.picture_file import picture_for_canvas  # the core (torch) on first use only
+
+            square = picture_for_canvas(path)  # size-checked, shrunk, alpha laid on paper, ink found or refused
+        except Exception as exc:
+            self._show_error("Could not open the image", describe_error(exc))
             return False
         self.settings.setValue("imageDir", str(path.parent))
-        if image.hasAlphaChannel():  # transparent paper becomes white paper
-            flat = QImage(image.size(), QImage.Format.Format_RGB32)
-            flat.fill(Qt.GlobalColor.white)
-            p = QPainter(flat)
-            p.drawImage(0, 0, image)
-            p.end()
-            image = flat
-        gray = qimage_to_gray(image)
-        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-        paper = int(np.median(border))
-        side = max(gray.shape)
-        square = np.full((side, side), paper, dtype=np.uint8)
-        top, left = (side - gray.shape[0]) // 2, (side - gray.shape[1]) // 2
-        square[top : top + gray.shape[0], left : left + gray.shape[1]] = gray
-        if paper > 127:
-            square = 255 - square
         self.canvas.set_picture(square)
         self.canvas_panel.set_true_label(f"Picture: {path.name}")
         self.true_label = None
