@@ -6,7 +6,8 @@ import contextlib
 import json
 import os
 import pickle
-import threading
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -37,33 +38,39 @@ def _refused(path, match, model="lenet5"):
     return err.value
 
 
+_GUARD = """
+import os, sys, time
+path, flag = sys.argv[1], sys.argv[2]
+while True:
+    try:  # succeeds only while a reader has the FIFO open (or is blocked opening it)
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:
+        time.sleep(0.02)
+        continue
+    open(flag, "w").close()
+    os.close(fd)  # the reader sees end-of-file and goes on
+"""
+
+
 @contextlib.contextmanager
 def fifo_guard(path):
-    """A FIFO at ``path``, and a thread that notices (and releases) any reader that opens it.
+    """A FIFO at ``path``, and a watcher process that releases (and records) any reader that opens it.
 
-    Opening a FIFO for reading blocks until a writer comes; the guard plays
-    that writer, so code that wrongly opens it does not hang the suite, and
-    ``opened`` records the mistake.
+    Opening a FIFO for reading blocks until a writer comes. The watcher plays
+    that writer, so code that wrongly opens the FIFO does not hang the suite,
+    and ``guard["opened"]`` records the mistake. A process, not a thread: a
+    reader blocked in native code may hold the GIL.
     """
     os.mkfifo(path)
-    done, state = threading.Event(), {"opened": False}
-
-    def watch():
-        while not done.wait(0.02):
-            try:  # succeeds only while a reader has the FIFO open
-                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                continue
-            state["opened"] = True
-            os.close(fd)  # the reader sees end-of-file and goes on
-
-    thread = threading.Thread(target=watch, name="fifo-guard", daemon=True)
-    thread.start()
+    flag = f"{path}.opened"
+    watcher = subprocess.Popen([sys.executable, "-c", _GUARD, str(path), flag])
+    state = {"opened": False}
     try:
         yield state
     finally:
-        done.set()
-        thread.join()
+        watcher.terminate()
+        watcher.wait()
+        state["opened"] = os.path.exists(flag)
 
 
 def test_a_fifo_is_refused_without_being_opened(tmp_path):
