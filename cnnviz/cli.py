@@ -181,7 +181,9 @@ def check_train_numbers(args) -> None:
     need(0 <= args.label_smoothing < 1, "--label-smoothing", "at least 0 and below 1", args.label_smoothing)
     if args.target_accuracy is not None:
         need(finite(args.target_accuracy), "--target-accuracy", "a finite number", args.target_accuracy)
-        need(0 < args.target_accuracy <= 1, "--target-accuracy", "above 0 and at most 1, e.g. 0.99", args.target_accuracy)
+        need(
+            0 < args.target_accuracy <= 1, "--target-accuracy", "above 0 and at most 1, e.g. 0.99", args.target_accuracy
+        )
 
 
 def _writable_weights_path(out: str) -> str:

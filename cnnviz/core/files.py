@@ -38,11 +38,11 @@ def _check_kind(st: os.stat_result, shown: str, what: str, limit: int, error: ty
     if stat.S_ISDIR(st.st_mode):
         raise error(f"{shown} is a folder, not a {what}.")
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"{shown} is not a regular file (a pipe, device or socket), so cnnviz will not read it as a {what}.")
-    if st.st_size > limit:
         raise error(
-            f"{shown} is {megabytes(st.st_size)}, more than the {megabytes(limit)} cnnviz reads for a {what}."
+            f"{shown} is not a regular file (a pipe, device or socket), so cnnviz will not read it as a {what}."
         )
+    if st.st_size > limit:
+        raise error(f"{shown} is {megabytes(st.st_size)}, more than the {megabytes(limit)} cnnviz reads for a {what}.")
 
 
 def _unreadable(exc: OSError, shown: str, error: type[CnnvizError]) -> CnnvizError:

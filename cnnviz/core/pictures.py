@@ -127,7 +127,9 @@ def picture_to_canvas(pixels: np.ndarray, name: str = "the picture") -> np.ndarr
         raise CnnvizError(f"{name[0].upper() + name[1:]} is not a grey or colour picture.")
     h, w = pixels.shape[:2]
     if h * w > MAX_PIXELS:
-        raise CnnvizError(f"{name[0].upper() + name[1:]} has {h}x{w} pixels, more than the {MAX_PIXELS // 1_000_000} million cnnviz opens.")
+        raise CnnvizError(
+            f"{name[0].upper() + name[1:]} has {h}x{w} pixels, more than the {MAX_PIXELS // 1_000_000} million cnnviz opens."
+        )
     if pixels.ndim == 3 and pixels.shape[2] == 4:
         gray = composite_alpha(pixels)
     elif pixels.ndim == 3 and pixels.shape[2] == 3:
