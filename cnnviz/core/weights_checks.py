@@ -16,13 +16,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnnviz.core.data import DATASETS
 from cnnviz.core.errors import CheckpointError
 from cnnviz.core.files import short
 
 MAX_FILE_BYTES = 200_000_000  # 200 MB; the largest shipped file (AlexNet) is 2.2 MB
 MAX_MAGNITUDE = 1e6  # trained weights, biases and BatchNorm statistics stay far below this
 MAX_NAME = 200  # characters of a model name
-_DATASETS = ("mnist", "fashion-mnist")  # data.DATASETS, without importing it (and torchvision's name lists)
+_DATASETS = tuple(DATASETS)
 
 
 class Metadata(dict):
