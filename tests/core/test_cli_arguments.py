@@ -138,3 +138,31 @@ def test_sigterm_during_the_save_removes_the_temporary_file(tmp_path):
     assert proc.returncode == 128 + signal.SIGTERM and "cnnviz: terminated" in err and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w.safetensors"]
     assert out.read_bytes() == b"old weights"
+
+
+def test_eval_ignores_bad_metadata_instead_of_failing(capsys, monkeypatch, tmp_path):
+    import json
+
+    import numpy as np
+    from safetensors.torch import save_file
+
+    from cnnviz.core.evaluate import EvalResult
+    from cnnviz.core.registry import build_model
+
+    seen = []
+
+    def evaluate(model, dataset, data_dir=None):  # the metadata is under test, not the evaluation
+        seen.append(dataset)
+        return EvalResult(0.5, np.zeros(10), np.zeros((10, 10), int), np.arange(3), np.zeros(3, int))
+
+    # The module, not cnnviz.core.evaluate (the package re-exports the function under that name).
+    monkeypatch.setattr(sys.modules["cnnviz.core.evaluate"], "evaluate", evaluate)
+    state = {k: v.contiguous() for k, v in build_model("lenet").state_dict().items()}
+    meta = {"model": "lenet", "dataset": ["mnist"], "test_accuracy": "99 %"}
+    save_file(state, str(tmp_path / "w.safetensors"), metadata={"cnnviz": json.dumps(meta)})
+    assert cli.main(["eval", "--weights", str(tmp_path / "w.safetensors"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert seen == ["mnist"] and report["dataset"] == "mnist" and report["metadata_test_accuracy"] is None
+    os.mkfifo(tmp_path / "pipe.safetensors")
+    assert cli.main(["eval", "--weights", str(tmp_path / "pipe.safetensors")]) == 1
+    assert "not a regular file" in capsys.readouterr().err
