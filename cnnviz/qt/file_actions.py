@@ -12,13 +12,12 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QPoint, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap
+from PySide6.QtCore import QObject, QPoint, Signal
+from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QScrollArea, QWidget
 
 from cnnviz.qt.app_state import core, emit_unless_gone
 from cnnviz.qt.errors import describe_error
-from cnnviz.qt.style import qimage_to_gray
 from cnnviz.qt.visibility import is_on_screen
 
 WEIGHT_FILTER = "cnnviz weights (*.safetensors);;PyTorch state dict (*.pt *.pth);;All files (*)"
@@ -79,7 +78,8 @@ class FileActions(QObject):
         except Exception as exc:
             self.window.show_error("Could not open the weights file", describe_error(exc))
             return False
-        self._message(f"Loaded weights from {path.name}.")
+        notes = " ".join(getattr(session.metadata, "notes", []))  # fields of the file that were ignored
+        self._message(f"Loaded weights from {path.name}. {notes}".strip())
         return True
 
     def save_weights(self, path: str | Path | None = None) -> bool:
@@ -114,29 +114,14 @@ class FileActions(QObject):
             if not path:
                 return False
         path = Path(path)
-        image = QImage(str(path))
-        if image.isNull():
-            self.window.show_error(
-                "Could not open the image", f"'{path.name}' is not a picture cnnviz can read (try PNG or JPEG)."
-            )
+        try:
+            from cnnviz.qt.picture_file import picture_for_canvas  # the core (torch) on first use only
+
+            square = picture_for_canvas(path)  # size-checked, shrunk, alpha laid on paper, ink found or refused
+        except Exception as exc:
+            self.window.show_error("Could not open the image", describe_error(exc))
             return False
         self.settings.setValue("imageDir", str(path.parent))
-        if image.hasAlphaChannel():  # transparent paper becomes white paper
-            flat = QImage(image.size(), QImage.Format.Format_RGB32)
-            flat.fill(Qt.GlobalColor.white)
-            p = QPainter(flat)
-            p.drawImage(0, 0, image)
-            p.end()
-            image = flat
-        gray = qimage_to_gray(image)
-        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-        paper = int(np.median(border))
-        side = max(gray.shape)
-        square = np.full((side, side), paper, dtype=np.uint8)
-        top, left = (side - gray.shape[0]) // 2, (side - gray.shape[1]) // 2
-        square[top : top + gray.shape[0], left : left + gray.shape[1]] = gray
-        if paper > 127:
-            square = 255 - square
         self.window.canvas.set_picture(square)
         self.window.canvas_panel.set_true_label(f"Picture: {path.name}")
         return True
