@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.qt.style import ACCENT, color_table, format_shape, indexed_image, quantize, scaled_font
+from cnnviz.qt.style import ACCENT, BASE_POINT_SIZE, color_table, format_shape, indexed_image, quantize, scaled_font
 
 BOX_W, BOX_H, THUMB, GAP_X, GAP_Y = 240.0, 84.0, 56.0, 24.0, 34.0
 # Shorter module names so a residual main path fits its box in two lines.
@@ -123,6 +123,8 @@ class ArchitectureView(QGraphicsView):
         self.items_by_id.clear()
         self.selected = None
         depth = depths(nodes)
+        font = QFont(self.font())  # the boxes are sized for the normal type; presentation mode scales the view
+        font.setPointSizeF(BASE_POINT_SIZE)
         rows: dict[int, list[dict]] = {}
         for n in nodes:
             rows.setdefault(depth[n["id"]], []).append(n)
@@ -132,7 +134,7 @@ class ArchitectureView(QGraphicsView):
             row_w = len(row) * BOX_W + (len(row) - 1) * GAP_X
             for k, n in enumerate(row):
                 x = (total_w - row_w) / 2 + k * (BOX_W + GAP_X)
-                item = _NodeItem(n, QRectF(x, d * (BOX_H + GAP_Y), BOX_W, BOX_H), self.font())
+                item = _NodeItem(n, QRectF(x, d * (BOX_H + GAP_Y), BOX_W, BOX_H), font)
                 scene.addItem(item)
                 self.items_by_id[n["id"]] = item
         pen = QPen(QColor("#495057"), 1.5)

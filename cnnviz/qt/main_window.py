@@ -23,12 +23,13 @@ from cnnviz.qt.docks import DockLayout
 from cnnviz.qt.errors import describe_error
 from cnnviz.qt.feature_maps import FeatureMapsView, KernelsView
 from cnnviz.qt.file_actions import FileActions
+from cnnviz.qt.inspector import ArchitecturePanel, InspectorPanel, ReceptiveFieldOverlay
 from cnnviz.qt.layer_table import LayerTable
 from cnnviz.qt.model_pickers import ModelPickers
 from cnnviz.qt.prediction import InputPreview, PredictionPanel
 from cnnviz.qt.status_bar import StatusFields
 from cnnviz.qt.style import BASE_POINT_SIZE
-from cnnviz.qt.window_actions import build_actions, build_menus_and_toolbar
+from cnnviz.qt.window_actions import ask_question, build_actions, build_menus_and_toolbar
 
 DEFAULT_MODEL, DEFAULT_DATASET = "lenet5", "mnist"
 NETWORK_FILTER = "Python file with a network (*.py)"
@@ -106,6 +107,8 @@ class MainWindow(QMainWindow):
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
+        self.inspector, self.architecture = InspectorPanel(), ArchitecturePanel()
+        self.receptive_field = ReceptiveFieldOverlay(self.preview, self.canvas)
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3):
             if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:  # a click makes it the panel Ctrl+E exports
                 panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -119,7 +122,8 @@ class MainWindow(QMainWindow):
     def _follow_state(self) -> None:
         state = self.state
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3,
-                      self.pickers, self.status):  # fmt: skip
+                      self.docks, self.inspector, self.architecture, self.receptive_field, self.pickers,
+                      self.status):  # fmt: skip
             panel.follow(state)
         self.pickers.switchRequested.connect(self.switch_model)
         state.sessionReady.connect(self._on_session_ready)
@@ -219,6 +223,10 @@ class MainWindow(QMainWindow):
         box.exec()
         box.deleteLater()
 
+    def ask(self, title: str, text: str, buttons: list[str]) -> str:
+        """A question with these buttons; returns the chosen one's text ("" if closed). Tests replace this."""
+        return ask_question(self, title, text, buttons)
+
     def open_weights(self, path: str | Path | None = None) -> bool:
         return self.files.open_weights(path)
 
@@ -306,6 +314,8 @@ class MainWindow(QMainWindow):
             "First-layer kernels": self.kernels,
             "Layer table": self.layer_table,
             "C3 table": self.c3,
+            "Inspector": self.inspector,
+            "Architecture": self.architecture,
             "Training": self.training_panel,
             "Whole window": self,
         }
