@@ -210,10 +210,26 @@ class ArchitecturePanel(ArchitectureView):
         super().showEvent(event)
         self.refresh_if_stale()
 
+    def set_architecture(self, nodes: list[dict]) -> None:
+        super().set_architecture(nodes)
+        self.fit()
+
+    def fit(self) -> None:
+        """Scale with the type (presentation mode enlarges), but never wider than the panel:
+        GoogLeNet's four branches side by side are the point of the diagram."""
+        scene_w = self.scene().sceneRect().width()
+        room = self.viewport().width() - 4
+        ratio = self.font().pointSizeF() / BASE_POINT_SIZE if self.font().pointSizeF() > 0 else 1.0
+        if scene_w > 0 and room > 0:
+            ratio = min(ratio, room / scene_w)
+        self.resetTransform()
+        self.scale(ratio, ratio)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.FontChange and self.font().pointSizeF() > 0:
-            # Presentation mode: the boxes are sized for the normal font, so the whole diagram scales.
-            ratio = self.font().pointSizeF() / BASE_POINT_SIZE
-            self.resetTransform()
-            self.scale(ratio, ratio)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: the boxes are sized for the normal type
+            self.fit()

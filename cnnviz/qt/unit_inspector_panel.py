@@ -122,6 +122,19 @@ class _Matrix(QTableWidget):
                 item.setBackground(tint)
             self.setItem(r, c, item)
         self.blockSignals(False)
+        self._fit()
+
+    def _fit(self) -> None:
+        # Exactly the cells' size: a layout otherwise squeezes the grid behind scroll bars.
+        self.resizeColumnsToContents()
+        self.resizeRowsToContents()
+        frame = 2 * self.frameWidth()
+        self.setFixedSize(self.horizontalHeader().length() + frame, self.verticalHeader().length() + frame)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange and self.rowCount():  # presentation mode: larger cells
+            self._fit()
 
     def values(self) -> np.ndarray:
         return np.array(
