@@ -9,7 +9,9 @@ receptive field is drawn on the model input and the canvas by
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent
+import time
+
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.qt.architecture_view import ArchitectureView
@@ -18,6 +20,9 @@ from cnnviz.qt.unit_inspector_panel import UnitInspectorPanel
 from cnnviz.qt.visibility import is_on_screen
 
 EMPTY_TEXT = "Click a unit of a feature map to see how its value was computed."
+# While a stroke goes on, the inspector catches up at most ~25 times a second and always shows the
+# last drawing: the prediction and the maps answer each mouse move first (DESIGN.md: the GUI never waits).
+STROKE_INTERVAL_MS = 40
 
 
 class InspectorPanel(UnitInspectorPanel):
@@ -40,11 +45,15 @@ class InspectorPanel(UnitInspectorPanel):
         self._stale = False
         self._kernel_out = 0  # which first-layer kernel the editor shows
         self._training = False
+        self._last_explained = 0.0  # time.monotonic() of the last explanation
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.refresh)
 
     def follow(self, state) -> None:
         """Recompute on every result and selection; send steps and kernel edits to the owner."""
         self.state = state
-        state.resultReady.connect(lambda _result: self.refresh())
+        state.resultReady.connect(lambda _result: self._on_result())
         state.unitSelected.connect(self._on_unit_selected)
         state.unitExplained.connect(self._on_explained)
         state.networkChanged.connect(self._show_kernel)
@@ -64,7 +73,20 @@ class InspectorPanel(UnitInspectorPanel):
             self._stale = True  # off the drawing path: a hidden inspector costs a stroke nothing
             return
         self._stale = False
+        self._timer.stop()
+        self._last_explained = time.monotonic()
         self.state.explain_selected_unit()
+
+    def _on_result(self) -> None:
+        """A new result: explain it after the maps and the prediction have painted, at most every
+        ``STROKE_INTERVAL_MS`` (a selection, a step or a shown tab is answered at once)."""
+        if self.state is None or self.state.selected_unit is None or self._timer.isActive():
+            return
+        if not is_on_screen(self):
+            self._stale = True  # off the drawing path: a hidden inspector costs a stroke nothing
+            return
+        since = (time.monotonic() - self._last_explained) * 1000
+        self._timer.start(int(max(0.0, STROKE_INTERVAL_MS - since)))
 
     def refresh_if_stale(self) -> None:
         if self._stale and is_on_screen(self):
@@ -153,18 +175,17 @@ class ReceptiveFieldOverlay:
 
     def _show(self) -> None:
         box, transform = self.box, self.transform
-        if box is None:
-            self.preview.set_outline(None)
-            self.canvas.set_outline(None)
-            return
-        edges = (box["top"], box["left"], box["bottom"], box["right"])
-        self.preview.set_outline(edges)
-        if transform is None:  # a test image fed unchanged: no drawing to outline
-            self.canvas.set_outline(None)
-            return
-        top, left, bottom, right = transform.box_to_drawing(*edges)
-        rows, cols = transform.drawing_shape
-        self.canvas.set_outline((top / rows, left / cols, bottom / rows, right / cols))
+        edges = None if box is None else (box["top"], box["left"], box["bottom"], box["right"])
+        on_canvas = None
+        if edges is not None and transform is not None:  # None: a test image fed unchanged, no drawing
+            top, left, bottom, right = transform.box_to_drawing(*edges)
+            rows, cols = transform.drawing_shape
+            on_canvas = (top / rows, left / cols, bottom / rows, right / cols)
+        # Only a change repaints: with no unit selected, a stroke costs nothing here.
+        if edges != self.preview._outline:
+            self.preview.set_outline(edges)
+        if on_canvas != self.canvas._outline:
+            self.canvas.set_outline(on_canvas)
 
 
 class ArchitecturePanel(ArchitectureView):

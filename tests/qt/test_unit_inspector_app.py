@@ -45,7 +45,7 @@ def _outline(box: dict) -> tuple:
 
 
 @pytest.mark.parametrize("model", ZOO)
-def test_every_stage_of_every_zoo_network_agrees_with_the_captured_activations(qtbot, window, test_image, model):
+def test_every_stage_of_every_zoo_network_agrees_with_the_captured_activations(qtbot, window, draw, test_image, model):
     assert window.switch_model(model, "mnist") and window.session.source_kind == "pretrained"
     window.state.set_test_image(*test_image)
     window.settle()
@@ -59,6 +59,18 @@ def test_every_stage_of_every_zoo_network_agrees_with_the_captured_activations(q
         assert box is not None, stage  # a middle unit sees some of the image
         assert window.preview._outline == _outline(box)
         assert window.canvas._outline is None  # a test image is fed unchanged: no drawing to outline on
+    # A drawing: the same numbers, and the field is outlined on the canvas too (through the transform).
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    for stage, act in window.activations.items():
+        c, y, x = _middle(act)
+        data = _select(qtbot, window, stage, c, y, x)
+        assert abs(data["value"] - _value(act, c, y, x)) <= 1e-5, stage
+        edges = _outline(data["receptive_field"])
+        top, left, bottom, right = window.result.transform.box_to_drawing(*edges)
+        rows, cols = window.result.transform.drawing_shape
+        assert window.preview._outline == edges
+        assert window.canvas._outline == pytest.approx((top / rows, left / cols, bottom / rows, right / cols)), stage
 
 
 def test_a_click_on_a_drawn_digits_unit_outlines_its_field_on_the_input_and_the_canvas(qtbot, window, draw):
