@@ -27,7 +27,8 @@ from cnnviz.qt.style import ACCENT, BASE_POINT_SIZE, color_table, format_shape, 
 
 BOX_W, BOX_H, THUMB, GAP_X, GAP_Y = 240.0, 104.0, 56.0, 24.0, 34.0  # room for a type of three lines
 # Shorter module names so a residual main path fits its box in two lines.
-ABBREVIATIONS = (("BatchNorm2d", "BN"), ("LocalResponseNorm", "LRN"), ("Conv2d", "conv"), (" + ", " · "))
+ABBREVIATIONS = (("BatchNorm2d", "BN"), ("LocalResponseNorm", "LRN"), ("PartialConv2d", "partial conv"), ("Conv2d", "conv"),
+                 (" + ", " · "))
 KIND_COLORS = {
     "image": "#e9ecef",
     "stage": "#dbe4ff",

@@ -69,7 +69,13 @@ class DockLayout(QObject):
         w.dock_prediction = d("Prediction", "dockPrediction", w.prediction, "The network's answer")
         w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
         w.dock_c3 = d("C3 table", "dockC3", w.c3, "LeNet-5's S2→C3 connection table")  # fmt: skip
-        w.dock_inspector = d("Inspector", "dockInspector", w.inspector,
+        # In a scroll area: its grids must not squeeze the answer's column on a projector.
+        w.inspector_scroll = QScrollArea()
+        w.inspector_scroll.setObjectName("inspectorScroll")
+        w.inspector_scroll.setWidgetResizable(True)
+        w.inspector_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        w.inspector_scroll.setWidget(w.inspector)
+        w.dock_inspector = d("Inspector", "dockInspector", w.inspector_scroll,
                              "How one unit's value was computed: click a unit of a feature map")
         w.dock_architecture = d("Architecture", "dockArchitecture", w.architecture,
                                 "The network as a diagram; click a box to see that stage's maps")  # fmt: skip

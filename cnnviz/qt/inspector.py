@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.qt.architecture_view import ArchitectureView
@@ -195,6 +195,9 @@ class ArchitecturePanel(ArchitectureView):
         super().__init__(parent)
         self._acts = None
         self._stale = False
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolTip("The network built from its own modules. Click a box (or choose one with the arrow keys\n"
+                        "and press Enter) to show that stage's feature maps")  # fmt: skip
 
     def follow(self, state) -> None:
         """A new network redraws the diagram, a result the thumbnails; a click goes to the owner."""
@@ -234,6 +237,25 @@ class ArchitecturePanel(ArchitectureView):
     def set_architecture(self, nodes: list[dict]) -> None:
         super().set_architecture(nodes)
         self.fit()
+
+    def stages(self) -> list[str]:
+        """The stages in the diagram, from the image to the output."""
+        return list(dict.fromkeys(i.node["stage"] for i in self.items_by_id.values() if i.node["stage"]))
+
+    def keyPressEvent(self, event) -> None:
+        # Keyboard access: arrows walk the stages, Enter shows the chosen one's maps.
+        stages = self.stages()
+        step = {Qt.Key.Key_Up: -1, Qt.Key.Key_Left: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_Right: 1}.get(event.key())
+        if step is not None and stages:
+            at = stages.index(self.selected) + step if self.selected in stages else 0
+            self.select_stage(stages[min(max(at, 0), len(stages) - 1)])
+            event.accept()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.selected:
+            self.stageClicked.emit(self.selected)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def fit(self) -> None:
         """Scale with the type (presentation mode enlarges), but never wider than the panel:

@@ -84,6 +84,18 @@ def test_a_click_on_a_box_shows_that_stage_in_the_feature_maps(qtbot, window, dr
     assert fm.chooser.currentText() == "pool3" and view.selected == "pool3"
 
 
+def test_the_keyboard_walks_the_stages_and_enter_shows_one(qtbot, window):
+    _show_architecture(qtbot, window)
+    view = window.architecture
+    assert view.stages() == window.session.stage_names()
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert view.selected == "C1"
+    with qtbot.waitSignal(window.state.stageSelected) as selected:
+        qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert selected.args == ["C1"] and window.feature_maps.chooser.currentText() == "C1"
+
+
 def test_a_users_network_is_a_chain_of_its_stages(qtbot, window, tmp_path):
     path = tmp_path / "example_net.py"
     shutil.copy(EXAMPLE, path)
