@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.qt.architecture_view import ArchitectureView
-from cnnviz.qt.style import BASE_POINT_SIZE
+from cnnviz.qt.style import BASE_POINT_SIZE, scaled_font
 from cnnviz.qt.unit_inspector_panel import UnitInspectorPanel
 from cnnviz.qt.visibility import is_on_screen
 
@@ -23,6 +23,7 @@ EMPTY_TEXT = "Click a unit of a feature map to see how its value was computed."
 # While a stroke goes on, the inspector catches up at most ~25 times a second and always shows the
 # last drawing: the prediction and the maps answer each mouse move first (DESIGN.md: the GUI never waits).
 STROKE_INTERVAL_MS = 40
+GRID_SCALE = 0.85
 
 
 class InspectorPanel(UnitInspectorPanel):
@@ -49,6 +50,7 @@ class InspectorPanel(UnitInspectorPanel):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.refresh)
+        self._size_grids()
 
     def follow(self, state) -> None:
         """Recompute on every result and selection; send steps and kernel edits to the owner."""
@@ -98,11 +100,14 @@ class InspectorPanel(UnitInspectorPanel):
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.FontChange:  # presentation mode: the header keeps its larger share
-            font = self.font()
-            font.setBold(True)
-            font.setPointSizeF(self.font().pointSizeF() * 1.15)
-            self.header.setFont(font)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: header and grids keep their share
+            self.header.setFont(scaled_font(self.font(), 1.15, bold=True))
+            self._size_grids()
+
+    def _size_grids(self) -> None:
+        # A little smaller than the text: patch, kernel and products side by side fit the middle column.
+        for grid in (self.patch, self.kernel, self.products, self.kernel_table):
+            grid.setFont(scaled_font(self.font(), GRID_SCALE))
 
     def _on_unit_selected(self, unit) -> None:
         stage, channel = unit[0], unit[1]
