@@ -232,3 +232,13 @@ def test_the_question_box_returns_the_chosen_button(qtbot, window):
 
     QTimer.singleShot(0, answer)
     assert ask_question(window, "Save?", "Really?", ["Save anyway", "Cancel"]) == "Save anyway"
+
+
+def test_the_wiring_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, cnnviz.qt.inspector; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    code = "import sys, cnnviz.core.session_explain; assert 'PySide6' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
