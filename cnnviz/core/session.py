@@ -34,6 +34,7 @@ from cnnviz.core.inspect import activations, c3_connection_table, first_conv_ker
 from cnnviz.core.layers import LayerInfo, layer_table
 from cnnviz.core.registry import ModelSpec, build_model, get_spec
 from cnnviz.core.resources import pretrained_path
+from cnnviz.core.session_explain import ExplainMixin
 
 
 def copy_weights(model: nn.Module) -> dict:
@@ -109,7 +110,7 @@ class RunEnd:
     restored: bool = False  # set by end_training
 
 
-class ModelSession:
+class ModelSession(ExplainMixin):
     """The current network and everything announced about it (see the module docstring)."""
 
     def __init__(self, model_name: str = "lenet5", dataset: str = "mnist") -> None:
@@ -197,6 +198,7 @@ class ModelSession:
         self.model, self.metadata = state.model.eval().cpu(), state.metadata
         self.source_kind, self.source = state.source_kind, state.source
         self.saved = False
+        self.forget_kernel_edits()  # new weights: whatever is now loaded counts as trained
         self.events.network_changed.emit()
 
     def state(self) -> NetworkState:

@@ -36,6 +36,7 @@ from cnnviz.qt.style import (
 from cnnviz.qt.visibility import is_on_screen
 
 ALL_LAYERS = "All layers"
+HOVER_HELP = "Hover to read a value; click a unit to see how it was computed; Shift+click to enlarge its map."
 
 
 class MapZoomDialog(QDialog):
@@ -113,7 +114,7 @@ class MapZoomDialog(QDialog):
 
 
 class FeatureMapsView(QWidget):
-    """The feature-maps panel: a layer chooser, the mosaic, a hover read-out, click to enlarge."""
+    """The feature-maps panel: a layer chooser, the mosaic, a hover read-out; click to inspect, Shift+click to enlarge."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -153,13 +154,15 @@ class FeatureMapsView(QWidget):
         self.mosaic.setObjectName("featureMapMosaic")
         self.mosaic.setAccessibleName("Feature map grid")
         self.mosaic.set_empty_text("Draw on the canvas to see what every layer computes.")
+        self.mosaic.setToolTip("Click a unit to see how its value was computed (Inspector);\n"
+                               "Shift+click a map to enlarge it")  # fmt: skip
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.mosaic)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
-        self.hover = QLabel("Hover over a map to read its values; click a map to enlarge it.")
+        self.hover = QLabel(HOVER_HELP)
         self.hover.setObjectName("mapHover")
         self.hover.setWordWrap(True)  # a narrow projector column wraps it rather than widening the window
         self.hover.setAccessibleName("Value under the mouse")
@@ -204,6 +207,13 @@ class FeatureMapsView(QWidget):
 
         state.networkChanged.connect(network)
         state.resultReady.connect(lambda result: self.set_activations(result.activations))
+        self.mosaic.unitClicked.connect(state.select_unit)
+        state.stageSelected.connect(self.show_stage)
+
+    def show_stage(self, name: str) -> None:
+        """Show one stage large (a click in the architecture view); unknown names are ignored."""
+        if self.chooser.findText(name) >= 0:
+            self.chooser.setCurrentText(name)
 
     def set_output_kind(self, kind: str, class_names) -> None:
         """How the last stage's ten values read: class "scores", or LeNet-5's "rbf" distances."""
@@ -264,7 +274,7 @@ class FeatureMapsView(QWidget):
         self._show()
 
     def _on_hovered(self, text: str) -> None:
-        self.hover.setText(text or "Hover over a map to read its values; click a map to enlarge it.")
+        self.hover.setText(text or HOVER_HELP)
 
     def enlarge(self, layer: str, channel: int) -> None:
         """Open (or retarget) the large view of one map."""

@@ -86,6 +86,17 @@ class FileActions(QObject):
         session = self.state.session
         if session is None:
             return False
+        edited = session.edited_kernels()
+        if edited:  # a file that looks trained but holds a hand-made kernel would mislead whoever opens it
+            which = ", ".join(str(out) for out, _ in edited)
+            answer = self.window.ask(
+                "Save edited weights?",
+                f"First-layer kernel(s) {which} were edited by hand, so these are not the trained weights. "
+                "Reset them in the Inspector to save the trained ones.",
+                ["Save anyway", "Cancel"],
+            )
+            if answer != "Save anyway":
+                return False
         if path is None:
             from cnnviz.core.user_model import weights_stem
 

@@ -107,10 +107,16 @@ def _gather_index(block: _Block) -> np.ndarray:
 
 
 class MosaicView(QWidget):
-    """Paints named C x H x W arrays as tiled colour maps; hover reads values, click picks a map."""
+    """Paints named C x H x W arrays as tiled colour maps; hover reads values.
+
+    A click picks one unit (``unitClicked``: stage, channel, y, x; the unit
+    inspector explains it); Shift+click or a double-click picks the whole map
+    (``mapClicked``: stage, channel; the panel enlarges it).
+    """
 
     hovered = Signal(str)
     mapClicked = Signal(str, int)
+    unitClicked = Signal(str, int, int, int)
 
     def __init__(self, parent: QWidget | None = None, per_map: bool = False, force_signed: bool | None = None) -> None:
         super().__init__(parent)
@@ -405,8 +411,21 @@ class MosaicView(QWidget):
         if event.button() == Qt.MouseButton.LeftButton:
             hit = self.hit(event.position().toPoint())
             if hit is not None:
-                self.mapClicked.emit(hit[0].name, hit[1])
+                b, channel, y, x = hit
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                    self.mapClicked.emit(b.name, channel)
+                else:
+                    self.unitClicked.emit(b.name, channel, y, x)
                 event.accept()
                 return
         super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        # Also enlarges when the inspector sits beside the maps (a tab in front of them takes the second press).
+        hit = self.hit(event.position().toPoint()) if event.button() == Qt.MouseButton.LeftButton else None
+        if hit is not None:
+            self.mapClicked.emit(hit[0].name, hit[1])
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 

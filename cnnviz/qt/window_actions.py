@@ -138,3 +138,16 @@ def show_about(w) -> None:
         "<h3>cnnviz</h3><p>Draw a digit and watch classic convolutional networks think and learn.</p>"
         f"<p>{KEYS_HELP}</p>",
     )
+
+
+def ask_question(parent, title: str, text: str, buttons: list[str]) -> str:
+    """A question box with these buttons (the first accepts, the last is the default); the chosen text, or ""."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("questionBox")
+    roles = [QMessageBox.ButtonRole.AcceptRole] + [QMessageBox.ButtonRole.RejectRole] * (len(buttons) - 1)
+    made = [box.addButton(b, role) for b, role in zip(buttons, roles, strict=True)]
+    box.setDefaultButton(made[-1])  # Enter does the safe thing
+    box.exec()
+    clicked = box.clickedButton()
+    box.deleteLater()
+    return clicked.text() if clicked in made else ""

@@ -1,4 +1,4 @@
-"""The feature-maps panel: every layer, one layer, hover read-out, click to enlarge, kernels."""
+"""The feature-maps panel: every layer, one layer, hover read-out, Shift+click to enlarge, kernels."""
 
 from __future__ import annotations
 
@@ -66,11 +66,12 @@ def test_mouse_hover_updates_the_read_out(qtbot, drawn):
     qtbot.waitUntil(lambda: fm.hover.text().startswith("C1  ·  channel 2"))
 
 
-def test_click_enlarges_a_map_that_follows_the_drawing(qtbot, drawn, draw):
+def test_shift_click_enlarges_a_map_that_follows_the_drawing(qtbot, drawn, draw):
     fm = drawn.feature_maps
     pos = fm.mosaic.cell_center("S2", 3)
     fm.scroll.ensureVisible(pos.x(), pos.y())
-    qtbot.mouseClick(fm.mosaic, Qt.MouseButton.LeftButton, pos=pos)
+    # A plain click inspects the unit (tests/qt/test_unit_inspector_app.py); Shift+click enlarges the map.
+    qtbot.mouseClick(fm.mosaic, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos=pos)
     zoom = fm.zoom
     assert zoom is not None and zoom.isVisible() and zoom.objectName() == "mapZoom"
     assert (zoom.layer, zoom.channel) == ("S2", 3)
