@@ -87,9 +87,9 @@ def app_run(
     monitor.resize(1100, 850)
     if visible:
         monitor.show()
-    monitor.model_combo.setCurrentIndex(monitor.model_combo.findData("lenet"))
-    monitor.epochs_spin.setValue(_config(batches).epochs)
-    monitor.device_combo.setCurrentIndex(monitor.device_combo.findData("cpu"))
+    monitor.settings.model_combo.setCurrentIndex(monitor.settings.model_combo.findData("lenet"))
+    monitor.settings.epochs_spin.setValue(_config(batches).epochs)
+    monitor.settings.device_combo.setCurrentIndex(monitor.settings.device_combo.findData("cpu"))
     image, _ = session.random_test_image(data_dir, np.random.default_rng(0))
     if inference:  # what the app's state does on weights_changed
         session.events.weights_changed.connect(lambda: session.infer(image))
@@ -141,7 +141,7 @@ def app_run(
         loop.exec()
         wall = time.perf_counter() - wall0
         gui_cpu = (time.thread_time() - cpu0) / wall
-        plot_hz = monitor._plot_redraws / wall
+        plot_hz = monitor.curves._plot_redraws / wall
     finally:
         timer.stop()
         sys.setswitchinterval(old_interval)

@@ -230,7 +230,7 @@ class DockLayout(QObject):
             return
         w.resizeDocks(
             [w.dock_draw, w.dock_maps, w.dock_prediction],
-            [int(width * 0.22), int(width * 0.46), int(width * 0.32)],
+            [int(width * 0.22), int(width * 0.44), int(width * 0.34)],
             Qt.Orientation.Horizontal,
         )
 

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from cnnviz.qt.style import format_shape, scaled_font
 
-MIN_SCALE = 0.7
-GROW_MARGIN = 24  # pixels of room the table wants before its type grows back a step  # smallest type the table shrinks to, relative to the window's
+MIN_SCALE = 0.6  # smallest type the table shrinks to, relative to the window (10 pt in presentation mode)
+GROW_MARGIN = 24  # pixels of room the table wants before its type grows back a step
 COLUMNS = ("Layer", "Type", "Output", "Params", "Connections")
 TIPS = (
     "The stage's name, as in the paper (C = convolution, S = subsampling, F = fully connected)",
@@ -98,7 +98,7 @@ class LayerTable(QTableWidget):
     def _fit_type_column(self) -> None:
         """Type takes the room left over, never less than its longest word. Where even that does not
         fit (a narrow column, presentation mode's large type), the table's type shrinks a step at a
-        time, down to 70 %, rather than hide the Connections column behind a scroll bar."""
+        time, down to 60 %, rather than hide the Connections column behind a scroll bar."""
         if self._fitting:  # resizing columns can resize the viewport (a scroll bar comes or goes)
             return
         self._fitting = True
