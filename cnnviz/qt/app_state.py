@@ -47,6 +47,9 @@ class AppState(QObject):
     trainingStarted()
     trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
     statusMessage(str, int) a line for the status bar and how long to show it (ms)
+    heatChanged(object, object) a heat picture (RGBA) for the model input and one for the canvas, or None, None
+    classPicked(int)        the student picked a class to explain (e.g. clicked its bar)
+    closing()               the window closes: background workers stop now
     """
 
     sessionReady = Signal()
@@ -57,6 +60,9 @@ class AppState(QObject):
     trainingStarted = Signal()
     trainingFinished = Signal(object)
     statusMessage = Signal(str, int)
+    heatChanged = Signal(object, object)
+    classPicked = Signal(int)
+    closing = Signal()
     _loaded = Signal(object)  # from the loader thread
 
     def __init__(self, data_dir: str | Path | None = None, parent: QObject | None = None) -> None:
@@ -213,5 +219,15 @@ class AppState(QObject):
         else:
             session.rerun()
 
+    # -- overlays and picks, from one panel to the others -------------------------------
+    def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
+        """Lay heat pictures over the model input (28x28x4) and the drawing square (HxWx4); None clears."""
+        self.heatChanged.emit(input_rgba, drawing_rgba)
+
+    def pick_class(self, index: int) -> None:
+        """The student picked a class (its bar in the prediction panel): panels that explain one follow."""
+        self.classPicked.emit(int(index))
+
     def stop(self) -> None:
         self._infer_timer.stop()
+        self.closing.emit()

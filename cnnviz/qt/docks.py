@@ -69,6 +69,10 @@ class DockLayout(QObject):
         w.dock_prediction = d("Prediction", "dockPrediction", w.prediction, "The network's answer")
         w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
         w.dock_c3 = d("C3 table", "dockC3", w.c3, "LeNet-5's S2→C3 connection table")  # fmt: skip
+        w.dock_attribution = d("Why this class?", "dockAttribution", w.attribution,
+                               "Heat maps over your drawing: which pixels make the network choose a class")
+        w.dock_comparison = d("Six networks", "dockComparison", w.comparison,
+                              "The six zoo networks with their shipped weights read your drawing at once")
         # The monitor is tall; in a scroll area it can share the middle column and still be enlarged or floated.
         w.training_scroll = QScrollArea()
         w.training_scroll.setObjectName("trainingScroll")
@@ -106,7 +110,7 @@ class DockLayout(QObject):
     def default_layout(self) -> None:
         w = self.window
         docks = (w.dock_draw, w.dock_input, w.dock_maps, w.dock_kernels, w.dock_training, w.dock_prediction,
-                 w.dock_layers, w.dock_c3)  # fmt: skip
+                 w.dock_layers, w.dock_c3, w.dock_attribution, w.dock_comparison)  # fmt: skip
         for dock in docks:
             dock.setFloating(False)
             dock.show()
@@ -125,6 +129,8 @@ class DockLayout(QObject):
             # A projector: the answer keeps a column of its own; the structure joins the big views' tabs.
             w.tabifyDockWidget(w.dock_training, w.dock_layers)
             w.tabifyDockWidget(w.dock_layers, w.dock_c3)
+            w.tabifyDockWidget(w.dock_c3, w.dock_attribution)
+            w.tabifyDockWidget(w.dock_attribution, w.dock_comparison)
             w.dock_maps.raise_()
             w.resizeDocks([w.dock_draw, w.dock_maps, w.dock_prediction],
                           [int(width * 0.29), int(width * 0.47), int(width * 0.24)], horizontal)  # fmt: skip
@@ -132,6 +138,9 @@ class DockLayout(QObject):
             return
         w.splitDockWidget(w.dock_prediction, w.dock_layers, vertical)
         w.tabifyDockWidget(w.dock_layers, w.dock_c3)
+        # The explanations share the answer's column: the prediction stays in sight above them.
+        w.tabifyDockWidget(w.dock_c3, w.dock_attribution)
+        w.tabifyDockWidget(w.dock_attribution, w.dock_comparison)
         w.dock_maps.raise_()
         w.dock_layers.raise_()
         w.resizeDocks([w.dock_draw, w.dock_maps, w.dock_prediction],
@@ -147,7 +156,8 @@ class DockLayout(QObject):
     def focus_docks(self) -> list[QDockWidget]:
         """The panels presentation mode shows one at a time on a small screen (PgDown/PgUp cycle)."""
         w = self.window
-        return [w.dock_maps, w.dock_kernels, w.dock_training, w.dock_layers, w.dock_c3]
+        return [w.dock_maps, w.dock_kernels, w.dock_training, w.dock_layers, w.dock_c3, w.dock_attribution,
+                w.dock_comparison]  # fmt: skip
 
     def toggle_presentation_mode(self) -> None:
         self.set_presentation_mode(not self.presentation)

@@ -17,8 +17,10 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
 from cnnviz.qt.app_state import AppState, core
+from cnnviz.qt.attribution_panel import AttributionPanel
 from cnnviz.qt.c3_matrix import C3MatrixPanel
 from cnnviz.qt.canvas import DEFAULT_BRUSH, CanvasPanel
+from cnnviz.qt.comparison_panel import ComparisonPanel
 from cnnviz.qt.docks import DockLayout
 from cnnviz.qt.errors import describe_error
 from cnnviz.qt.feature_maps import FeatureMapsView, KernelsView
@@ -106,6 +108,7 @@ class MainWindow(QMainWindow):
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
+        self.attribution, self.comparison = AttributionPanel(), ComparisonPanel()  # "Why this class?", six networks
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3):
             if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:  # a click makes it the panel Ctrl+E exports
                 panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -119,7 +122,7 @@ class MainWindow(QMainWindow):
     def _follow_state(self) -> None:
         state = self.state
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3,
-                      self.pickers, self.status):  # fmt: skip
+                      self.pickers, self.status, self.canvas_panel, self.attribution, self.comparison):  # fmt: skip
             panel.follow(state)
         self.pickers.switchRequested.connect(self.switch_model)
         state.sessionReady.connect(self._on_session_ready)
@@ -306,6 +309,8 @@ class MainWindow(QMainWindow):
             "First-layer kernels": self.kernels,
             "Layer table": self.layer_table,
             "C3 table": self.c3,
+            "Why this class?": self.attribution,
+            "Six networks": self.comparison,
             "Training": self.training_panel,
             "Whole window": self,
         }
