@@ -31,7 +31,7 @@ from cnnviz.qt.latest_worker import LatestJobRunner
 
 LIVE = {"saliency": "Saliency", "gradcam": "Grad-CAM", "guided": "Guided Backprop"}
 ON_REQUEST = {"ig": "Integrated Gradients", "occlusion": "Occlusion"}
-HEAT_ALPHA = 200  # the strongest pixel's opacity: the drawing always shows through
+HEAT_ALPHA = 190  # the strongest pixel's opacity: the drawing always shows through
 METHOD_TIPS = {
     "saliency": "How much each pixel's change would change the class score (|gradient|)",
     "gradcam": "Where a stage's feature maps hold evidence for the class (Grad-CAM, coarse)",
@@ -42,12 +42,19 @@ METHOD_TIPS = {
 
 
 def heat_rgba(values: np.ndarray, peak: float, signed: bool) -> np.ndarray:
-    """An H x W x 4 picture of a map: colours of ``heat_colors``, opacity growing with |value| / ``peak``."""
+    """An H x W x 4 picture of a map: colours of ``heat_colors``, opacity growing with |value| / ``peak``.
+
+    Magnitudes run from red to yellow (black over a black canvas says nothing; white hides the ink), and the
+    faintest values are transparent, so the ink shows through wherever the map is weak.
+    """
     from cnnviz.core.attribution import heat_colors  # numpy only; the core module is loaded by now
 
     t = np.clip(np.abs(values) / max(peak, 1e-12), 0.0, 1.0)
-    rgb = heat_colors(np.clip(values / max(peak, 1e-12), -1, 1) if signed else t, signed)
-    alpha = (HEAT_ALPHA * np.sqrt(t) + 0.5).astype(np.uint8)  # sqrt: faint evidence stays visible
+    if signed:
+        rgb = heat_colors(np.clip(values / max(peak, 1e-12), -1, 1), True)
+    else:
+        rgb = heat_colors(np.append(0.34 + 0.4 * t, 1.0), False)[:-1].reshape(*t.shape, 3)  # 1.0 pins the scale
+    alpha = (HEAT_ALPHA * t**0.6 + 0.5).astype(np.uint8)  # a little above linear: broad maps stay visible
     return np.concatenate([rgb, alpha[..., None]], axis=-1)
 
 
@@ -283,6 +290,6 @@ class AttributionPanel(QWidget):
         where = f" at stage {answer.stage}" if answer.stage else ""
         signed = answer.method in ("guided", "ig", "occlusion")
         colours = ("red: pixels that speak for it, blue: against it" if signed
-                   else "yellow-white: where the evidence is strongest")  # fmt: skip
+                   else "brighter and more opaque: stronger evidence")  # fmt: skip
         text = f"{method} for class {name} ({chosen}){where}; {colours}."
         return f"{text} {answer.note}".strip()
