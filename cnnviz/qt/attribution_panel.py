@@ -31,6 +31,7 @@ from cnnviz.qt.latest_worker import LatestJobRunner
 
 LIVE = {"saliency": "Saliency", "gradcam": "Grad-CAM", "guided": "Guided Backprop"}
 ON_REQUEST = {"ig": "Integrated Gradients", "occlusion": "Occlusion"}
+DRAWING_HEAT_SIDE = 140  # about the pixels of the canvas's heat picture (it is scaled to the square)
 HEAT_ALPHA = 190  # the strongest pixel's opacity: the drawing always shows through
 METHOD_TIPS = {
     "saliency": "How much each pixel's change would change the class score (|gradient|)",
@@ -215,8 +216,9 @@ class AttributionPanel(QWidget):
         from cnnviz.core.errors import CnnvizError
 
         try:
-            answer = self.state.session.attribution(self.method.currentData(), self.target.currentData(),
-                                                    self.stage.currentData())  # fmt: skip
+            target = self.target.currentData()
+            target = result.predicted if target is None else target  # known already: saves attribute() a forward pass
+            answer = self.state.session.attribution(self.method.currentData(), target, self.stage.currentData())
         except CnnvizError as exc:
             self._show(None, str(exc))
             return
@@ -280,7 +282,9 @@ class AttributionPanel(QWidget):
         signed = bool((values < 0).any())
         peak = float(np.abs(values).max())
         drawing = values if transform is None else transform.map_to_drawing(values, "bilinear")
-        return heat_rgba(values, peak, signed), heat_rgba(drawing, peak, signed)
+        # Every other pixel of a 280 px drawing: a smooth map loses nothing, and colouring costs a quarter.
+        step = max(1, min(drawing.shape) // DRAWING_HEAT_SIDE)
+        return heat_rgba(values, peak, signed), heat_rgba(drawing[::step, ::step], peak, signed)
 
     def _describe(self, answer) -> str:
         names = self.state.session.class_names
