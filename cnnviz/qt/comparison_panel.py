@@ -24,6 +24,7 @@ from cnnviz.qt.latest_worker import LatestJobRunner
 from cnnviz.qt.style import ACCENT, BAR_COLOR, scaled_font
 
 REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
+MIN_JOB_INTERVAL_S = 0.05  # ~20 rounds of six networks a second at most: the drawing keeps the cores
 STALE_OPACITY = 0.4
 STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
 
@@ -132,7 +133,7 @@ class ComparisonPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.header)
         layout.addWidget(self.view, 1)
-        self.runner = LatestJobRunner("compare-networks", self)
+        self.runner = LatestJobRunner("compare-networks", self, min_interval_s=MIN_JOB_INTERVAL_S)
         self.runner.finished.connect(self._on_answers)
         self.runner.failed.connect(lambda _tag, text: self.header.setText(f"The networks could not run: {text}"))
         self._zoos: dict = {}  # dataset -> ZooComparison, touched only in the runner's thread

@@ -43,9 +43,14 @@ class LatestJobRunner(QObject):
     cancelled = Signal(object)
     progress = Signal(object, float)
 
-    def __init__(self, name: str, parent: QObject | None = None) -> None:
+    def __init__(self, name: str, parent: QObject | None = None, min_interval_s: float = 0.0) -> None:
         super().__init__(parent)
         self.name = name
+        # Jobs start at most this often: inputs that arrive meanwhile replace the waiting one, and the
+        # thread leaves the cores to the GUI thread between jobs instead of racing every stroke.
+        self.min_interval_s = min_interval_s
+        self._last_start = float("-inf")
+        self._stop_event = threading.Event()
         self._lock = threading.Lock()
         self._pending: tuple[object, object] | None = None
         self._running: object | None = None
@@ -81,6 +86,7 @@ class LatestJobRunner(QObject):
         """Cancel everything, refuse new jobs and wait for the thread to end (the window is closing)."""
         with self._lock:
             self._stopped = True
+            self._stop_event.set()
             self._pending = None
             self._cancel_running = True
             thread = self._thread
@@ -91,12 +97,16 @@ class LatestJobRunner(QObject):
         # One torch thread here too: see cnnviz.core.device.set_cpu_threads (set before any torch op).
         core().set_cpu_threads(1)
         while True:
+            wait = self._last_start + self.min_interval_s - time.monotonic()
+            if wait > 0:
+                self._stop_event.wait(wait)
             with self._lock:
                 if self._pending is None or self._stopped:
                     self._thread = None
                     return
                 (tag, fn), self._pending = self._pending, None
                 self._running, self._cancel_running = tag, False
+            self._last_start = time.monotonic()
             last = 0.0
 
             def progress(fraction: float, tag=tag) -> None:
