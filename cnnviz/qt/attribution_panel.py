@@ -45,14 +45,15 @@ METHOD_TIPS = {
 def heat_rgba(values: np.ndarray, peak: float, signed: bool) -> np.ndarray:
     """An H x W x 4 picture of a map: colours of ``heat_colors``, opacity growing with |value| / ``peak``.
 
-    Magnitudes run from red to yellow (black over a black canvas says nothing; white hides the ink), and the
-    faintest values are transparent, so the ink shows through wherever the map is weak.
+    Magnitudes run from red to yellow (black over a black canvas says nothing; white hides the ink),
+    signed maps are red for and blue against, and the faintest values are transparent, so the ink
+    shows through wherever the map is weak.
     """
     from cnnviz.core.attribution import heat_colors  # numpy only; the core module is loaded by now
 
     t = np.clip(np.abs(values) / max(peak, 1e-12), 0.0, 1.0)
     if signed:
-        rgb = heat_colors(np.clip(values / max(peak, 1e-12), -1, 1), True)
+        rgb = heat_colors(np.sign(values), True)  # pure red or blue: white blends would grey the black canvas
     else:
         rgb = heat_colors(np.append(0.34 + 0.4 * t, 1.0), False)[:-1].reshape(*t.shape, 3)  # 1.0 pins the scale
     alpha = (HEAT_ALPHA * t**0.6 + 0.5).astype(np.uint8)  # a little above linear: broad maps stay visible
