@@ -73,6 +73,7 @@ class AttributionPanel(QWidget):
         self.state = None
         self.result = None
         self._request = 0  # tag of the newest background request
+        self._stages_known = False  # the stage list costs a forward pass: filled once the overlay is on
         self.enabled = QCheckBox("&Show heat map on the drawing")
         self.enabled.setObjectName("attributionEnabled")
         self.enabled.setAccessibleName("Show heat map")
@@ -110,7 +111,7 @@ class AttributionPanel(QWidget):
         form.addRow(self.enabled)
         form.addRow("&Method", self.method)
         form.addRow("C&lass", self.target)
-        form.addRow("S&tage", self.stage)
+        form.addRow("St&age", self.stage)  # Alt+T is the Training menu
         row = QHBoxLayout()
         row.addWidget(self.compute)
         row.addWidget(self.progress, 1)
@@ -179,7 +180,7 @@ class AttributionPanel(QWidget):
         if self.state is None or self.state.session is None:
             self._update_controls()
             return
-        if self.enabled.isChecked() and not getattr(self, "_stages_known", False):
+        if self.enabled.isChecked() and not self._stages_known:
             self._on_network()  # the stage list costs one forward pass: only once the overlay is wanted
         self._update_controls()
         self.runner.cancel()

@@ -22,6 +22,7 @@ Runs in a child process like the plain benchmark; figures are printed, not asser
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,8 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
     zoo = [s.name for s in list_models() if s.source_path is None]
     largest = max(zoo, key=lambda n: count_parameters(build_model(n)))
     plan = {"none": ["lenet5", largest], "six": ["lenet5", largest], "all": ["lenet5", largest] + ([] if quick else ["googlenet"])}
+    only = [s for s in os.environ.get("CNNVIZ_BENCH_SCENARIOS", "").split(",") if s in plan]
+    plan = {k: v for k, v in plan.items() if not only or k in only}  # CNNVIZ_BENCH_SCENARIOS=none,six: a subset
     moves, repeats = (30, 1) if quick else (60, 2)
     out: dict = {"largest": largest, "inspector": None, "results": {}}
     for scenario, models in plan.items():

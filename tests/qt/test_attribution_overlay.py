@@ -50,6 +50,19 @@ def test_saliency_heat_matches_captum_for_the_drawn_input(window, draw):
     assert "Saliency for class" in panel.note.text()
 
 
+def test_off_costs_nothing_per_stroke(window, draw, monkeypatch):
+    panel = _panel(window)
+    calls = []
+    monkeypatch.setattr(window.session, "attribution", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(window.session, "attribution_task", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(window.session, "attribution_stages", lambda *a, **k: calls.append(a))
+    before = window.inference_count
+    for stroke in (SEVEN[:10], SEVEN[10:20], SEVEN[20:]):
+        draw(window.canvas, stroke)
+        window.settle()
+    assert window.inference_count >= before + 3 and calls == [] and panel.result is None
+
+
 def test_every_stroke_updates_the_heat_while_on(qtbot, window, draw):
     panel = _panel(window)
     panel.enabled.setChecked(True)
