@@ -63,8 +63,11 @@ class ZooComparison:
         for name in self.names:
             self._model(name)
 
-    def predict(self, image: np.ndarray) -> list[dict]:
+    def predict(self, image: np.ndarray, known: dict[str, np.ndarray] | None = None) -> list[dict]:
         """Every network's answer for one 28x28 image in [0, 1].
+
+        ``known`` maps a network's name to probabilities already computed for this image with
+        its shipped weights (the app's current network): that network is not run again.
 
         Returns
         -------
@@ -77,8 +80,11 @@ class ZooComparison:
             raise CnnvizError(f"Expected a 28x28 image, got shape {image.shape}.")
         answers = []
         for name in self.names:
-            model, trained, note = self._model(name)
-            probs = np.asarray(predict(model, image), dtype=np.float32)
+            if known is not None and name in known:
+                probs, trained, note = np.asarray(known[name], dtype=np.float32), True, ""
+            else:
+                model, trained, note = self._model(name)
+                probs = np.asarray(predict(model, image), dtype=np.float32)
             top = int(np.argmax(probs))
             answers.append({
                 "name": name,

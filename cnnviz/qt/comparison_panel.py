@@ -140,6 +140,7 @@ class ComparisonPanel(QWidget):
         self._dataset = "mnist"
         self._dataset_name = "MNIST"
         self._input: np.ndarray | None = None
+        self._known: dict | None = None
         self._serial = 0  # of the newest input
         self._answered = 0  # serial of the answers on screen
         self._sent = 0  # serial of the newest input handed to the runner
@@ -169,14 +170,24 @@ class ComparisonPanel(QWidget):
             self.view.update()
 
         state.networkChanged.connect(network)
-        state.resultReady.connect(lambda result: self.set_input(result.image))
+        def result_ready(result) -> None:
+            session = state.session
+            # The current network's answer is on screen already; with its shipped weights it is the card's too.
+            shipped = session.source_kind == "pretrained" and result.probabilities is not None
+            self.set_input(result.image, {session.model_name: result.probabilities} if shipped else None)
+
+        state.resultReady.connect(result_ready)
         state.closing.connect(self.shutdown)
 
     # -- inputs in, answers out ----------------------------------------------------------
-    def set_input(self, image: np.ndarray | None) -> None:
-        """A new 28x28 input (None: nothing drawn). Answered in the background if the panel shows."""
+    def set_input(self, image: np.ndarray | None, known: dict | None = None) -> None:
+        """A new 28x28 input (None: nothing drawn). Answered in the background if the panel shows.
+
+        ``known``: {network name: probabilities} already computed for it with shipped weights.
+        """
         self._serial += 1
         self._input = None if image is None else np.asarray(image, np.float32)
+        self._known = known
         if self._input is None:
             self.runner.cancel()
             self._answered, self._pending_answers = self._serial, None
@@ -194,7 +205,7 @@ class ComparisonPanel(QWidget):
         return self._input is not None and self._answered != self._serial
 
     def _send(self) -> None:
-        serial, image, dataset = self._serial, self._input, self._dataset
+        serial, image, dataset, known = self._serial, self._input, self._dataset, self._known
         self._sent = serial
         self._sent_at[serial] = time.perf_counter()
         zoos = self._zoos
@@ -204,7 +215,7 @@ class ComparisonPanel(QWidget):
                 from cnnviz.core.comparison import ZooComparison
 
                 zoos[dataset] = ZooComparison(dataset)
-            return zoos[dataset].predict(image)
+            return zoos[dataset].predict(image, known)
 
         self.runner.submit(serial, job)
 

@@ -56,6 +56,15 @@ def test_weights_are_read_once_per_network(monkeypatch, images):
     assert calls == ["lenet5", "lenet"]
 
 
+def test_known_answers_are_taken_as_they_are(images):
+    comparison = ZooComparison("mnist", ["lenet5", "lenet"])
+    given = np.full(10, 0.1, np.float32)
+    lenet5, lenet = comparison.predict(images["mnist"][0], known={"lenet5": given})
+    np.testing.assert_array_equal(lenet5["probabilities"], given)
+    assert "lenet5" not in comparison._models and "lenet" in comparison._models  # never loaded, never run
+    assert lenet["confidence"] > 0.5
+
+
 def test_a_missing_weights_file_gives_random_weights_and_says_so(tmp_path, monkeypatch, images):
     monkeypatch.setenv("CNNVIZ_WEIGHTS_DIR", str(tmp_path))
     (answer,) = ZooComparison("mnist", ["lenet"]).predict(images["mnist"][0])

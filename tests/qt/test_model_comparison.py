@@ -127,3 +127,18 @@ def test_the_worker_thread_ends_when_the_window_closes(qtbot, window, draw, busy
     assert not [t for t in threading.enumerate() if t.name.startswith("cnnviz-compare")]
     panel.set_input(np.zeros((28, 28), np.float32))  # after closing: refused, no new thread
     assert not panel.runner.busy()
+
+
+def test_the_cards_keep_the_shipped_weights_whatever_the_current_weights(qtbot, window, draw):
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    window.session.load_untrained("lenet", "mnist")  # random weights on screen, as before training
+    draw(window.canvas, SEVEN)
+    window.settle()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    shipped = ModelSession()
+    assert shipped.load_pretrained("lenet", "mnist")
+    card = panel.view.answers[1]
+    np.testing.assert_allclose(card["probabilities"], shipped.predict(window.result.image), atol=1e-6)
+    assert not np.allclose(card["probabilities"], window.probabilities, atol=1e-3)
+    assert panel.view.current == "lenet"
