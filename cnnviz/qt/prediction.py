@@ -217,7 +217,8 @@ class PredictionPanel(QWidget):
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: class names and the random-weights warning from the network,
-        the answer from each result."""
+        the answer from each result; a click on a class's bar picks it for the panels that explain one."""
+        self.bars.classClicked.connect(state.pick_class)
 
         def network() -> None:
             self.set_class_names(state.session.class_names)
@@ -225,7 +226,6 @@ class PredictionPanel(QWidget):
 
         state.networkChanged.connect(network)
         state.resultReady.connect(lambda result: self.set_probabilities(result.probabilities))
-        self.bars.classClicked.connect(state.pick_class)
 
     def set_untrained(self, untrained: bool) -> None:
         self.untrained.setVisible(untrained)
