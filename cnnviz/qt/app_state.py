@@ -39,6 +39,9 @@ class AppState(QObject):
 
     Signals
     -------
+    heatChanged(object, object) a heat picture (RGBA) for the model input and one for the canvas, or None, None
+    classPicked(int)        the student picked a class to explain (e.g. clicked its bar)
+    closing()               the window closes: background workers stop now
     sessionReady()          the network is loaded: ``session`` is set
     loadFailed(object)      the network could not be loaded (the exception)
     networkChanged()        another network, dataset or weights file
@@ -47,11 +50,11 @@ class AppState(QObject):
     trainingStarted()
     trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
     statusMessage(str, int) a line for the status bar and how long to show it (ms)
-    heatChanged(object, object) a heat picture (RGBA) for the model input and one for the canvas, or None, None
-    classPicked(int)        the student picked a class to explain (e.g. clicked its bar)
-    closing()               the window closes: background workers stop now
     """
 
+    heatChanged = Signal(object, object)
+    classPicked = Signal(int)
+    closing = Signal()
     sessionReady = Signal()
     loadFailed = Signal(object)
     networkChanged = Signal()
@@ -60,9 +63,6 @@ class AppState(QObject):
     trainingStarted = Signal()
     trainingFinished = Signal(object)
     statusMessage = Signal(str, int)
-    heatChanged = Signal(object, object)
-    classPicked = Signal(int)
-    closing = Signal()
     _loaded = Signal(object)  # from the loader thread
 
     def __init__(self, data_dir: str | Path | None = None, parent: QObject | None = None) -> None:
@@ -202,6 +202,15 @@ class AppState(QObject):
         """True while a newer drawing (or weights) waits for the network."""
         return self._infer_timer.isActive()
 
+    # -- overlays and picks, from one panel to the others -------------------------------
+    def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
+        """Lay heat pictures over the model input (28x28x4) and the drawing square (HxWx4); None clears."""
+        self.heatChanged.emit(input_rgba, drawing_rgba)
+
+    def pick_class(self, index: int) -> None:
+        """The student picked a class (its bar in the prediction panel): panels that explain one follow."""
+        self.classPicked.emit(int(index))
+
     def _run_inference(self) -> None:
         session = self.session
         if session is None:  # still loading: the newest drawing waits for the network
@@ -218,15 +227,6 @@ class AppState(QObject):
                 session.show_input(prepared.image, prepared.transform)
         else:
             session.rerun()
-
-    # -- overlays and picks, from one panel to the others -------------------------------
-    def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
-        """Lay heat pictures over the model input (28x28x4) and the drawing square (HxWx4); None clears."""
-        self.heatChanged.emit(input_rgba, drawing_rgba)
-
-    def pick_class(self, index: int) -> None:
-        """The student picked a class (its bar in the prediction panel): panels that explain one follow."""
-        self.classPicked.emit(int(index))
 
     def stop(self) -> None:
         self._infer_timer.stop()

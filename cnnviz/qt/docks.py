@@ -67,12 +67,12 @@ class DockLayout(QObject):
         w.dock_draw = d("Draw", "dockDraw", w.canvas_panel, "Draw here; the network answers while you draw")
         w.dock_input = d("Model input (28×28)", "dockInput", w.preview, "What the network sees")
         w.dock_prediction = d("Prediction", "dockPrediction", w.prediction, "The network's answer")
-        w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
-        w.dock_c3 = d("C3 table", "dockC3", w.c3, "LeNet-5's S2→C3 connection table")  # fmt: skip
         w.dock_attribution = d("Why this class?", "dockAttribution", w.attribution,
                                "Heat maps over your drawing: which pixels make the network choose a class")
         w.dock_comparison = d("Six networks", "dockComparison", w.comparison,
                               "The six zoo networks with their shipped weights read your drawing at once")
+        w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
+        w.dock_c3 = d("C3 table", "dockC3", w.c3, "LeNet-5's S2→C3 connection table")  # fmt: skip
         # The monitor is tall; in a scroll area it can share the middle column and still be enlarged or floated.
         w.training_scroll = QScrollArea()
         w.training_scroll.setObjectName("trainingScroll")
@@ -110,12 +110,15 @@ class DockLayout(QObject):
     def default_layout(self) -> None:
         w = self.window
         docks = (w.dock_draw, w.dock_input, w.dock_maps, w.dock_kernels, w.dock_training, w.dock_prediction,
-                 w.dock_layers, w.dock_c3, w.dock_attribution, w.dock_comparison)  # fmt: skip
+                 w.dock_layers, w.dock_c3)  # fmt: skip
         for dock in docks:
             dock.setFloating(False)
             dock.show()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        for dock in (w.dock_attribution, w.dock_comparison):  # the explanations: tabbed with the structure below
+            dock.setFloating(False)
+            dock.show()
         # Left: draw, and what the model sees. Middle: feature maps | kernels | training.
         # Right: the answer, and the model's structure.
         w.addDockWidget(left, w.dock_draw)

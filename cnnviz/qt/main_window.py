@@ -104,11 +104,11 @@ class MainWindow(QMainWindow):
         self.canvas_panel.brush_slider.valueChanged.connect(lambda v: self.settings.setValue("brush", int(v)))
         self.preview = InputPreview()
         self.prediction = PredictionPanel()
+        self.attribution, self.comparison = AttributionPanel(), ComparisonPanel()  # "Why this class?", six networks
         self.feature_maps = FeatureMapsView()
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
-        self.attribution, self.comparison = AttributionPanel(), ComparisonPanel()  # "Why this class?", six networks
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3):
             if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:  # a click makes it the panel Ctrl+E exports
                 panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -122,9 +122,11 @@ class MainWindow(QMainWindow):
     def _follow_state(self) -> None:
         state = self.state
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3,
-                      self.pickers, self.status, self.canvas_panel, self.attribution, self.comparison):  # fmt: skip
+                      self.pickers, self.status):  # fmt: skip
             panel.follow(state)
         self.pickers.switchRequested.connect(self.switch_model)
+        for panel in (self.canvas_panel, self.attribution, self.comparison):  # heat overlay, why, six networks
+            panel.follow(state)
         state.sessionReady.connect(self._on_session_ready)
         state.loadFailed.connect(self._on_load_failed)
         state.networkChanged.connect(self._on_network_changed)
@@ -305,12 +307,12 @@ class MainWindow(QMainWindow):
             "Drawing": self.canvas_panel,
             "Model input": self.preview,
             "Prediction": self.prediction,
+            "Why this class?": self.attribution,
+            "Six networks": self.comparison,
             "Feature maps": self.feature_maps,
             "First-layer kernels": self.kernels,
             "Layer table": self.layer_table,
             "C3 table": self.c3,
-            "Why this class?": self.attribution,
-            "Six networks": self.comparison,
             "Training": self.training_panel,
             "Whole window": self,
         }

@@ -1,6 +1,6 @@
 """Screenshots of "Why this class?" and "Six networks" on a drawn 3, for the README.
 
-    CNNVIZ_DATA_DIR=../shared/data QT_QPA_PLATFORM=offscreen python -m cnnviz.qt.screenshots_explain
+    CNNVIZ_DATA_DIR=../shared/data QT_QPA_PLATFORM=offscreen python -m cnnviz.qt.screenshots_attribution
 
 writes ``resources/attribution.png`` (the whole window: Grad-CAM for LeNet-5's
 answer over the drawing and the model input, the panel's controls beside the
@@ -52,7 +52,7 @@ def shoot_comparison(path: Path, settings_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cnnviz.qt.screenshots_explain", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m cnnviz.qt.screenshots_attribution", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("resources"), help="folder for the PNG files")
     args = parser.parse_args(argv)
     create_application([])
