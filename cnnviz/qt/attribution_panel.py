@@ -13,6 +13,8 @@ Off, the panel does nothing at all for a stroke.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -42,22 +44,29 @@ METHOD_TIPS = {
 }
 
 
-def heat_rgba(values: np.ndarray, peak: float, signed: bool) -> np.ndarray:
-    """An H x W x 4 picture of a map: colours of ``heat_colors``, opacity growing with |value| / ``peak``.
-
-    Magnitudes run from red to yellow (black over a black canvas says nothing; white hides the ink),
-    signed maps are red for and blue against, and the faintest values are transparent, so the ink
-    shows through wherever the map is weak.
-    """
+@functools.lru_cache(maxsize=2)
+def _heat_lut(signed: bool) -> np.ndarray:
+    """(2, 256, 4) uint8 RGBA for |value| / peak = i / 255: [0] for positive values, [1] for negative ones."""
     from cnnviz.core.attribution import heat_colors  # numpy only; the core module is loaded by now
 
-    t = np.clip(np.abs(values) / max(peak, 1e-12), 0.0, 1.0)
-    if signed:
-        rgb = heat_colors(np.sign(values), True)  # pure red or blue: white blends would grey the black canvas
-    else:
-        rgb = heat_colors(np.append(0.34 + 0.4 * t, 1.0), False)[:-1].reshape(*t.shape, 3)  # 1.0 pins the scale
-    alpha = (HEAT_ALPHA * t**0.6 + 0.5).astype(np.uint8)  # a little above linear: broad maps stay visible
-    return np.concatenate([rgb, alpha[..., None]], axis=-1)
+    t = np.linspace(0.0, 1.0, 256)
+    if signed:  # pure red for, blue against: white blends would grey the black canvas
+        rgb = np.stack([np.repeat(heat_colors(np.array([s]), True), 256, axis=0) for s in (1.0, -1.0)])
+    else:  # red to yellow: black says nothing on the black canvas, white would hide the ink
+        rgb = np.repeat(heat_colors(np.append(0.34 + 0.4 * t, 1.0), False)[None, :-1], 2, axis=0)
+    alpha = np.broadcast_to((HEAT_ALPHA * t**0.6 + 0.5).astype(np.uint8)[None, :, None], (2, 256, 1))
+    return np.concatenate([rgb, alpha], axis=-1)
+
+
+def heat_rgba(values: np.ndarray, peak: float, signed: bool) -> np.ndarray:
+    """An H x W x 4 picture of a map: colour and opacity grow with |value| / ``peak``.
+
+    Magnitudes run from red to yellow, signed maps are red for and blue against, and the
+    faintest values are transparent, so the ink shows through wherever the map is weak.
+    A lookup table, so colouring a 140 x 140 picture on every stroke costs ~0.1 ms.
+    """
+    t = np.clip(np.abs(values) * (255.0 / max(peak, 1e-12)) + 0.5, 0, 255).astype(np.intp)
+    return _heat_lut(signed)[(values < 0).astype(np.intp), t]
 
 
 class AttributionPanel(QWidget):
