@@ -63,7 +63,7 @@ def heat_rgba(values: np.ndarray, peak: float, signed: bool) -> np.ndarray:
 
     Magnitudes run from red to yellow, signed maps are red for and blue against, and the
     faintest values are transparent, so the ink shows through wherever the map is weak.
-    A lookup table, so colouring a 140 x 140 picture on every stroke costs ~0.1 ms.
+    A lookup table, so colouring a 140 x 140 picture on every stroke costs well under a millisecond.
     """
     t = np.clip(np.abs(values) * (255.0 / max(peak, 1e-12)) + 0.5, 0, 255).astype(np.intp)
     return _heat_lut(signed)[(values < 0).astype(np.intp), t]
