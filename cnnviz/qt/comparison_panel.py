@@ -26,6 +26,7 @@ from cnnviz.qt.style import ACCENT, BAR_COLOR, scaled_font
 REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
 MIN_JOB_INTERVAL_S = 0.05  # ~20 rounds of six networks a second at most: the drawing keeps the cores
 STALE_OPACITY = 0.4
+HEADER_EVERY_S = 1.0  # the header's "answers arrive N ms after" (median of the last 20) changes once a second
 STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
 
 
@@ -157,6 +158,7 @@ class ComparisonPanel(QWidget):
         self._stale_timer.timeout.connect(self._grey_if_behind)
         self._pending_answers: tuple[int, list[dict]] | None = None
         self._last_repaint = 0.0
+        self._header_at, self._header_timed = 0.0, False
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: the dataset and current network, each result's input, closing."""
@@ -168,6 +170,7 @@ class ComparisonPanel(QWidget):
             self.view.class_names = tuple(session.class_names)
             self.view.current = session.model_name
             self.view.update()
+            self._set_header()
 
         state.networkChanged.connect(network)
         def result_ready(result) -> None:
@@ -245,7 +248,9 @@ class ComparisonPanel(QWidget):
             "; ".join(f"{a['display_name']}: {self.view.class_names[a['top']]} ({100 * a['confidence']:.0f}%)"
                       for a in answers))  # fmt: skip
         self.view.update()
-        self._set_header()
+        # A new text lays the dock out again: once a second, not on every answer (but at once for the first).
+        if not self._header_timed or time.perf_counter() - self._header_at > HEADER_EVERY_S:
+            self._set_header()
 
     def _grey_if_behind(self) -> None:
         if self.pending() and self.view.answers and not self.view.stale:
@@ -253,9 +258,11 @@ class ComparisonPanel(QWidget):
             self.view.update()
 
     def _set_header(self) -> None:
+        self._header_at, self._header_timed = time.perf_counter(), bool(self.latencies_ms)
         text = f"Shipped weights for {self._dataset_name}."
         if self.latencies_ms:
-            text += f" Answers arrive {self.latencies_ms[-1]:.0f} ms after your stroke."
+            recent = sorted(list(self.latencies_ms)[-20:])
+            text += f" Answers arrive {recent[len(recent) // 2]:.0f} ms after your stroke."
         self.header.setText(text)
 
     def showEvent(self, event) -> None:
