@@ -201,3 +201,19 @@ def test_occlusion_can_be_cancelled(qtbot, window, draw, monkeypatch):
 def test_the_panel_modules_do_not_import_torch():
     code = "import sys, cnnviz.qt.attribution_panel, cnnviz.qt.comparison_panel; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_method_failing_on_a_network_is_one_sentence(window, draw, monkeypatch):
+    panel = _panel(window)
+    draw(window.canvas, SEVEN)
+    window.settle()
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("element 0 of tensors does not require grad")
+
+    monkeypatch.setattr(window.session, "attribution", broken)
+    panel.enabled.setChecked(True)
+    assert panel.result is None and window.preview._heat is None and window.canvas._heat is None
+    assert panel.note.text() == (
+        "Saliency does not work on this network (RuntimeError: element 0 of tensors does not require grad)."
+    )
