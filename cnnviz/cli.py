@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
+import signal
 import sys
+import threading
 import time
 
 PROCESS_START = time.perf_counter()  # the interpreter has just started: cnnviz.cli is imported first
@@ -29,7 +33,7 @@ def _first_line(exc: BaseException) -> str:
 def _parser() -> argparse.ArgumentParser:
     from cnnviz import __version__
     from cnnviz.core.data import DATASETS
-    from cnnviz.core.training import OPTIMIZERS, SCHEDULES
+    from cnnviz.core.training import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
 
     parser = _Parser(prog="cnnviz", description="Draw digits and watch classic CNNs think and learn.")
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
@@ -48,21 +52,30 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("train", help="train a model and save its weights")
-    p.add_argument("--model", default="lenet", help=f"a zoo model, or {own}")
-    p.add_argument("--dataset", default="mnist", choices=list(DATASETS))
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 2e-3 Adam/AdamW, 0.05 SGD)")
-    p.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--schedule", default="onecycle", choices=list(SCHEDULES))
+    # Defaults come from TrainConfig, the one place they are decided.
+    d = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    p.add_argument("--model", default=d["model"], help=f"a zoo model, or {own}")
+    p.add_argument("--dataset", default=d["dataset"], choices=list(DATASETS))
+    p.add_argument("--epochs", type=int, default=d["epochs"])
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    lr_help = ", ".join(f"{lr:g} {name}" for name, lr in DEFAULT_LR.items())
+    p.add_argument("--lr", type=float, default=d["lr"], help=f"learning rate (default: {lr_help})")
+    p.add_argument("--optimizer", default=d["optimizer"], choices=list(OPTIMIZERS))
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"])
+    p.add_argument("--schedule", default=d["schedule"], choices=list(SCHEDULES))
     p.add_argument("--augment", action="store_true", help="random shifts, rotations and scaling")
     p.add_argument("--mirror", action="store_true", help="flip half the images left-right (Fashion-MNIST, not digits)")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label-smoothing", type=float, default=d["label_smoothing"])
+    p.add_argument("--device", default=d["device"], help="auto, cpu, cuda or mps")
+    p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--out", help="weights file to write (default: MODEL-DATASET.safetensors)")
     p.add_argument("--init", help="start from these weights instead of from scratch")
+    p.add_argument(
+        "--log",
+        metavar="CSV",
+        help="write every batch's loss and learning rate, and each epoch's "
+        "accuracies, to this CSV file (the app's runs list exports the same columns)",
+    )
     p.add_argument(
         "--target-accuracy",
         type=float,
@@ -159,9 +172,45 @@ def config_from_args(args):
     )
 
 
+MAX_SEED = 2**32 - 1
+
+
+def check_train_numbers(args) -> None:
+    """Every numeric option of ``cnnviz train`` finite and in range, or one sentence naming it."""
+    from cnnviz.core.errors import CnnvizError
+    from cnnviz.core.files import short
+
+    def need(ok: bool, option: str, meaning: str, value) -> None:
+        if not ok:
+            raise CnnvizError(f"{option} must be {meaning} (got {short(value, 30)}).")
+
+    def finite(value) -> bool:
+        return isinstance(value, float | int) and math.isfinite(value)
+
+    need(1 <= args.epochs <= 100_000, "--epochs", "a whole number from 1 to 100000", args.epochs)
+    need(1 <= args.batch_size <= 1_000_000, "--batch-size", "a whole number from 1 to 1000000", args.batch_size)
+    need(0 <= args.seed <= MAX_SEED, "--seed", f"a whole number from 0 to {MAX_SEED}", args.seed)
+    for option, value, low_ok in (("--weight-decay", args.weight_decay, True), ("--lr", args.lr, False)):
+        if value is not None:
+            need(finite(value), option, "a finite number", value)
+            need(value >= 0 if low_ok else value > 0, option, "at least 0" if low_ok else "above 0", value)
+    need(finite(args.label_smoothing), "--label-smoothing", "a finite number", args.label_smoothing)
+    need(0 <= args.label_smoothing < 1, "--label-smoothing", "at least 0 and below 1", args.label_smoothing)
+    if args.target_accuracy is not None:
+        need(finite(args.target_accuracy), "--target-accuracy", "a finite number", args.target_accuracy)
+        need(
+            0 < args.target_accuracy <= 1, "--target-accuracy", "above 0 and at most 1, e.g. 0.99", args.target_accuracy
+        )
+
+
 def _writable_weights_path(out: str) -> str:
-    """Check the output before hours of training, not after."""
+    """Check the output before hours of training, not after.
+
+    A file is really created (and removed) beside the target: permission bits
+    say nothing about places such as /proc, where root passes every access test.
+    """
     import os
+    import secrets
     from pathlib import Path
 
     from cnnviz.core.errors import CnnvizError
@@ -169,11 +218,20 @@ def _writable_weights_path(out: str) -> str:
     path = Path(out)
     if path.suffix != ".safetensors":
         raise CnnvizError(f"Weights are saved as safetensors: name the file '{path.with_suffix('.safetensors')}'.")
+    if path.is_dir():
+        raise CnnvizError(f"'{out}' is a folder; name a weights file to write, e.g. '{path / 'weights.safetensors'}'.")
     folder = path.parent.resolve()
     if not folder.is_dir():
         raise CnnvizError(f"The folder '{folder}' for '{out}' does not exist.")
-    if not os.access(folder, os.W_OK):
-        raise CnnvizError(f"Cannot write to the folder '{folder}'.")
+    probe = folder / f".{path.name}.{secrets.token_hex(4)}.probe"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        why = (exc.strerror or type(exc).__name__).lower()
+        raise CnnvizError(
+            f"Cannot create files in the folder '{folder}' ({why}), so the weights could not be saved there."
+        ) from None
     return out
 
 
@@ -185,9 +243,11 @@ def _cmd_train(args) -> None:
     from cnnviz.core.device import resolve_device
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.registry import build_model
+    from cnnviz.core.run_log import RunLog
     from cnnviz.core.training import BatchStats, EpochStats, TrainControl, train
     from cnnviz.core.user_model import resolve_model_name, weights_stem
 
+    check_train_numbers(args)
     args.model = resolve_model_name(args.model)  # my_net.py:Net is loaded (and checked) here
     config = config_from_args(args)
     out = _writable_weights_path(args.out or f"{weights_stem(args.model)}-{args.dataset}.safetensors")
@@ -199,8 +259,13 @@ def _cmd_train(args) -> None:
     bar = None
     history = []
     control = TrainControl()
-    reached = None
+    reached = ended = None
+    log = RunLog({**config.as_dict(), "start": "current" if args.init else "scratch"}) if args.log else None
+    if log is not None:
+        log.to_csv(args.log)  # a path that cannot be written fails now, not after training
     for event in train(config, model=model, control=control, data_dir=args.data_dir):
+        if log is not None:
+            log.record(event)
         if isinstance(event, BatchStats):
             if bar is None:
                 bar = tqdm(total=event.total_steps, unit="batch", dynamic_ncols=True, file=sys.stderr)
@@ -223,8 +288,10 @@ def _cmd_train(args) -> None:
             ended = event
     if bar:
         bar.close()
-    if ended.reason == "diverged":
-        raise CnnvizError(ended.message)
+    if log is not None:  # a diverged run's curves are worth keeping too
+        print(f"Wrote {log.batches:,} batches to {log.to_csv(args.log)}")
+    if ended is None or ended.reason == "diverged":  # nothing is written over an existing --out
+        raise CnnvizError(ended.message if ended else "Training ended without a result.")
     if args.target_accuracy is not None and reached is None:
         print(f"target accuracy {100 * args.target_accuracy:.2f}% not reached")
     meta = build_metadata(
@@ -284,7 +351,13 @@ def _cmd_eval(args) -> None:
 
 def train_command(recipe: dict, out: str) -> str:
     """The ``cnnviz train`` line that reproduces a recorded recipe."""
-    defaults = {"momentum": 0.9, "nesterov": True, "weight_decay": 0.0, "label_smoothing": 0.0, "device": "auto"}
+    from cnnviz.core.training import TrainConfig
+
+    defaults = {
+        f.name: f.default
+        for f in dataclasses.fields(TrainConfig)
+        if f.name in ("momentum", "nesterov", "weight_decay", "label_smoothing", "device")
+    }
     parts = ["cnnviz train"]
     for key, value in recipe.items():
         if key in ("threads",) or defaults.get(key, object()) == value or value is None:
@@ -365,21 +438,37 @@ COMMANDS = {
 }
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl+C so that cleanups (a half-written weights file) run."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from cnnviz.core.errors import CnnvizError
 
+    command = args.command or "gui"
+    # The app has its own shutdown; the other commands turn SIGTERM into an exception.
+    handle_term = command != "gui" and threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if handle_term else None
     try:
-        result = COMMANDS[args.command or "gui"](args)
+        result = COMMANDS[command](args)
     except CnnvizError as exc:
         print(f"cnnviz: error: {_first_line(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("cnnviz: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"cnnviz: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     except Exception as exc:  # never a traceback for the user; the type says where to look
         print(f"cnnviz: unexpected error: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
         return 1
+    finally:
+        if handle_term:
+            signal.signal(signal.SIGTERM, previous)
     return result if isinstance(result, int) else 0
 
 

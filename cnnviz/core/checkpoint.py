@@ -8,6 +8,7 @@ which refuses anything that could run code.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
 import os
 import pickle
@@ -16,14 +17,16 @@ import warnings
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 import cnnviz
 from cnnviz.core.blocks import Normalize
 from cnnviz.core.errors import CheckpointError, CnnvizError
+from cnnviz.core.files import open_regular, read_regular, short
 from cnnviz.core.registry import build_model, get_spec
+from cnnviz.core.weights_checks import MAX_FILE_BYTES, Metadata, check_values, checked_metadata, registered_model
 
 METADATA_KEY = "cnnviz"
 FORMAT = "cnnviz-weights/1"
@@ -91,40 +94,75 @@ def _not_safetensors(path: Path) -> CheckpointError:
 def _parse_metadata(path: Path, raw_meta: dict) -> dict:
     try:
         metadata = json.loads(raw_meta[METADATA_KEY])
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError, RecursionError):
         metadata = None
     if not isinstance(metadata, dict):
         raise CheckpointError(f"'{path.name}' holds tensors but no cnnviz metadata, so its model is unknown.")
     return metadata
 
 
-def _read_safetensors(path: Path, expected: dict[str, tuple] | None = None) -> tuple[dict[str, torch.Tensor], dict]:
-    """The metadata; with ``expected`` shapes, also the tensors, read only once their
-    shapes fit: a foreign multi-gigabyte file is refused without loading it."""
+def _header(path: Path, head: bytes, size: int) -> tuple[dict, dict[str, tuple]]:
+    """The raw ``__metadata__`` and the tensor shapes of a safetensors header, checked for form.
+
+    ``head`` starts at byte 0 and holds at least the whole header.
+    """
+    n = int.from_bytes(head[:8], "little") if len(head) >= 8 else -1
+    if not 2 <= n <= size - 8 or len(head) < 8 + n:
+        raise _not_safetensors(path)
     try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = _parse_metadata(path, f.metadata() or {})
-            if expected is None:
-                return {}, metadata
-            _check_shapes(path, metadata["model"], expected, {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()})
-            return {k: f.get_tensor(k) for k in f.keys()}, metadata
-    except CheckpointError:
-        raise
+        header = json.loads(head[8 : 8 + n])
+        raw_meta = header.pop("__metadata__", None) or {}
+        shapes = {k: tuple(int(d) for d in v["shape"]) for k, v in header.items()}
+    except Exception:
+        raise _not_safetensors(path) from None
+    if not isinstance(raw_meta, dict):
+        raise _not_safetensors(path)
+    return raw_meta, shapes
+
+
+def _read_header(path: Path) -> tuple[dict, dict[str, tuple]]:
+    """Only the header of a safetensors file: its metadata and shapes, no tensor."""
+    with open_regular(path, what="weights file", limit=MAX_FILE_BYTES, error=CheckpointError) as (f, size):
+        try:
+            head = f.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            if 0 <= n <= size - 8:
+                head += f.read(n)
+        except OSError:
+            raise CheckpointError(f"'{path.name}' is unreadable.") from None
+    return _header(path, head, size)
+
+
+def _read_safetensors(path: Path) -> tuple[dict, dict[str, tuple], bytes]:
+    """Metadata (checked), shapes and the file's bytes, read once."""
+    data = read_regular(path, what="weights file", limit=MAX_FILE_BYTES, error=CheckpointError)
+    raw_meta, shapes = _header(path, data, len(data))
+    return checked_metadata(path, _parse_metadata(path, raw_meta)), shapes, data
+
+
+def _tensors(path: Path, data: bytes) -> dict[str, torch.Tensor]:
+    try:
+        return safetensors_load(data)
     except Exception:
         raise _not_safetensors(path) from None
 
 
 def _read_legacy(path: Path) -> dict[str, torch.Tensor]:
+    data = read_regular(path, what="weights file", limit=MAX_FILE_BYTES, error=CheckpointError)
     try:
         with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then reads fine
             warnings.simplefilter("ignore", UserWarning)
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise CheckpointError(
-            f"'{path.name}' contains Python objects, not just weights; cnnviz will not load it because that could run code."
-        ) from None
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # Only a pickle that names a forbidden global (os.system, a class, ...) holds Python
+        # objects; torch raises the same error type for bytes that are no pickle at all.
+        if "GLOBAL" in str(exc):
+            raise CheckpointError(
+                f"'{path.name}' contains Python objects, not just weights; cnnviz will not load it because that could run code."
+            ) from None
+        raise CheckpointError(f"'{path.name}' is not a PyTorch weights file.") from None
     except Exception:
-        raise CheckpointError(f"'{path.name}' is not a readable PyTorch weights file.") from None
+        raise CheckpointError(f"'{path.name}' is not a PyTorch weights file.") from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not (isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values())):
@@ -133,8 +171,16 @@ def _read_legacy(path: Path) -> dict[str, torch.Tensor]:
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
-    """Only the metadata of a safetensors weights file (no tensor is read)."""
-    return _read_safetensors(Path(path))[1] if Path(path).exists() else {}
+    """Only the metadata of a safetensors weights file (no tensor is read), checked.
+
+    Returns ``{}`` when there is no file; raises ``CheckpointError`` for a file
+    that is not a cnnviz weights file. Bad optional fields are dropped and
+    listed in the result's ``notes``.
+    """
+    path = Path(path)
+    if not os.path.lexists(path):
+        return {}
+    return checked_metadata(path, _parse_metadata(path, _read_header(path)[0]))
 
 
 def _check_shapes(path: Path, model_name: str, expected: dict[str, tuple], got: dict[str, tuple]) -> None:
@@ -146,13 +192,14 @@ def _check_shapes(path: Path, model_name: str, expected: dict[str, tuple], got: 
         name = (missing or extra)[0]
         what = "lacks" if missing else "has an unexpected"
         raise CheckpointError(
-            f"'{path.name}' does not fit {display}: it {what} tensor '{name}' "
+            f"'{path.name}' does not fit {display}: it {what} tensor '{short(name)}' "
             f"({len(missing)} missing, {len(extra)} unexpected)."
         )
     if wrong:
         k = wrong[0]
         raise CheckpointError(
-            f"'{path.name}' does not fit {display}: tensor '{k}' has shape {list(got[k])}, expected {list(expected[k])}."
+            f"'{path.name}' does not fit {display}: tensor '{short(k)}' has shape {short(list(got[k]))}, "
+            f"expected {list(expected[k])}."
         )
 
 
@@ -202,23 +249,38 @@ def load_checkpoint(path: str | os.PathLike, model_name: str | None = None) -> t
     """Build the model named in the file and load its weights.
 
     ``model_name``, if given, must match the file (for a legacy ``.pt`` file
-    without metadata it says which model to build). Raises ``CheckpointError``
-    with one sentence on any mismatch.
+    without metadata it says which model to build). The file is read once;
+    its tensors and metadata are all checked before the model is returned.
+    Raises ``CheckpointError`` with one sentence on any problem; its
+    ``file_model`` names the file's model when that is known.
+
+    Returns
+    -------
+    model, metadata
+        ``metadata`` is a ``Metadata`` dict whose ``notes`` list the optional
+        fields that were ignored.
     """
     path = Path(path)
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CheckpointError(f"There is no weights file at '{path}'.")
     if path.suffix in (".pt", ".pth"):
         if model_name is None:
             raise CheckpointError(f"'{path.name}' is a PyTorch state dict without metadata; say which model it is for.")
-        metadata = {"model": model_name, "format": "legacy-state-dict"}
+        metadata = Metadata({"model": model_name, "format": "legacy-state-dict"})
         model = _model_for(path, metadata, model_name)
         state = _read_legacy(path)
         _check_shapes(path, model_name, _shapes(model), {k: tuple(v.shape) for k, v in state.items()})
+        check_values(path, model, state)
     else:
-        metadata = _read_safetensors(path)[1]
-        model = _model_for(path, metadata, model_name)
-        state = _read_safetensors(path, _shapes(model))[0]
+        metadata, shapes, data = _read_safetensors(path)
+        try:
+            model = _model_for(path, metadata, model_name)
+            _check_shapes(path, metadata["model"], _shapes(model), shapes)
+            state = _tensors(path, data)
+            check_values(path, model, state)
+        except CheckpointError as exc:
+            exc.file_model = registered_model(metadata["model"])
+            raise
     model.load_state_dict(state)
     model.eval()
     return model, metadata

@@ -1,4 +1,4 @@
-"""MNIST and Fashion-MNIST through torchvision, held in memory as uint8 tensors.
+"""MNIST and Fashion-MNIST, downloaded by torchvision, validated and held in memory as uint8 tensors.
 
 Training never goes through a DataLoader: each split is read once, kept on
 the training device, and batches are drawn by index (see training.py).
@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from cnnviz.core.errors import CnnvizError, DataMissingError
+from cnnviz.core.idx import check_labels, read_idx
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,10 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
 
 
 def is_available(dataset: str, data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether the dataset is on disk already (nothing to download)."""
+    """Whether the dataset's files are on disk already (nothing to download; they may still be corrupt)."""
     raw = resolve_data_dir(data_dir) / dataset_info(dataset).folder / "raw"
-    return all((raw / f).exists() for f in _RAW_FILES)
+    # lexists: a broken link or a folder in a file's place is "there" and gets its own message.
+    return all(os.path.lexists(raw / f) for f in _RAW_FILES)
 
 
 _LOADING = threading.Lock()
@@ -79,22 +81,32 @@ def _split_key(dataset: str, train: bool, data_dir: str | os.PathLike | None) ->
     return dataset, train, resolve_data_dir(data_dir).resolve()
 
 
-def _read_split(dataset: str, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+def _download(dataset: str, root: Path) -> None:
     # Imported here, not at module level: torchvision costs ~1.5 s, and the
-    # app needs it only when a dataset is read.
+    # app needs it only when a dataset must be downloaded.
     from torchvision import datasets as tv_datasets
 
     info = dataset_info(dataset)
-    cls = getattr(tv_datasets, _TORCHVISION_CLASS[dataset])
+    raw = root / info.folder / "raw"
+    missing = [f for f in _RAW_FILES if not os.path.lexists(raw / f)]
     try:
-        ds = cls(str(root), train=train, download=not is_available(dataset, root))
+        getattr(tv_datasets, _TORCHVISION_CLASS[dataset])(str(root), train=True, download=True)
     except Exception as exc:  # torchvision raises RuntimeError/URLError/OSError when offline
-        raw = root / info.folder / "raw"
         raise DataMissingError(
-            f"{info.display_name} is not in {raw} and could not be downloaded ({type(exc).__name__}); "
-            f"connect to the internet once, or put {', '.join(_RAW_FILES)} in that folder."
+            f"{info.display_name} is not in {raw} ({', '.join(missing)} missing) and could not be downloaded "
+            f"({type(exc).__name__}); connect to the internet once, or put {', '.join(_RAW_FILES)} in that folder."
         ) from None
-    return ds.data.contiguous(), ds.targets.long()
+
+
+def _read_split(dataset: str, train: bool, root: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    if not is_available(dataset, root):
+        _download(dataset, root)
+    raw = root / dataset_info(dataset).folder / "raw"
+    prefix = "train" if train else "t10k"
+    images = read_idx(raw / f"{prefix}-images-idx3-ubyte", dataset_info(dataset).display_name)
+    labels = read_idx(raw / f"{prefix}-labels-idx1-ubyte", dataset_info(dataset).display_name)
+    check_labels(raw / f"{prefix}-labels-idx1-ubyte", labels, len(images), len(dataset_info(dataset).classes))
+    return torch.from_numpy(images), torch.from_numpy(labels).long()
 
 
 def load_split(

@@ -6,6 +6,7 @@ Applied to Document Recognition", Proc. IEEE 86(11), 1998, section II.B.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import OrderedDict
 
@@ -197,19 +198,35 @@ class LeNet5(nn.Sequential):
 class LeNet(nn.Sequential):
     """The modern LeNet of the tutorials: ReLU, 2x2 max-pool, linear 400-120-84-10."""
 
-    def __init__(self) -> None:
+    def __init__(self, activation: str = "relu") -> None:
+        act = ACTIVATIONS[activation]
         super().__init__(
             OrderedDict(
                 input=Normalize(MNIST_MEAN, MNIST_STD),  # 1x28x28
-                conv1=nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU()),  # 6x28x28
+                conv1=nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), act()),  # 6x28x28
                 pool1=nn.MaxPool2d(2),  # 6x14x14
-                conv2=nn.Sequential(nn.Conv2d(6, 16, 5), nn.ReLU()),  # 16x10x10
+                conv2=nn.Sequential(nn.Conv2d(6, 16, 5), act()),  # 16x10x10
                 pool2=nn.MaxPool2d(2),  # 16x5x5
-                fc1=nn.Sequential(nn.Flatten(), nn.Linear(400, 120), nn.ReLU()),  # 120
-                fc2=nn.Sequential(nn.Linear(120, 84), nn.ReLU()),  # 84
+                fc1=nn.Sequential(nn.Flatten(), nn.Linear(400, 120), act()),  # 120
+                fc2=nn.Sequential(nn.Linear(120, 84), act()),  # 84
                 fc3=nn.Linear(84, 10),  # 10
             )
         )
+
+
+# The modern LeNet's activation is a training setting: sigmoid as the early tutorials used it
+# (the classic comparison with ReLU), tanh as in between. Each is its own registered variant, so a
+# weights file names the network that reads it and can never be loaded into the wrong activation.
+ACTIVATIONS = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+
+
+def lenet_variant(activation: str) -> str:
+    """The registered name of the modern LeNet with this activation ("lenet" for ReLU)."""
+    if activation not in ACTIVATIONS:
+        from cnnviz.core.errors import CnnvizError
+
+        raise CnnvizError(f"Activation must be one of {', '.join(ACTIVATIONS)}, not '{activation}'.")
+    return "lenet" if activation == "relu" else f"lenet-{activation}"
 
 
 register_model(
@@ -230,3 +247,14 @@ register_model(
         description="LeNet-5's shape with ReLU, max-pooling, full connections and a linear output.",
     )
 )
+for _activation in ("sigmoid", "tanh"):
+    register_model(
+        ModelSpec(
+            name=lenet_variant(_activation),
+            display_name=f"LeNet (modern, {_activation})",
+            builder=functools.partial(LeNet, _activation),
+            reference="The LeNet of the early tutorials, with a saturating activation",
+            description=f"The modern LeNet with {_activation} instead of ReLU: the classic comparison.",
+            variant_of="lenet",
+        )
+    )

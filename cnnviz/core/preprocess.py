@@ -13,13 +13,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cnnviz.core.pictures import border, drop_specks, otsu_threshold
+
 # Below this much ink (in units of fully inked 28x28 pixels) a drawing is empty.
 EMPTY_INK = 1.0
 INK_THRESHOLD = 0.05
 
 
 def _as_ink(drawing: np.ndarray, ink_is_dark: bool | None) -> np.ndarray:
-    """Grayscale of any range -> float32 in [0, 1] with ink = 1."""
+    """Grayscale of any range -> float32 in [0, 1] with ink = 1 and the paper at 0."""
     img = np.asarray(drawing, dtype=np.float32)
     if img.ndim == 3:  # RGB(A) -> luminance
         img = img[..., :3].mean(axis=2)
@@ -27,11 +29,21 @@ def _as_ink(drawing: np.ndarray, ink_is_dark: bool | None) -> np.ndarray:
     if hi - lo < 1e-6:
         return np.zeros_like(img)
     img = (img - lo) / (hi - lo)
+    # Otsu's split, not 0.5: on a grey photo the paper's level is anywhere.
+    threshold = otsu_threshold(img * 255.0) / 255.0
     if ink_is_dark is None:
-        # The border is background: bright borders mean dark ink on light paper.
-        border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
-        ink_is_dark = float(np.median(border)) > 0.5
-    return 1.0 - img if ink_is_dark else img
+        # The border is background: a border mostly above the split means dark ink on light paper.
+        ink_is_dark = float(np.median(border(img))) > threshold
+    ink = 1.0 - img if ink_is_dark else img
+    # The paper's noise is not faint ink: everything up to the border's upper noise level
+    # (never beyond the split, in case the ink reaches the border) becomes 0, and so do
+    # the isolated pixels of noise beyond it.
+    paper = min(float(np.percentile(border(ink), 99)), 1.0 - threshold if ink_is_dark else threshold)
+    if paper <= 0.0:
+        return ink  # clean paper (a canvas drawing): nothing to take away
+    ink = np.clip((ink - paper) / (1.0 - paper), 0.0, 1.0)
+    ink[~drop_specks(ink > 0)] = 0.0
+    return ink
 
 
 def drawing_to_input(drawing: np.ndarray, ink_is_dark: bool | None = None) -> np.ndarray | None:
@@ -152,6 +164,12 @@ class PreparedInput:
 
     image: np.ndarray
     transform: InputTransform
+
+    @property
+    def extent(self) -> float:
+        """The ink's larger side as a fraction of the drawing's: a dot or a tiny scribble is small."""
+        top, left, bottom, right = self.transform.crop
+        return max(bottom - top, right - left) / max(self.transform.drawing_shape)
 
 
 def prepare_drawing(drawing: np.ndarray, ink_is_dark: bool | None = None) -> PreparedInput | None:

@@ -32,6 +32,7 @@ class ModelSpec:
     source_path: str | None = None
     source_sha256: str | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    variant_of: str | None = None  # e.g. the sigmoid LeNet is a training setting of "lenet", not a zoo entry
 
     @property
     def source_name(self) -> str | None:
@@ -77,10 +78,11 @@ def _ensure_loaded() -> None:
     from cnnviz.core import lenet, zoo  # noqa: F401
 
 
-def list_models() -> list[ModelSpec]:
-    """All registered models, in the order they were registered."""
+def list_models(variants: bool = False) -> list[ModelSpec]:
+    """The registered models in registration order: the zoo and the user's networks, and with
+    ``variants`` also the settings-made variants (the modern LeNet with sigmoid or tanh)."""
     _ensure_loaded()
-    return list(_REGISTRY.values())
+    return [spec for spec in _REGISTRY.values() if variants or spec.variant_of is None]
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -34,6 +34,7 @@ from cnnviz.core.inspect import activations, c3_connection_table, first_conv_ker
 from cnnviz.core.layers import LayerInfo, layer_table
 from cnnviz.core.registry import ModelSpec, build_model, get_spec
 from cnnviz.core.resources import pretrained_path
+from cnnviz.core.session_explain import ExplainMixin
 
 
 def copy_weights(model: nn.Module) -> dict:
@@ -69,6 +70,7 @@ class DrawingResult:
     transform: object | None = None
     true_label: int | None = None
     error: str | None = None
+    note: str | None = None  # why there is no answer although something is drawn ("draw a bigger digit")
 
     @property
     def predicted(self) -> int | None:
@@ -103,11 +105,12 @@ class RunEnd:
     metadata: dict | None = None
     test_accuracy: float | None = None
     kept_weights_from_before: bool = False
+    go_back: bool = False  # the user chose the network from before the run over a stopped run's weights
     adopted: bool = False  # set by end_training
     restored: bool = False  # set by end_training
 
 
-class ModelSession:
+class ModelSession(ExplainMixin):
     """The current network and everything announced about it (see the module docstring)."""
 
     def __init__(self, model_name: str = "lenet5", dataset: str = "mnist") -> None:
@@ -123,6 +126,7 @@ class ModelSession:
         # "file", "training" (live, mid-run) or "trained" (a finished run).
         self.source_kind = "untrained"
         self.result = DrawingResult(None)
+        self.saved = False  # the weights on screen are in a file the user saved
         self._run_before: NetworkState | None = None  # set while a run is going
         self._run_model: nn.Module | None = None  # the session's copy that shows the run's weights
 
@@ -197,9 +201,13 @@ class ModelSession:
             return names, None
 
     # -- the drawing -------------------------------------------------------------
-    def show_input(self, image: np.ndarray | None, transform=None, true_label: int | None = None) -> DrawingResult:
-        """Run the network on a new 28x28 input (None: an empty canvas) and announce the result."""
+    def show_input(
+        self, image: np.ndarray | None, transform=None, true_label: int | None = None, note: str | None = None
+    ) -> DrawingResult:
+        """Run the network on a new 28x28 input (None: an empty canvas, or ``note`` says why) and announce it."""
         self.result = self._result_for(image, transform, true_label)
+        if note is not None:
+            self.result = DrawingResult(image, transform=transform, true_label=true_label, note=note)
         self.events.result_ready.emit(self.result)
         return self.result
 
@@ -223,6 +231,8 @@ class ModelSession:
         self.model_name, self.dataset = state.model_name, state.dataset
         self.model, self.metadata = state.model.eval().cpu(), state.metadata
         self.source_kind, self.source = state.source_kind, state.source
+        self.saved = False
+        self.forget_kernel_edits()  # new weights: whatever is now loaded counts as trained
         self.events.network_changed.emit()
 
     def state(self) -> NetworkState:
@@ -258,10 +268,17 @@ class ModelSession:
         dataset = dataset if isinstance(dataset, str) and dataset in ("mnist", "fashion-mnist") else self.dataset
         self._adopt(NetworkState(meta["model"], dataset, model, meta, "file", f"file {Path(path).name}"))
 
+    @property
+    def has_unsaved_work(self) -> bool:
+        """Weights the user made (a finished run) that no file holds yet: ask before throwing them away."""
+        return self.source_kind == "trained" and not self.saved
+
     def save(self, path: str | Path) -> Path:
         # Keep the provenance (accuracy, recipe, ...) and refresh model, dataset, versions and date.
         meta = {**self.metadata, **build_metadata(self.model_name, self.model, dataset=self.dataset)}
-        return save_checkpoint(path, self.model, meta)
+        saved = save_checkpoint(path, self.model, meta)
+        self.saved = True
+        return saved
 
     # -- training ---------------------------------------------------------------------
     def begin_training(
@@ -320,7 +337,7 @@ class ModelSession:
             return end
         go_back = (
             end.model is None or end.steps == 0 or end.reason == "error"
-            or (end.reason == "diverged" and end.kept_weights_from_before)
+            or (end.reason == "diverged" and end.kept_weights_from_before) or end.go_back
         )  # fmt: skip
         if go_back:
             self._adopt(before)

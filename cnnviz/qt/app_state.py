@@ -34,6 +34,10 @@ def emit_unless_gone(signal, *values) -> None:
         pass
 
 
+# Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
+MIN_DRAWING_EXTENT = 0.12
+
+
 class AppState(QObject):
     """Signals of the app's state; see the module docstring.
 
@@ -50,6 +54,9 @@ class AppState(QObject):
     trainingStarted()
     trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
     statusMessage(str, int) a line for the status bar and how long to show it (ms)
+    unitSelected(object)    the unit to inspect: (stage, channel, y, x), or None
+    unitExplained(object)   ``explain_selected_unit``'s answer: a ``UnitExplanation.as_dict()``, or None
+    stageSelected(str)      a stage to show in the feature-maps panel (a click in the diagram)
     """
 
     heatChanged = Signal(object, object)
@@ -63,6 +70,9 @@ class AppState(QObject):
     trainingStarted = Signal()
     trainingFinished = Signal(object)
     statusMessage = Signal(str, int)
+    unitSelected = Signal(object)
+    unitExplained = Signal(object)
+    stageSelected = Signal(str)
     _loaded = Signal(object)  # from the loader thread
 
     def __init__(self, data_dir: str | Path | None = None, parent: QObject | None = None) -> None:
@@ -81,6 +91,9 @@ class AppState(QObject):
         self._infer_timer.setInterval(0)
         self._infer_timer.timeout.connect(self._run_inference)
         self._loaded.connect(self._on_loaded)
+        self.selected_unit: tuple[str, int, int, int] | None = None
+        self.unit_explanation: dict | None = None
+        self.unit_error: str | None = None  # why the selected unit could not be explained
 
     # -- loading ------------------------------------------------------------------------
     def load(self, model: str, dataset: str, *, in_background: bool) -> None:
@@ -223,10 +236,57 @@ class AppState(QObject):
             prepared = core().prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
             if prepared is None:
                 session.show_input(None)
+            elif prepared.extent < MIN_DRAWING_EXTENT:  # a dot would be blown up to 20x20 and "recognised"
+                session.show_input(None, note="Draw a bigger digit" if session.dataset == "mnist" else "Draw bigger")
             else:  # the transform lets a 28x28 map (a heat map, a receptive field) be drawn back on the canvas
                 session.show_input(prepared.image, prepared.transform)
         else:
             session.rerun()
+
+    # -- what the student points at (unit inspector, architecture view) ------------------------
+    def select_unit(self, stage: str, channel: int, y: int = 0, x: int = 0) -> None:
+        """Inspect this unit from now on (a click on a feature map, an arrow key in the inspector)."""
+        self.selected_unit = (str(stage), int(channel), int(y), int(x))
+        self.unitSelected.emit(self.selected_unit)
+
+    def explain_selected_unit(self) -> dict | None:
+        """Explain the selected unit for the current input and announce it (``unitExplained``).
+
+        Called by the inspector only while it is on screen, so a hidden inspector costs a stroke nothing.
+        """
+        data, self.unit_error = None, None
+        if self.session is not None and self.selected_unit is not None:
+            try:
+                data = self.session.explain_unit(*self.selected_unit)
+            except core().CnnvizError as exc:  # e.g. a new network without that stage
+                self.unit_error = str(exc)
+            except Exception as exc:  # a user's network may fail anywhere: one sentence
+                self.unit_error = f"This unit cannot be explained ({type(exc).__name__}: {exc})."
+        self.unit_explanation = data
+        self.unitExplained.emit(data)
+        return data
+
+    def select_stage(self, name: str) -> None:
+        """Show this stage in the feature-maps panel (a click on a box of the architecture view)."""
+        self.stageSelected.emit(str(name))
+
+    def edit_first_kernel(self, out_channel: int, in_channel: int, kernel: np.ndarray) -> bool:
+        """Edit a first-layer kernel (the session announces the new weights); False, with a reason, if refused."""
+        return self._kernel_command(lambda: self.session.edit_first_kernel(out_channel, in_channel, kernel))
+
+    def reset_first_kernel(self, out_channel: int, in_channel: int = 0) -> bool:
+        """Put a first-layer kernel's trained weights back; False, with a reason, if refused."""
+        return self._kernel_command(lambda: self.session.reset_first_kernel(out_channel, in_channel))
+
+    def _kernel_command(self, command) -> bool:
+        if self.session is None:
+            return False
+        try:
+            command()
+        except core().CnnvizError as exc:
+            self.statusMessage.emit(str(exc), 8000)
+            return False
+        return True
 
     def stop(self) -> None:
         self._infer_timer.stop()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.qt.style import ACCENT, color_table, format_shape, indexed_image, quantize, scaled_font
+from cnnviz.qt.style import ACCENT, BASE_POINT_SIZE, color_table, format_shape, indexed_image, quantize, scaled_font
 
-BOX_W, BOX_H, THUMB, GAP_X, GAP_Y = 240.0, 84.0, 56.0, 24.0, 34.0
+BOX_W, BOX_H, THUMB, GAP_X, GAP_Y = 240.0, 104.0, 56.0, 24.0, 34.0  # room for a type of three lines
 # Shorter module names so a residual main path fits its box in two lines.
-ABBREVIATIONS = (("BatchNorm2d", "BN"), ("LocalResponseNorm", "LRN"), ("Conv2d", "conv"), (" + ", " · "))
+ABBREVIATIONS = (("BatchNorm2d", "BN"), ("LocalResponseNorm", "LRN"), ("PartialConv2d", "partial conv"), ("Conv2d", "conv"),
+                 (" + ", " · "))
 KIND_COLORS = {
     "image": "#e9ecef",
     "stage": "#dbe4ff",
@@ -37,6 +38,20 @@ KIND_COLORS = {
     "skip": "#fff3bf",
     "add": "#ffd8a8",
 }
+
+
+def short_type(text: str) -> str:
+    """A stage's type for its box: a chain of convolutions each followed by BatchNorm and ReLU
+    (an Inception branch) as "conv 1x1 → conv 3x3, each with BN, ReLU", else the abbreviated names."""
+    parts = text.split(" + ")
+    convs = [i for i, part in enumerate(parts) if part.startswith("Conv2d")]
+    if len(convs) > 1 and len(parts) == 3 * len(convs) and all(
+        parts[i + 1 : i + 3] == ["BatchNorm2d", "ReLU"] for i in convs
+    ):
+        text = " → ".join(parts[i] for i in convs) + ", each with BN, ReLU"
+    for long, short in ABBREVIATIONS:
+        text = text.replace(long, short)
+    return text
 
 
 def depths(nodes: list[dict]) -> dict[str, int]:
@@ -65,13 +80,11 @@ class _NodeItem(QGraphicsRectItem):
         self.setPen(QPen(QColor("#495057"), 1))
         self.setToolTip(f"{node['id']}: {node['type']}, output {format_shape(tuple(node['output_shape']))}")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
-        kind_text = node["type"]
-        for long, short in ABBREVIATIONS:
-            kind_text = kind_text.replace(long, short)
+        kind_text = short_type(node["type"])
         width = rect.width() - THUMB - 16
         y = rect.top() + 4
         for k, line in enumerate((node["label"], kind_text, format_shape(tuple(node["output_shape"])))):
-            if k == 1:  # the type may wrap onto a second line
+            if k == 1:  # the type may wrap onto a second and third line (an Inception branch)
                 text = QGraphicsTextItem(line, self)
                 self.type_text = text  # PySide drops a QGraphicsTextItem child without a Python reference
                 text.setTextWidth(width)
@@ -82,7 +95,7 @@ class _NodeItem(QGraphicsRectItem):
                 text.setBrush(QColor("#212529"))
             text.setFont(scaled_font(font, 1.0, bold=k == 0))
             text.setPos(rect.left() + 8, y)
-            y += min(text.boundingRect().height(), 2.6 * QFontMetricsF(text.font()).height())
+            y += min(text.boundingRect().height(), 3.6 * QFontMetricsF(text.font()).height())
         self.thumb = QGraphicsPixmapItem(self)
         self.thumb.setPos(rect.right() - THUMB - 6, rect.top() + (rect.height() - THUMB) / 2)
         table = node["details"].get("connection_table")
@@ -123,6 +136,8 @@ class ArchitectureView(QGraphicsView):
         self.items_by_id.clear()
         self.selected = None
         depth = depths(nodes)
+        font = QFont(self.font())  # the boxes are sized for the normal type; presentation mode scales the view
+        font.setPointSizeF(BASE_POINT_SIZE)
         rows: dict[int, list[dict]] = {}
         for n in nodes:
             rows.setdefault(depth[n["id"]], []).append(n)
@@ -132,7 +147,7 @@ class ArchitectureView(QGraphicsView):
             row_w = len(row) * BOX_W + (len(row) - 1) * GAP_X
             for k, n in enumerate(row):
                 x = (total_w - row_w) / 2 + k * (BOX_W + GAP_X)
-                item = _NodeItem(n, QRectF(x, d * (BOX_H + GAP_Y), BOX_W, BOX_H), self.font())
+                item = _NodeItem(n, QRectF(x, d * (BOX_H + GAP_Y), BOX_W, BOX_H), font)
                 scene.addItem(item)
                 self.items_by_id[n["id"]] = item
         pen = QPen(QColor("#495057"), 1.5)

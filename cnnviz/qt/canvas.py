@@ -73,6 +73,7 @@ class DrawingCanvas(QWidget):
 
         self.brush_size = DEFAULT_BRUSH
         self._items: list[_Stroke | _Picture] = []  # undo history, oldest first
+        self._cleared: list[list] = []  # drawings wiped by clear(), for undo
         self._stroke: _Stroke | None = None  # the stroke being drawn
         self._model_image = self._blank(MODEL_SIZE)
         self._view_image = self._blank(1)
@@ -113,6 +114,9 @@ class DrawingCanvas(QWidget):
         self.update()
 
     def clear(self) -> None:
+        """Clear the canvas; undo brings the cleared drawing back (an Esc too many costs nothing)."""
+        if self._items:
+            self._cleared.append(list(self._items))
         self._items.clear()
         self._stroke = None
         self._rerender()
@@ -120,10 +124,15 @@ class DrawingCanvas(QWidget):
         self.drawingChanged.emit(self.image_array())
 
     def undo(self) -> bool:
-        """Remove the last stroke (or loaded picture); False when there is nothing to undo."""
-        if self._stroke is not None or not self._items:
+        """Undo the last stroke, picture or clear; False when there is nothing to undo."""
+        if self._stroke is not None:
             return False
-        self._items.pop()
+        if self._items:  # strokes drawn since the last clear go first, then the clear itself
+            self._items.pop()
+        elif self._cleared:
+            self._items = self._cleared.pop()
+        else:
+            return False
         self._rerender()
         if not self._items:
             self.cleared.emit()

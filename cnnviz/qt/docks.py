@@ -73,6 +73,16 @@ class DockLayout(QObject):
                               "The six zoo networks with their shipped weights read your drawing at once")
         w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
         w.dock_c3 = d("C3 table", "dockC3", w.c3, "LeNet-5's S2→C3 connection table")  # fmt: skip
+        # In a scroll area: its grids must not squeeze the answer's column on a projector.
+        w.inspector_scroll = QScrollArea()
+        w.inspector_scroll.setObjectName("inspectorScroll")
+        w.inspector_scroll.setWidgetResizable(True)
+        w.inspector_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        w.inspector_scroll.setWidget(w.inspector)
+        w.dock_inspector = d("Inspector", "dockInspector", w.inspector_scroll,
+                             "How one unit's value was computed: click a unit of a feature map")
+        w.dock_architecture = d("Architecture", "dockArchitecture", w.architecture,
+                                "The network as a diagram; click a box to see that stage's maps")  # fmt: skip
         # The monitor is tall; in a scroll area it can share the middle column and still be enlarged or floated.
         w.training_scroll = QScrollArea()
         w.training_scroll.setObjectName("trainingScroll")
@@ -81,13 +91,29 @@ class DockLayout(QObject):
         w.training_scroll.setWidget(w.training_panel)
         w.dock_training = d("Training", "dockTraining", w.training_scroll, "Train the model and watch it learn")
         # A dock behind another's tab is moved off-screen, not hidden: catch up when its tab is raised.
-        for dock, panel in ((w.dock_maps, w.feature_maps), (w.dock_c3, w.c3)):
+        for dock, panel in ((w.dock_maps, w.feature_maps), (w.dock_c3, w.c3), (w.dock_inspector, w.inspector),
+                            (w.dock_architecture, w.architecture)):  # fmt: skip
             dock.visibilityChanged.connect(
                 lambda visible, panel=panel: visible and QTimer.singleShot(0, panel, panel.refresh_if_stale)
             )
         self.fit_to_screen()
         self.default_layout()
         self.default_state = w.saveState()
+
+    def follow(self, state) -> None:
+        """Bring the panel a selection is for to the front: the inspector for a unit, the maps for a stage."""
+        w = self.window
+
+        def front(dock: QDockWidget, panel: QWidget) -> None:
+            if self.presentation and self.compact:  # one panel at a time: this one
+                docks = self.focus_docks()
+                self.show_focus_panel(docks.index(dock))
+            dock.show()
+            dock.raise_()
+            panel.setFocus()  # the inspector takes the arrow keys at once
+
+        state.unitSelected.connect(lambda _unit: front(w.dock_inspector, w.inspector))
+        state.stageSelected.connect(lambda _stage: front(w.dock_maps, w.feature_maps))
 
     def fit_to_screen(self) -> None:
         """Size and place the window inside its screen's available area (1600x1000 where it fits)."""
@@ -110,7 +136,7 @@ class DockLayout(QObject):
     def default_layout(self) -> None:
         w = self.window
         docks = (w.dock_draw, w.dock_input, w.dock_maps, w.dock_kernels, w.dock_training, w.dock_prediction,
-                 w.dock_layers, w.dock_c3)  # fmt: skip
+                 w.dock_layers, w.dock_c3, w.dock_inspector, w.dock_architecture)  # fmt: skip
         for dock in docks:
             dock.setFloating(False)
             dock.show()
@@ -127,6 +153,9 @@ class DockLayout(QObject):
         w.splitDockWidget(w.dock_maps, w.dock_prediction, horizontal)
         w.tabifyDockWidget(w.dock_maps, w.dock_kernels)
         w.tabifyDockWidget(w.dock_kernels, w.dock_training)
+        # The inspector needs the middle column's room (patch, kernel and products side by side).
+        w.tabifyDockWidget(w.dock_training, w.dock_inspector)
+        w.tabifyDockWidget(w.dock_inspector, w.dock_architecture)
         width, height = w.width(), w.height()
         if self.compact:
             # A projector: the answer keeps a column of its own; the structure joins the big views' tabs.
@@ -159,8 +188,8 @@ class DockLayout(QObject):
     def focus_docks(self) -> list[QDockWidget]:
         """The panels presentation mode shows one at a time on a small screen (PgDown/PgUp cycle)."""
         w = self.window
-        return [w.dock_maps, w.dock_kernels, w.dock_training, w.dock_layers, w.dock_c3, w.dock_attribution,
-                w.dock_comparison]  # fmt: skip
+        return [w.dock_maps, w.dock_kernels, w.dock_training, w.dock_layers, w.dock_c3, w.dock_inspector,
+                w.dock_architecture, w.dock_attribution, w.dock_comparison]  # fmt: skip
 
     def toggle_presentation_mode(self) -> None:
         self.set_presentation_mode(not self.presentation)

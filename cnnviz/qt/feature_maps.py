@@ -36,6 +36,7 @@ from cnnviz.qt.style import (
 from cnnviz.qt.visibility import is_on_screen
 
 ALL_LAYERS = "All layers"
+HOVER_HELP = "Hover to read a value; click a unit to see how it was computed; Shift+click to enlarge its map."
 
 
 class MapZoomDialog(QDialog):
@@ -113,7 +114,7 @@ class MapZoomDialog(QDialog):
 
 
 class FeatureMapsView(QWidget):
-    """The feature-maps panel: a layer chooser, the mosaic, a hover read-out, click to enlarge."""
+    """The feature-maps panel: a layer chooser, the mosaic, a hover read-out; click to inspect, Shift+click to enlarge."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -122,6 +123,7 @@ class FeatureMapsView(QWidget):
         self.setToolTip("")
         self._acts: OrderedDict[str, np.ndarray] | None = None
         self._stale = False
+        self._output_kind, self._class_names = "scores", [str(i) for i in range(10)]
 
         self.chooser = QComboBox()
         self.chooser.setObjectName("layerChooser")
@@ -152,13 +154,15 @@ class FeatureMapsView(QWidget):
         self.mosaic.setObjectName("featureMapMosaic")
         self.mosaic.setAccessibleName("Feature map grid")
         self.mosaic.set_empty_text("Draw on the canvas to see what every layer computes.")
+        self.mosaic.setToolTip("Click a unit to see how its value was computed (Inspector);\n"
+                               "Shift+click a map to enlarge it")  # fmt: skip
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.mosaic)
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
-        self.hover = QLabel("Hover over a map to read its values; click a map to enlarge it.")
+        self.hover = QLabel(HOVER_HELP)
         self.hover.setObjectName("mapHover")
         self.hover.setWordWrap(True)  # a narrow projector column wraps it rather than widening the window
         self.hover.setAccessibleName("Value under the mouse")
@@ -195,8 +199,25 @@ class FeatureMapsView(QWidget):
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: a new network re-lists its stages, a new result redraws."""
-        state.networkChanged.connect(lambda: self.set_layer_names(state.session.stage_names()))
+        def network() -> None:
+            session = state.session
+            rows = session.layer_table()
+            self.set_output_kind("rbf" if rows and rows[-1].type == "EuclideanRBF" else "scores", session.class_names)
+            self.set_layer_names(session.stage_names())
+
+        state.networkChanged.connect(network)
         state.resultReady.connect(lambda result: self.set_activations(result.activations))
+        self.mosaic.unitClicked.connect(state.select_unit)
+        state.stageSelected.connect(self.show_stage)
+
+    def show_stage(self, name: str) -> None:
+        """Show one stage large (a click in the architecture view); unknown names are ignored."""
+        if self.chooser.findText(name) >= 0:
+            self.chooser.setCurrentText(name)
+
+    def set_output_kind(self, kind: str, class_names) -> None:
+        """How the last stage's ten values read: class "scores", or LeNet-5's "rbf" distances."""
+        self._output_kind, self._class_names = kind, list(class_names)
 
     def set_activations(self, acts: OrderedDict[str, np.ndarray] | None) -> None:
         self._acts = acts
@@ -216,7 +237,20 @@ class FeatureMapsView(QWidget):
         layer = self.chooser.currentText()
         if acts is not None and layer != ALL_LAYERS and layer in acts:
             acts = OrderedDict([(layer, acts[layer])])
-        self.mosaic.set_arrays(acts)
+        titles, labels = {}, {}
+        last = next(reversed(self._acts)) if self._acts else None
+        if acts is not None and last in acts and acts[last].shape == (len(self._class_names),):
+            short = all(len(n) <= 2 for n in self._class_names)  # digits; clothes go by number (see the bars)
+            names = self._class_names if short else [str(i) for i in range(len(self._class_names))]
+            if self._output_kind == "rbf":  # LeNet-5 outputs minus the distance to each class's bitmap
+                acts = OrderedDict(acts)
+                acts[last] = -acts[last]
+                titles[last] = "distance to each class's RBF bitmap (smaller = closer; the answer outlined)"
+            else:
+                titles[last] = "a score per class (the largest, outlined, is the answer)"
+            answer = int(np.argmin(acts[last]) if self._output_kind == "rbf" else np.argmax(acts[last]))
+            labels[last] = (names, answer)
+        self.mosaic.set_arrays(acts, titles, labels)
         self.legend.set_signed_modes({b.signed for b in self.mosaic._blocks})
 
     def _update_zoom(self) -> None:
@@ -240,7 +274,7 @@ class FeatureMapsView(QWidget):
         self._show()
 
     def _on_hovered(self, text: str) -> None:
-        self.hover.setText(text or "Hover over a map to read its values; click a map to enlarge it.")
+        self.hover.setText(text or HOVER_HELP)
 
     def enlarge(self, layer: str, channel: int) -> None:
         """Open (or retarget) the large view of one map."""

@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QObject, QPoint, Signal
+from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QScrollArea, QWidget
 
 from cnnviz.qt.app_state import core, emit_unless_gone
 from cnnviz.qt.errors import describe_error
-from cnnviz.qt.style import qimage_to_gray
+from cnnviz.qt.visibility import is_on_screen
 
 WEIGHT_FILTER = "cnnviz weights (*.safetensors);;PyTorch state dict (*.pt *.pth);;All files (*)"
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All files (*)"
@@ -52,7 +52,7 @@ class FileActions(QObject):
     def open_weights(self, path: str | Path | None = None) -> bool:
         """Load a weights file for the current network; on any problem say why and keep the network."""
         session = self.state.session
-        if session is None:
+        if session is None or not self.window.confirm_discard("opening other weights"):
             return False
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self.window, "Open weights", self._start_dir("weightsDir"), WEIGHT_FILTER)
@@ -78,13 +78,25 @@ class FileActions(QObject):
         except Exception as exc:
             self.window.show_error("Could not open the weights file", describe_error(exc))
             return False
-        self._message(f"Loaded weights from {path.name}.")
+        notes = " ".join(getattr(session.metadata, "notes", []))  # fields of the file that were ignored
+        self._message(f"Loaded weights from {path.name}. {notes}".strip())
         return True
 
     def save_weights(self, path: str | Path | None = None) -> bool:
         session = self.state.session
         if session is None:
             return False
+        edited = session.edited_kernels()
+        if edited:  # a file that looks trained but holds a hand-made kernel would mislead whoever opens it
+            which = ", ".join(str(out) for out, _ in edited)
+            answer = self.window.ask(
+                "Save edited weights?",
+                f"First-layer kernel(s) {which} were edited by hand, so these are not the trained weights. "
+                "Reset them in the Inspector to save the trained ones.",
+                ["Save anyway", "Cancel"],
+            )
+            if answer != "Save anyway":
+                return False
         if path is None:
             from cnnviz.core.user_model import weights_stem
 
@@ -113,29 +125,14 @@ class FileActions(QObject):
             if not path:
                 return False
         path = Path(path)
-        image = QImage(str(path))
-        if image.isNull():
-            self.window.show_error(
-                "Could not open the image", f"'{path.name}' is not a picture cnnviz can read (try PNG or JPEG)."
-            )
+        try:
+            from cnnviz.qt.picture_file import picture_for_canvas  # the core (torch) on first use only
+
+            square = picture_for_canvas(path)  # size-checked, shrunk, alpha laid on paper, ink found or refused
+        except Exception as exc:
+            self.window.show_error("Could not open the image", describe_error(exc))
             return False
         self.settings.setValue("imageDir", str(path.parent))
-        if image.hasAlphaChannel():  # transparent paper becomes white paper
-            flat = QImage(image.size(), QImage.Format.Format_RGB32)
-            flat.fill(Qt.GlobalColor.white)
-            p = QPainter(flat)
-            p.drawImage(0, 0, image)
-            p.end()
-            image = flat
-        gray = qimage_to_gray(image)
-        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-        paper = int(np.median(border))
-        side = max(gray.shape)
-        square = np.full((side, side), paper, dtype=np.uint8)
-        top, left = (side - gray.shape[0]) // 2, (side - gray.shape[1]) // 2
-        square[top : top + gray.shape[0], left : left + gray.shape[1]] = gray
-        if paper > 127:
-            square = 255 - square
         self.window.canvas.set_picture(square)
         self.window.canvas_panel.set_true_label(f"Picture: {path.name}")
         return True
@@ -154,15 +151,37 @@ class FileActions(QObject):
             self._read_test_set_in_background()
             return False
         try:
-            image, label = session.random_test_image(self.state.data_dir, rng=self.test_image_rng)
+            index = int(self.test_image_rng.integers(core().count_test_images(session.dataset, self.state.data_dir)))
         except Exception as exc:
             self.window.show_error("No test images", describe_error(exc))
             return False
+        return self.show_test_image(index)
+
+    def show_test_image(self, index: int, dataset: str | None = None) -> bool:
+        """Put test image ``index`` on the canvas with its true label, fed to the network unchanged.
+
+        ``dataset`` (e.g. the error gallery's) must be the network's: an image of
+        another dataset is refused with one sentence.
+        """
+        session = self.state.session
+        if session is None:
+            return False
+        c = core()
+        if dataset is not None and dataset != session.dataset:
+            self.window.show_error("Another dataset", f"This image is from {c.DATASETS[dataset].display_name}, but the "
+                                   f"network on screen is for {c.DATASETS[session.dataset].display_name}.")  # fmt: skip
+            return False
+        try:
+            images, labels = c.load_test_images(session.dataset, [index], self.state.data_dir)
+        except Exception as exc:
+            self.window.show_error("No test images", describe_error(exc))
+            return False
+        image, label = images[0], int(labels[0])
         self.window.canvas.set_picture(image)
         self.state.set_test_image(image, label)  # after the canvas's own drawingChanged: this one wins
-        dataset = core().DATASETS[session.dataset].display_name
         self.window.canvas_panel.set_true_label(
-            f"Test image from {dataset} · true label: <b>{session.class_names[label]}</b>"
+            f"Test image #{index:,} from {c.DATASETS[session.dataset].display_name} · "
+            f"true label: <b>{session.class_names[label]}</b>"
         )
         return True
 
@@ -206,9 +225,42 @@ class FileActions(QObject):
         path = Path(path)
         if path.suffix.lower() != ".png":
             path = path.with_name(path.name + ".png")
-        if not widget.grab().save(str(path), "PNG"):
+        if not self.panel_picture(widget).save(str(path), "PNG"):
             self.window.show_error("Could not export", f"Could not write the picture to '{path}'.")
             return False
         self.settings.setValue("exportDir", str(path.parent))
         self._message(f"Saved {name or 'panel'} as {path}.")
         return True
+
+    def panel_picture(self, widget: QWidget) -> QPixmap:
+        """The whole panel as a picture: brought to the front if it hides behind another dock's tab
+        (its contents are only drawn when shown), and with the whole of a scrolled content, not
+        only the part in view."""
+        window = self.window
+        dock = next((d for d in window.findChildren(QDockWidget) if d.widget() is widget
+                     or (d.widget() is not None and d.widget().isAncestorOf(widget))), None)  # fmt: skip
+        front = None
+        if dock is not None and not is_on_screen(widget):
+            front = next((d for d in window.tabifiedDockWidgets(dock) if is_on_screen(d)), None)
+            dock.raise_()
+            for _ in range(3):  # the raise, the catch-up repaint, the layout
+                QApplication.processEvents()
+        picture = widget.grab()
+        scroll = next((a for a in widget.findChildren(QScrollArea)
+                       if a.widget() is not None and a.widget().height() > a.viewport().height()), None)  # fmt: skip
+        if scroll is not None:
+            view = scroll.viewport()
+            top = view.mapTo(widget, QPoint(0, 0)).y()
+            inner = scroll.widget().grab()
+            whole = QPixmap(picture.width(), picture.height() - view.height() + inner.height())
+            whole.fill(widget.palette().window().color())
+            p = QPainter(whole)
+            p.drawPixmap(0, 0, picture, 0, 0, picture.width(), top)
+            p.drawPixmap(view.mapTo(widget, QPoint(0, 0)).x(), top, inner)
+            below = top + view.height()
+            p.drawPixmap(0, top + inner.height(), picture, 0, below, picture.width(), picture.height() - below)
+            p.end()
+            picture = whole
+        if front is not None:
+            front.raise_()
+        return picture

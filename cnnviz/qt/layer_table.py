@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from cnnviz.qt.style import format_shape, scaled_font
 
-MIN_SCALE = 0.7  # smallest type the table shrinks to, relative to the window's
+MIN_SCALE = 0.7
+GROW_MARGIN = 24  # pixels of room the table wants before its type grows back a step  # smallest type the table shrinks to, relative to the window's
 COLUMNS = ("Layer", "Type", "Output", "Params", "Connections")
 TIPS = (
     "The stage's name, as in the paper (C = convolution, S = subsampling, F = fully connected)",
@@ -40,6 +41,7 @@ class LayerTable(QTableWidget):
         self._longest_word = 80
         self._rows = None
         self._scale = 1.0
+        self._fitting = False
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: every new network fills the table."""
@@ -97,14 +99,22 @@ class LayerTable(QTableWidget):
         """Type takes the room left over, never less than its longest word. Where even that does not
         fit (a narrow column, presentation mode's large type), the table's type shrinks a step at a
         time, down to 70 %, rather than hide the Connections column behind a scroll bar."""
-        room = self.viewport().width()
+        if self._fitting:  # resizing columns can resize the viewport (a scroll bar comes or goes)
+            return
+        self._fitting = True
+        try:
+            self._fit_scale(self.viewport().width())
+        finally:
+            self._fitting = False
+
+    def _fit_scale(self, room: int) -> None:
         if self._rows is not None:
             while self._needed_width() > room and self._scale > MIN_SCALE:
                 self._apply_scale(max(MIN_SCALE, self._scale * 0.9))
             while self._scale < 1.0:  # room again (a wider column, normal type): grow back
                 before = self._scale
                 self._apply_scale(min(1.0, self._scale / 0.9))
-                if self._needed_width() > room:
+                if self._needed_width() > room - GROW_MARGIN:  # a margin, so a scroll bar cannot flip it back
                     self._apply_scale(before)
                     break
         header = self.horizontalHeader()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QWidget
 
 from cnnviz.qt.app_state import AppState, core
 from cnnviz.qt.attribution_panel import AttributionPanel
@@ -25,15 +25,16 @@ from cnnviz.qt.docks import DockLayout
 from cnnviz.qt.errors import describe_error
 from cnnviz.qt.feature_maps import FeatureMapsView, KernelsView
 from cnnviz.qt.file_actions import FileActions
+from cnnviz.qt.inspector import ArchitecturePanel, InspectorPanel, ReceptiveFieldOverlay
 from cnnviz.qt.layer_table import LayerTable
 from cnnviz.qt.model_pickers import ModelPickers
+from cnnviz.qt.network_actions import NetworkActions
 from cnnviz.qt.prediction import InputPreview, PredictionPanel
 from cnnviz.qt.status_bar import StatusFields
 from cnnviz.qt.style import BASE_POINT_SIZE
-from cnnviz.qt.window_actions import build_actions, build_menus_and_toolbar
+from cnnviz.qt.window_actions import ask_question, build_actions, build_menus_and_toolbar
 
 DEFAULT_MODEL, DEFAULT_DATASET = "lenet5", "mnist"
-NETWORK_FILTER = "Python file with a network (*.py)"
 
 
 class MainWindow(QMainWindow):
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
 
         self._build_panels()
         self.files = FileActions(self)
+        self.networks = NetworkActions(self)
         self.pickers = ModelPickers()
         self.model_picker, self.dataset_picker = self.pickers.model_picker, self.pickers.dataset_picker
         build_actions(self)
@@ -109,6 +111,8 @@ class MainWindow(QMainWindow):
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
+        self.inspector, self.architecture = InspectorPanel(), ArchitecturePanel()
+        self.receptive_field = ReceptiveFieldOverlay(self.preview, self.canvas)
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3):
             if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:  # a click makes it the panel Ctrl+E exports
                 panel.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -122,7 +126,8 @@ class MainWindow(QMainWindow):
     def _follow_state(self) -> None:
         state = self.state
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3,
-                      self.pickers, self.status):  # fmt: skip
+                      self.docks, self.inspector, self.architecture, self.receptive_field, self.pickers,
+                      self.status):  # fmt: skip
             panel.follow(state)
         self.pickers.switchRequested.connect(self.switch_model)
         for panel in (self.canvas_panel, self.attribution, self.comparison):  # heat overlay, why, six networks
@@ -137,7 +142,13 @@ class MainWindow(QMainWindow):
     def _on_session_ready(self) -> None:
         from cnnviz.qt.monitor import TrainingMonitor
 
-        self.monitor = TrainingMonitor(self.state.session, data_dir=self.state.data_dir)
+        self.monitor = TrainingMonitor(
+            self.state.session,
+            data_dir=self.state.data_dir,
+            confirm_discard=lambda what: self.confirm_discard(what),  # looked up when asked: tests replace ask
+            ask=lambda *question: self.ask(*question),
+        )
+        self.monitor.results.testImageRequested.connect(self.files.show_test_image)  # the error gallery's picks
         self.training_panel = self.monitor
         self.training_scroll.setWidget(self.monitor)
         self._set_loading(False)
@@ -224,6 +235,13 @@ class MainWindow(QMainWindow):
         box.exec()
         box.deleteLater()
 
+    def ask(self, title: str, text: str, buttons: list[str]) -> str:
+        """A question with these buttons; returns the chosen one's text ("" if closed). Tests replace this."""
+        return ask_question(self, title, text, buttons)
+
+    def confirm_discard(self, what: str) -> bool:
+        return self.networks.confirm_discard(what)
+
     def open_weights(self, path: str | Path | None = None) -> bool:
         return self.files.open_weights(path)
 
@@ -251,55 +269,14 @@ class MainWindow(QMainWindow):
         if self.monitor is None:
             return
         self.dock_training.raise_()
-        {"start": self.monitor.start, "pause": self.monitor.toggle_pause, "stop": self.monitor.stop}[command]()
+        {"start": self.monitor.start, "pause": self.monitor.toggle_pause, "stop": self.monitor.stop,
+         "evaluate": self.monitor.results.evaluate}[command]()  # fmt: skip
 
     def switch_model(self, model: str, dataset: str) -> bool:
-        """Show a network/dataset pair: the shipped weights of a zoo network (random weights if none
-        are shipped), or a user's network from ``PATH.py:NAME`` with fresh weights."""
-        session = self.session
-        if session is None or session.training:
-            return False
-        c = core()
-        from cnnviz.core.user_model import is_user_spec, load_user_model
-
-        try:
-            if is_user_spec(model):  # runs the file's code: only ever for a file the user picked or named
-                spec = load_user_model(model)
-                session.load_untrained(spec.name, dataset)
-                for warning in spec.warnings:
-                    self.statusBar().showMessage(warning, 15000)
-                if not spec.warnings:
-                    self.statusBar().showMessage(f"Opened {spec.display_name}: random weights, ready to train.", 10000)
-                return True
-            pretrained = session.load_pretrained(model, dataset)
-        except c.CnnvizError as exc:
-            self.show_error("Could not load the network", str(exc))
-            return False
-        spec, data = c.get_spec(model), c.DATASETS[dataset].display_name
-        if pretrained:
-            acc = session.test_accuracy
-            extra = f" ({100 * acc:.1f}% test accuracy)" if isinstance(acc, float) else ""
-            self.statusBar().showMessage(f"Loaded pretrained {spec.display_name} for {data}{extra}.", 6000)
-        else:
-            self.statusBar().showMessage(f"No pretrained {spec.display_name} for {data} yet: random weights.", 10000)
-        self.settings.setValue("model", model)
-        self.settings.setValue("dataset", dataset)
-        return True
+        return self.networks.switch_model(model, dataset)
 
     def open_network(self, path: str | Path | None = None, name: str | None = None) -> bool:
-        """File > Open network: a user's ``nn.Module`` from a Python file (running it runs its code)."""
-        if self.session is None:
-            return False
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open network (runs the file's code)", str(self.settings.value("networkDir", str(Path.home()))),
-                NETWORK_FILTER,
-            )  # fmt: skip
-            if not path:
-                return False
-        self.settings.setValue("networkDir", str(Path(path).parent))
-        spec = f"{path}:{name}" if name else str(path)
-        return self.switch_model(spec, self.session.dataset)
+        return self.networks.open_network(path, name)
 
     # -- panels -----------------------------------------------------------------------
     def panels(self) -> dict[str, QWidget]:
@@ -313,6 +290,8 @@ class MainWindow(QMainWindow):
             "First-layer kernels": self.kernels,
             "Layer table": self.layer_table,
             "C3 table": self.c3,
+            "Inspector": self.inspector,
+            "Architecture": self.architecture,
             "Training": self.training_panel,
             "Whole window": self,
         }
@@ -370,6 +349,14 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         # Closing while the network loads returns at once: the loader thread finishes on its own
         # (its result is dropped) and cnnviz.qt.app waits for it before the interpreter exits.
+        if self.monitor is not None and self.monitor.is_running():
+            answer = self.ask("Training is running", "Quit and lose the run's weights?", ["Quit", "Cancel"])
+            if answer != "Quit":
+                event.ignore()
+                return
+        elif not self.confirm_discard("quitting"):
+            event.ignore()
+            return
         if self.is_presentation_mode():
             self.set_presentation_mode(False)
         self._save_settings()

@@ -82,10 +82,11 @@ class ModelPickers(QWidget):
         for picker in (self.model_picker, self.dataset_picker):
             picker.blockSignals(True)
         specs = core().list_models()
+        if session.spec not in specs:  # a variant made by a training setting (the sigmoid LeNet) on screen
+            specs.append(session.spec)
+        self.model_picker.clear()  # rebuilt each time: networks come and go (a user's own, a variant)
         for i, spec in enumerate(specs):
-            if i >= self.model_picker.count():  # a network added at run time (a user's own)
-                self.model_picker.addItem(spec.display_name, spec.name)
-            self.model_picker.setItemText(i, self._item_text(spec, session.dataset))
+            self.model_picker.addItem(self._item_text(spec, session.dataset), spec.name)
             tip = f"{spec.display_name}: {spec.num_params:,} parameters\n{spec.description}\n{spec.reference}"
             self.model_picker.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
         self.model_picker.setCurrentIndex(self.model_picker.findData(session.model_name))

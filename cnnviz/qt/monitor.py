@@ -20,7 +20,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 
 from cnnviz.core import CnnvizError, ModelSession, device_label, resolve_device
 from cnnviz.core.session import RunEnd
-from cnnviz.qt.confusion_view import ConfusionView
+from cnnviz.qt.evaluation_panel import EvaluationPanel
+from cnnviz.qt.runs_list import RunsList
 from cnnviz.qt.style import ERROR_STYLE, scaled_font
 from cnnviz.qt.training_curves import TrainingCurves
 from cnnviz.qt.training_settings import TrainingSettings
@@ -66,8 +67,11 @@ class TrainingMonitor(QWidget):
     trainingStarted = Signal()
     trainingFinished = Signal(dict)
 
-    def __init__(self, session: ModelSession, data_dir=None, parent=None) -> None:
+    def __init__(self, session: ModelSession, data_dir=None, parent=None, *, confirm_discard=None, ask=None) -> None:
         super().__init__(parent)
+        # The window's questions, passed in (the panel never calls the window): before a run from
+        # scratch replaces a trained, unsaved network, and whether to keep a stopped run's weights.
+        self._confirm_discard, self._ask = confirm_discard, ask
         self.setObjectName("trainingMonitor")
         self.setAccessibleName("Training monitor")
         self.session = session
@@ -85,7 +89,9 @@ class TrainingMonitor(QWidget):
         self.settings = TrainingSettings()
         self._build_controls()
         self.curves = TrainingCurves()
-        self.confusion_view = ConfusionView(self.curves)
+        self.results = EvaluationPanel(session, data_dir)  # Evaluate, the confusion matrix, the error gallery
+        self.confusion_view = self.results.matrix
+        self.runs = RunsList(self.curves)
         self.curves.ticked.connect(self._on_tick)
         layout = QVBoxLayout(self)
         layout.addWidget(self.settings)
@@ -94,6 +100,10 @@ class TrainingMonitor(QWidget):
         layout.addWidget(self.status_label)
         layout.addLayout(self._result_row)
         layout.addWidget(self.curves, stretch=1)
+        below = QHBoxLayout()
+        below.addWidget(self.results, stretch=3)
+        below.addWidget(self.runs, stretch=2)
+        layout.addLayout(below, stretch=1)
         self._set_running_ui(False)
         # The form starts at the recipe a lecturer starts with (TrainConfig's defaults, the modern
         # LeNet), then follows every network the user picks or opens.
@@ -131,6 +141,8 @@ class TrainingMonitor(QWidget):
             config = self.config()
             device = device_label(resolve_device(config.device))
             from_current = self.settings.init_combo.currentData() == "current"
+            if not from_current and self._confirm_discard and not self._confirm_discard("training from scratch"):
+                return False
             model, self._note = self.session.begin_training(config.model, config.dataset, from_current, config.seed)
         except CnnvizError as exc:
             self._show_message(str(exc), error=True)
@@ -143,8 +155,9 @@ class TrainingMonitor(QWidget):
         self.progress_bar.setRange(0, 1)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Loading…")
-        self.confusion_view.show(None)
+        self.results.run_started(self._run_id)
         self.curves.start_run(config.epochs, config.learning_rate)
+        self.runs.run_started(self._run_id, config, from_current)
         self._show_message("")
         self.accuracy_label.setText("Test accuracy: –")
         self.status_label.setText(f"Starting on {device}…")
@@ -198,6 +211,7 @@ class TrainingMonitor(QWidget):
 
         For closing the window; safe to call when idle and more than once.
         """
+        self.results.shutdown()
         worker, thread = self._worker, self._thread
         if thread is None:
             return
@@ -211,7 +225,7 @@ class TrainingMonitor(QWidget):
         self.status_label.setText("Training stopped.")
 
     def show_confusion(self, confusion: np.ndarray | None, names: list[str] | None = None) -> None:
-        self.confusion_view.show(confusion, names)
+        self.results.show_confusion(confusion, names)
 
     # -- building the view --------------------------------------------------------
     def _build_controls(self) -> None:
@@ -268,6 +282,7 @@ class TrainingMonitor(QWidget):
         if not self._is_current(p):
             return
         self.curves.add_batches(p)
+        self.runs.add_batches(p)
         self._step, self._total_steps = p["step"], p["total_steps"]
         ips, eta = p["images_per_second"], p["eta_seconds"]
         self._progress_text = (
@@ -280,6 +295,7 @@ class TrainingMonitor(QWidget):
         if not self._is_current(e):
             return
         self.curves.add_epoch(e["epoch"], e["train_accuracy"], e["test_accuracy"])
+        self.runs.add_epoch(e)
         self.accuracy_label.setText(f"Test accuracy: {100 * e['test_accuracy']:.2f} % (epoch {e['epoch']})")
 
     def _on_worker_weights(self, w: dict) -> None:
@@ -307,6 +323,15 @@ class TrainingMonitor(QWidget):
         self._redraw_progress()
 
         reason = result["reason"]
+        go_back = False
+        if reason == "stopped" and result.get("steps", 0) > 0 and self._ask is not None:
+            answer = self._ask(
+                "Keep the weights?",
+                f"The run stopped after {result['steps']:,} batches. Keep the weights it learned so far, "
+                "or go back to the network from before the run?",
+                ["Keep", "Go back"],
+            )
+            go_back = answer == "Go back"
         end = self.session.end_training(
             RunEnd(
                 reason=reason,
@@ -316,6 +341,7 @@ class TrainingMonitor(QWidget):
                 metadata=result.get("metadata"),
                 test_accuracy=result.get("test_accuracy"),
                 kept_weights_from_before=bool(result.get("kept_weights_from_before")),
+                go_back=go_back,
             )
         )
         message = f"{self._note} {end.message}" if self._note else end.message
@@ -323,8 +349,8 @@ class TrainingMonitor(QWidget):
         self._set_running_ui(False)
         if result.get("test_accuracy") is not None:
             self.accuracy_label.setText(f"Test accuracy: {100 * result['test_accuracy']:.2f} %")
-        if result.get("confusion") is not None:
-            self.show_confusion(np.asarray(result["confusion"]), result.get("class_names") or None)
+        self.results.run_finished(result["run"], result, end.adopted)
+        self.runs.run_finished(result)
         self._show_message(message, error=reason in ("diverged", "error"))
         self.status_label.setText(_ENDED.get(reason, reason))
         if reason == "completed":

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from cnnviz.qt.style import (
+    ACCENT,
     DIVERGING,
     GAP_INDEX,
     SEQUENTIAL,
@@ -53,6 +54,8 @@ class _Block:
     signed: bool = False
     lo: float = 0.0
     hi: float = 0.0
+    labels: list[str] | None = None  # written in the cells of a class-score row
+    marked: int | None = None  # the cell outlined in the accent colour (the answer)
 
     @property
     def channels(self) -> int:
@@ -104,10 +107,16 @@ def _gather_index(block: _Block) -> np.ndarray:
 
 
 class MosaicView(QWidget):
-    """Paints named C x H x W arrays as tiled colour maps; hover reads values, click picks a map."""
+    """Paints named C x H x W arrays as tiled colour maps; hover reads values.
+
+    A click picks one unit (``unitClicked``: stage, channel, y, x; the unit
+    inspector explains it); Shift+click or a double-click picks the whole map
+    (``mapClicked``: stage, channel; the panel enlarges it).
+    """
 
     hovered = Signal(str)
     mapClicked = Signal(str, int)
+    unitClicked = Signal(str, int, int, int)
 
     def __init__(self, parent: QWidget | None = None, per_map: bool = False, force_signed: bool | None = None) -> None:
         super().__init__(parent)
@@ -123,7 +132,14 @@ class MosaicView(QWidget):
         self.paint_count = 0  # for the benchmark: frames actually painted
 
     # -- data -------------------------------------------------------------------------
-    def set_arrays(self, arrays: OrderedDict[str, np.ndarray] | None, titles: dict[str, str] | None = None) -> None:
+    def set_arrays(
+        self,
+        arrays: OrderedDict[str, np.ndarray] | None,
+        titles: dict[str, str] | None = None,
+        labels: dict[str, tuple[list[str], int | None]] | None = None,
+    ) -> None:
+        """Show ``arrays`` (stage -> C x H x W or (C,)); ``titles`` replace the headers' descriptions;
+        ``labels`` name the cells of a vector stage (the class scores) and mark one (the answer)."""
         if not arrays:
             self._blocks = []
             self._layout_width = -1
@@ -142,6 +158,7 @@ class MosaicView(QWidget):
             self._layout_width = -1
         for b in self._blocks:
             b.title = (titles or {}).get(b.name, "")
+            b.labels, b.marked = (labels or {}).get(b.name, (None, None))
         if not same:
             self._relayout()
         for b in self._blocks:
@@ -195,7 +212,9 @@ class MosaicView(QWidget):
         font_scale = max(1.0, self.font().pointSizeF() / 12.0)
         b.gap = 2 if not b.is_vector else 1
         if b.is_vector:
-            candidates = range(64, 3, -1) if avail_h else [int(min(22, max(9, 18 * font_scale)))]
+            # A labelled score row gets cells its class names fit in.
+            natural = int(min(36, 30 * font_scale)) if b.labels else int(min(22, max(9, 18 * font_scale)))
+            candidates = range(64, 3, -1) if avail_h else [natural]
         elif avail_h:
             candidates = range(max(1, 360 // max(h, w)), 0, -1)
         else:
@@ -205,18 +224,39 @@ class MosaicView(QWidget):
             cell = min(max(cell, 28 * font_scale), 110 * font_scale)
             candidates = [max(1, int(cell // max(h, w)))]
         for k in candidates:
-            b.scale = k
-            if not b.is_vector and k >= 6:
-                b.gap = 3
-            cw = b.cell_w()
-            b.cols = max(1, min(c, (avail_w + b.gap) // (cw + b.gap)))
-            b.rows = math.ceil(c / b.cols)
+            self._set_scale(b, k, avail_w)
             if avail_h is None or b.rows * (b.cell_h() + b.gap) - b.gap <= avail_h:
                 break
+        self._even_out(b)
+
+    @staticmethod
+    def _set_scale(b: _Block, k: int, avail_w: int) -> None:
+        b.scale = k
+        if not b.is_vector and k >= 6:
+            b.gap = 3
+        b.cols = max(1, min(b.channels, (avail_w + b.gap) // (b.cell_w() + b.gap)))
+        b.rows = math.ceil(b.channels / b.cols)
+
+    @staticmethod
+    def _even_out(b: _Block) -> None:
         # Even columns out: 16 maps as 8 x 2, not 14 + 2.
-        b.cols = math.ceil(c / b.rows)
+        b.cols = math.ceil(b.channels / b.rows)
         b.width = b.cols * (b.cell_w() + b.gap) - b.gap
         b.height = b.rows * (b.cell_h() + b.gap) - b.gap
+
+    def _no_map_smaller_than_a_later_one(self, avail_w: int) -> None:
+        """A 28x28 stem of 64 maps would get the smallest cells and look coarser than the 7x7 maps
+        after it. One pixel size for all layers would make those late maps specks, so the rule is:
+        no layer's maps are drawn smaller than a later layer's (more rows instead)."""
+        largest_later = 0
+        for b in reversed(self._blocks):
+            if b.is_vector:
+                continue
+            side = max(b.data.shape[1:])
+            if side * b.scale < largest_later:
+                self._set_scale(b, math.ceil(largest_later / side), avail_w)
+                self._even_out(b)
+            largest_later = max(largest_later, side * b.scale)
 
     def _relayout(self) -> None:
         width = self.width() if self._fit is None else self._fit.width()
@@ -228,6 +268,9 @@ class MosaicView(QWidget):
             if self._fit is not None and len(self._blocks) == 1:
                 avail_h = max(20, self._fit.height() - header - 2 * MARGIN)
             self._choose(b, avail_w, avail_h)
+        if self._fit is None:
+            self._no_map_smaller_than_a_later_one(avail_w)
+        for b in self._blocks:
             b.top, b.header_h = y, header
             b.gather = _gather_index(b)
             b.flat = np.zeros(b.data.size + 1, dtype=np.uint32)
@@ -292,7 +335,23 @@ class MosaicView(QWidget):
             p.drawText(room, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, desc)
             if b.image is not None:
                 p.drawImage(QPoint(MARGIN, b.mosaic_top), b.image)
+            if b.labels:
+                self._paint_labels(p, b)
         p.end()
+
+    def _paint_labels(self, p: QPainter, b: _Block) -> None:
+        """Class names in the cells of a score row, dark or light against each cell, the answer outlined."""
+        p.setFont(scaled_font(self.font(), 0.8, bold=True))
+        w, h = b.cell_w(), b.cell_h()
+        for i, text in enumerate(b.labels[: b.channels]):
+            centre = self.cell_center(b.name, i)
+            rect = QRect(centre.x() - w // 2, centre.y() - h // 2, w, h)
+            level = int(b.indices.ravel()[i]) if b.indices is not None else 0
+            p.setPen(Qt.GlobalColor.black if 90 < level < 200 or (not b.signed and level >= 150) else Qt.GlobalColor.white)
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)
+            if i == b.marked:
+                p.setPen(QPen(ACCENT, 3))
+                p.drawRect(rect.adjusted(-2, -2, 1, 1))
 
     @staticmethod
     def _describe(b: _Block) -> str:
@@ -352,8 +411,21 @@ class MosaicView(QWidget):
         if event.button() == Qt.MouseButton.LeftButton:
             hit = self.hit(event.position().toPoint())
             if hit is not None:
-                self.mapClicked.emit(hit[0].name, hit[1])
+                b, channel, y, x = hit
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                    self.mapClicked.emit(b.name, channel)
+                else:
+                    self.unitClicked.emit(b.name, channel, y, x)
                 event.accept()
                 return
         super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        # Also enlarges when the inspector sits beside the maps (a tab in front of them takes the second press).
+        hit = self.hit(event.position().toPoint()) if event.button() == Qt.MouseButton.LeftButton else None
+        if hit is not None:
+            self.mapClicked.emit(hit[0].name, hit[1])
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 

@@ -225,7 +225,12 @@ class PredictionPanel(QWidget):
             self.set_untrained(state.session.source_kind == "untrained")
 
         state.networkChanged.connect(network)
-        state.resultReady.connect(lambda result: self.set_probabilities(result.probabilities))
+        state.resultReady.connect(self.show_result)
+
+    def show_result(self, result) -> None:
+        self.set_probabilities(result.probabilities)
+        if result.probabilities is None and result.note:
+            self.label.setText(result.note)
 
     def set_untrained(self, untrained: bool) -> None:
         self.untrained.setVisible(untrained)

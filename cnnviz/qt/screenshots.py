@@ -14,7 +14,8 @@ writes ``resources/screenshot.png`` (a drawn 3, LeNet-5's feature maps and the
 C3 table; the same pixels every run) and ``resources/training.png`` (that LeNet-5
 retrained from scratch with the monitor's defaults and a seeded test image,
 paused just past ``--batches``: the pause lands after the batch in flight, so
-reruns may stop a batch or two apart). The window keeps its settings in a temporary
+reruns may stop a batch or two apart), then ``inspector.png`` and ``architecture.png``
+(cnnviz/qt/screenshots_explain.py). The window keeps its settings in a temporary
 file, so the user's own layout is neither used nor changed.
 """
 
@@ -145,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screen", type=Path, metavar="FOLDER", help="shoot the whole screen instead (needs X)")
     args = parser.parse_args(argv)
     create_application([])
+    from cnnviz.qt.screenshots_explain import shoot_architecture, shoot_inspector
+
     if args.screen is not None:
         with tempfile.TemporaryDirectory() as settings_dir:
             paths = shoot_screen(args.screen, Path(settings_dir))
@@ -153,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as settings_dir:
         shoot_drawing(args.out / "screenshot.png", Path(settings_dir))
         shoot_training(args.out / "training.png", Path(settings_dir), args.batches, args.image_seed)
-    print(f"wrote {args.out / 'screenshot.png'} and {args.out / 'training.png'}")
+        shoot_inspector(args.out / "inspector.png", Path(settings_dir))
+        shoot_architecture(args.out / "architecture.png", Path(settings_dir))
+    print(f"wrote {args.out / 'screenshot.png'}, {args.out / 'training.png'}, inspector.png and architecture.png")
     return 0
 
 

@@ -84,7 +84,7 @@ class _Ema:
 
 
 class TrainingCurves(pg.GraphicsLayoutWidget):
-    """Loss, accuracy and learning-rate plots (row 1, column 1 is left for the confusion matrix).
+    """Loss and accuracy plots side by side, the learning rate in a shorter row beneath both.
 
     ``ticked`` fires on every redraw-timer tick, for other throttled views (the progress bar).
     """
@@ -95,7 +95,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setObjectName("trainPlots")
         self.setMinimumHeight(380)
-        self.setToolTip("Live curves of the training run; the confusion matrix appears at the end.")
+        self.setToolTip("Live curves of the training run; ticked runs in the runs list are drawn over them.")
         self._loss = _Series()
         self._loss_ema = _Series()
         self._lr = _Series()
@@ -139,7 +139,11 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             pen=pg.mkPen(orange, width=2), symbol="s", symbolSize=7, symbolBrush=orange, name="test"
         )
 
-        self.lr_plot = self.addPlot(row=1, col=0, title="Learning rate")
+        # The confusion matrix is a widget of its own now (confusion_view.py): the learning rate,
+        # the least looked-at curve, takes the whole second row, at half the height.
+        self.lr_plot = self.addPlot(row=1, col=0, colspan=2, title="Learning rate")
+        self.ci.layout.setRowStretchFactor(0, 2)
+        self.ci.layout.setRowStretchFactor(1, 1)
         self.lr_plot.setLabel("bottom", "batch")
         self.lr_curve = self.lr_plot.plot(pen=pg.mkPen(green, width=2))
         self._pens.update({self.batch_accuracy_curve: (grey, 1.0), self.train_accuracy_curve: (blue, 2.0),
@@ -159,7 +163,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
                 # An axis with a grid spans its whole plot, so every curve update
                 # would re-render its tick text; cache it as a pixmap instead.
                 plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        # The loss axis only grows (see _fit_loss_axis): following every new low
+        # The loss axis only grows (see fit_loss_axis): following every new low
         # would re-render its ticks each frame, a third of the GUI's plot time.
         self.loss_plot.enableAutoRange(y=False)
         self._loss_top = 0.0
@@ -233,7 +237,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         """A worker ``progress`` payload: every batch since the last one."""
         steps, losses = p["steps"], p["losses"]
         self._loss.extend(steps, losses)
-        self._fit_loss_axis(losses)
+        self.fit_loss_axis(losses)
         self._loss_ema.extend(steps, self._smooth_loss.feed(losses))
         self._lr.extend(steps, p["lrs"])
         steps_per_epoch = max(p["total_steps"] / max(p["epochs"], 1), 1.0)
@@ -249,7 +253,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._epoch_test.extend([epoch], [100 * test_accuracy])
         self._dirty = True
 
-    def _fit_loss_axis(self, losses) -> None:
+    def fit_loss_axis(self, losses) -> None:
         """Loss axis from 0 to a round number above the largest finite loss yet."""
         finite = np.asarray(losses, dtype=float)
         finite = finite[np.isfinite(finite)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -99,8 +99,9 @@ class _Matrix(QTableWidget):
         self.setObjectName(name)
         self.horizontalHeader().setVisible(False)
         self.verticalHeader().setVisible(False)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Sized once per fill by _fit: ResizeToContents would re-measure the grid at every cell (~20 ms a unit).
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         if not editable:
             self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
@@ -113,15 +114,32 @@ class _Matrix(QTableWidget):
         self.setColumnCount(rows.shape[1])
         peak = float(np.nanmax(np.abs(rows))) if np.isfinite(rows).any() else 0.0
         for (r, c), v in np.ndenumerate(rows):
-            item = QTableWidgetItem("pad" if np.isnan(v) else cell_text(v))
-            item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            item = self.item(r, c)
+            if item is None:  # items are reused: the inspector refills its grids on every stroke
+                item = QTableWidgetItem()
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.setItem(r, c, item)
+            item.setText("pad" if np.isnan(v) else cell_text(v))
+            tint = QBrush()
             if peak > 0 and not np.isnan(v):  # red for positive, blue for negative, as in the maps
-                t = min(abs(v) / peak, 1.0)
-                tint = QColor(ACCENT if v > 0 else QColor("#4c6ef5"))
-                tint.setAlphaF(0.45 * t)
-                item.setBackground(tint)
-            self.setItem(r, c, item)
+                color = QColor(ACCENT if v > 0 else QColor("#4c6ef5"))
+                color.setAlphaF(0.45 * min(abs(v) / peak, 1.0))
+                tint = QBrush(color)
+            item.setBackground(tint)
         self.blockSignals(False)
+        self._fit()
+
+    def _fit(self) -> None:
+        # Exactly the cells' size: a layout otherwise squeezes the grid behind scroll bars.
+        self.resizeColumnsToContents()
+        self.resizeRowsToContents()
+        frame = 2 * self.frameWidth()
+        self.setFixedSize(self.horizontalHeader().length() + frame, self.verticalHeader().length() + frame)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange and self.rowCount():  # presentation mode: larger cells
+            self._fit()
 
     def values(self) -> np.ndarray:
         return np.array(

@@ -67,6 +67,8 @@ def build_actions(w) -> None:
                           "Pause the run after the current batch, or resume it", "actionTrainPause")
     w.act_train_stop = a("S&top training", lambda: w.training_command("stop"), "Ctrl+Shift+T",
                          "Stop after the current batch and keep the weights learned so far", "actionTrainStop")
+    w.act_evaluate = a("&Evaluate on the test set", lambda: w.training_command("evaluate"), None,
+                       "Run the weights on screen on the test set and fill the confusion matrix", "evaluateTestSet")
     w.act_about = a("&About cnnviz", lambda: show_about(w), None, "What cnnviz is and its keyboard shortcuts",
                     "actionAbout")  # fmt: skip
 
@@ -92,6 +94,8 @@ def build_menus_and_toolbar(w) -> None:
     train_menu = bar.addMenu("&Training")
     train_menu.setToolTipsVisible(True)
     train_menu.addActions([w.act_train_start, w.act_train_pause, w.act_train_stop])
+    train_menu.addSeparator()
+    train_menu.addAction(w.act_evaluate)
     bar.addMenu("&Help").addAction(w.act_about)
 
     tb = QToolBar("Model")
@@ -134,3 +138,16 @@ def show_about(w) -> None:
         "<h3>cnnviz</h3><p>Draw a digit and watch classic convolutional networks think and learn.</p>"
         f"<p>{KEYS_HELP}</p>",
     )
+
+
+def ask_question(parent, title: str, text: str, buttons: list[str]) -> str:
+    """A question box with these buttons (the first accepts, the last is the default); the chosen text, or ""."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("questionBox")
+    roles = [QMessageBox.ButtonRole.AcceptRole] + [QMessageBox.ButtonRole.RejectRole] * (len(buttons) - 1)
+    made = [box.addButton(b, role) for b, role in zip(buttons, roles, strict=True)]
+    box.setDefaultButton(made[-1])  # Enter does the safe thing
+    box.exec()
+    clicked = box.clickedButton()
+    box.deleteLater()
+    return clicked.text() if clicked in made else ""

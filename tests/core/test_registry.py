@@ -4,7 +4,7 @@ import torch
 
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.inspect import activations, first_conv_kernels
-from cnnviz.core.layers import layer_table
+from cnnviz.core.layers import layer_table, stages
 from cnnviz.core.registry import (
     ModelSpec,
     build_model,
@@ -113,3 +113,12 @@ def test_a_model_registered_at_run_time_can_be_replaced_and_removed():
     assert unregister_model("mine.py:Net") is None
     with pytest.raises(CnnvizError, match="Unknown model 'mine.py:Net'"):
         get_spec("mine.py:Net")
+
+
+def test_the_kernels_are_named_after_their_stage():
+    """The kernels panel says "C1" where every other panel does, not the module path "C1.0"."""
+    assert first_conv_kernels(build_model("lenet5"))[0] == "C1"
+    assert first_conv_kernels(build_model("lenet"))[0] == "conv1"
+    for spec in list_models():
+        name, _ = first_conv_kernels(build_model(spec.name))
+        assert "." not in name and name in dict(stages(build_model(spec.name))), (spec.name, name)

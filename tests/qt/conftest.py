@@ -95,6 +95,17 @@ def window(qtbot, settings):
 
     w = MainWindow(settings=settings)
     w.shown_errors = []
+    # Questions are recorded and answered from w.answers (first in, first out), else by a default
+    # that never opens a dialog: keep a stopped run's weights, discard, quit.
+    w.asked, w.answers = [], []
+
+    def ask(title, text, buttons):
+        w.asked.append((title, text, buttons))
+        if w.answers:
+            return w.answers.pop(0)
+        return next((b for b in ("Keep", "Discard", "Quit") if b in buttons), buttons[-1])
+
+    w.ask = ask
     w.show_error = lambda title, text: w.shown_errors.append((title, text))
     qtbot.addWidget(w)
     w.show()

@@ -62,10 +62,25 @@ def test_undo_removes_only_the_last_stroke_and_clear_empties(qtbot, canvas, draw
     assert canvas.undo()
     assert np.array_equal(canvas.image_array(), after_first)
     draw(canvas, make_line((0.5, 0.1), (0.5, 0.9)))
+    both = canvas.image_array()
     canvas.clear()
     assert canvas.is_empty() and canvas.image_array().max() == 0
     assert drawing_to_input(canvas.image_array()) is None
+    draw(canvas, make_line((0.1, 0.5), (0.9, 0.5)))  # drawn after the clear: undone first
+    assert canvas.undo() and canvas.is_empty()
+    assert canvas.undo()  # then the clear itself: an Esc too many loses nothing
+    assert np.array_equal(canvas.image_array(), both) and canvas.stroke_count() == 2
+    assert canvas.undo() and canvas.undo() and canvas.is_empty()
     assert not canvas.undo()  # nothing left to undo
+
+
+def test_a_cleared_picture_comes_back_with_undo(qtbot, canvas):
+    picture = np.zeros((28, 28), np.float32)
+    picture[6:22, 12:16] = 1.0
+    canvas.set_picture(picture)
+    shown = canvas.image_array()
+    canvas.clear()
+    assert canvas.undo() and np.array_equal(canvas.image_array(), shown)
 
 
 def test_brush_size_sets_the_stroke_width(qtbot, canvas, draw, make_line):

@@ -117,3 +117,13 @@ def test_architecture_view_lays_out_branches_side_by_side_and_reports_clicks(qtb
     with qtbot.waitSignal(view.stageClicked) as clicked:
         qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert clicked.args == ["inception3a"] and view.selected == "inception3a"
+
+
+def test_a_branch_of_convolutions_is_written_compactly():
+    from cnnviz.qt.architecture_view import short_type
+
+    chain = "Conv2d 1x1 + BatchNorm2d + ReLU + Conv2d 3x3 + BatchNorm2d + ReLU"
+    assert short_type(chain) == "Conv2d 1x1 → Conv2d 3x3, each with BN, ReLU".replace("Conv2d", "conv")
+    assert short_type("Conv2d 3x3 /2 + BatchNorm2d + ReLU + Conv2d 3x3 + BatchNorm2d") == (
+        "conv 3x3 /2 · BN · ReLU · conv 3x3 · BN"
+    )

@@ -1,4 +1,4 @@
-"""The feature-maps panel: every layer, one layer, hover read-out, click to enlarge, kernels."""
+"""The feature-maps panel: every layer, one layer, hover read-out, Shift+click to enlarge, kernels."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_all_layers_are_shown_as_tiles_coloured_from_the_activations(drawn):
     assert mosaic.block_names() == list(drawn.activations)
     for name, act in drawn.activations.items():
         block = mosaic.block(name)
+        act = block.data[:, 0, 0] if block.is_vector else act  # LeNet-5's output shows as distances
         maps = act.reshape(act.shape[0], -1) if act.ndim == 3 else act[:, None]
         assert block.channels == act.shape[0]
         assert block.cols * block.rows >= block.channels
@@ -65,11 +66,12 @@ def test_mouse_hover_updates_the_read_out(qtbot, drawn):
     qtbot.waitUntil(lambda: fm.hover.text().startswith("C1  ·  channel 2"))
 
 
-def test_click_enlarges_a_map_that_follows_the_drawing(qtbot, drawn, draw):
+def test_shift_click_enlarges_a_map_that_follows_the_drawing(qtbot, drawn, draw):
     fm = drawn.feature_maps
     pos = fm.mosaic.cell_center("S2", 3)
     fm.scroll.ensureVisible(pos.x(), pos.y())
-    qtbot.mouseClick(fm.mosaic, Qt.MouseButton.LeftButton, pos=pos)
+    # A plain click inspects the unit (tests/qt/test_unit_inspector_app.py); Shift+click enlarges the map.
+    qtbot.mouseClick(fm.mosaic, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos=pos)
     zoom = fm.zoom
     assert zoom is not None and zoom.isVisible() and zoom.objectName() == "mapZoom"
     assert (zoom.layer, zoom.channel) == ("S2", 3)
@@ -141,3 +143,30 @@ def test_mosaic_relayout_when_shapes_change(qtbot):
     assert view.block("a") is first  # same shapes: only recoloured
     view.set_arrays(OrderedDict(a=np.random.rand(9, 6, 6).astype(np.float32), b=np.arange(5.0)))
     assert view.block("a").channels == 9 and view.block("b").is_vector
+
+
+def test_lenet5s_output_row_reads_as_rbf_distances_with_the_answer_marked(drawn):
+    """Not ten identical blue squares: the distance to each class's bitmap, named, the answer outlined."""
+    block = drawn.feature_maps.mosaic.block("output")
+    np.testing.assert_allclose(block.data[:, 0, 0], -drawn.activations["output"])  # distances, >= 0
+    assert (block.data >= 0).all() and "distance" in block.title
+    assert block.labels == [str(d) for d in range(10)]
+    assert block.marked == int(np.argmax(drawn.probabilities)) == int(np.argmin(block.data[:, 0, 0]))
+
+
+def test_other_networks_label_their_class_scores(qtbot, window, draw):
+    window.switch_model("lenet", "fashion-mnist")
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    block = window.feature_maps.mosaic.block("fc3")
+    assert block.labels == [str(i) for i in range(10)]  # Fashion-MNIST's long names do not fit a cell
+    assert block.marked == int(np.argmax(window.probabilities)) and "score" in block.title
+
+
+@pytest.mark.parametrize("model", ["googlenet", "resnet", "alexnet", "vgg"])
+def test_no_layers_maps_are_drawn_smaller_than_a_later_layers(qtbot, window, draw, model):
+    window.switch_model(model, "mnist")
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    sides = [max(b.data.shape[1:]) * b.scale for b in window.feature_maps.mosaic._blocks if not b.is_vector]
+    assert sides == sorted(sides, reverse=True), sides

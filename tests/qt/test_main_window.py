@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from cnnviz.core import DATASETS, drawing_to_input, list_models
 from cnnviz.core.resources import pretrained_path
 from cnnviz.qt.canvas import DEFAULT_BRUSH
+from cnnviz.qt.visibility import is_on_screen
 
 SEVEN = [line((0.25, 0.22), (0.75, 0.22)), line((0.75, 0.22), (0.4, 0.85))]
 
@@ -419,3 +420,33 @@ def test_export_menu_lists_every_panel(window):
     window.export_menu.aboutToShow.emit()
     names = [a.text() for a in window.export_menu.actions()]
     assert names == [f"{n}…" for n in window.panels()]
+
+
+def test_a_dot_is_not_read_as_a_digit(qtbot, window, draw):
+    """A click or a tiny scribble would be blown up to full size and "recognised": it is not."""
+    draw(window.canvas, line((0.5, 0.5), (0.52, 0.51), n=3))
+    window.settle()
+    assert window.probabilities is None and window.prediction.bars.probabilities is None
+    assert window.prediction.label.text() == "Draw a bigger digit"
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))  # a real stroke is read again
+    window.settle()
+    assert window.prediction.label.text().startswith("1  (")
+
+
+def test_export_takes_a_panel_behind_a_tab_and_all_of_a_scrolled_one(qtbot, window, draw, tmp_path):
+    from PySide6.QtGui import QImage
+
+    window.resize(1280, 720)  # the feature maps of LeNet-5 do not fit: they scroll
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    window.dock_kernels.raise_()  # the feature maps hide behind the Kernels tab
+    qtbot.waitUntil(lambda: not is_on_screen(window.feature_maps))
+    path = tmp_path / "maps.png"
+    assert window.export_panel_png(path, widget=window.feature_maps, name="Feature maps")
+    image = QImage(str(path))
+    mosaic = window.feature_maps.mosaic
+    assert image.height() > window.feature_maps.height()  # the whole column of layers, not the part in view
+    assert image.height() >= mosaic.height()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    assert len(colours) > 50  # maps, not a blank panel
+    assert is_on_screen(window.kernels)  # the tab the user had in front is in front again

@@ -11,6 +11,8 @@ def test_screenshot_command_draws_a_three_and_pauses_training(data_dir, tmp_path
     for name in ("screenshot.png", "training.png"):
         image = QImage(str(tmp_path / name))
         assert (image.width(), image.height()) == screenshots.WINDOW_SIZE, name
+    for name in ("inspector.png", "architecture.png"):
+        assert not QImage(str(tmp_path / name)).isNull(), name
 
 
 def test_the_drawn_three_is_read_as_a_three(qtbot, window):

@@ -1,0 +1,80 @@
+"""Run as a script on a given screen: open the app as a user would, report its geometry as JSON.
+
+Used by test_screen_fit.py on offscreen screens of each projector size and on a real X
+server with a window manager (../shared/tools/xrun.sh).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+
+from PySide6.QtCore import QEventLoop, QRect, QSettings, QTimer
+from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget
+
+
+def wait(ms: int) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def rect(r: QRect) -> list[int]:
+    return [r.x(), r.y(), r.width(), r.height()]
+
+
+def snapshot(window) -> dict:
+    from cnnviz.qt.visibility import is_on_screen
+
+    # A dock behind another's tab is moved off the window, not hidden: only the ones in front count.
+    visible = [d for d in window.findChildren(QDockWidget) if is_on_screen(d) and not d.isFloating()]
+    inside = window.rect()
+    return {
+        "frame": rect(window.frameGeometry()),
+        "geometry": rect(window.geometry()),
+        "minimum": [window.minimumSizeHint().width(), window.minimumSizeHint().height()],
+        "docks": {d.objectName(): rect(d.geometry()) for d in visible},
+        "docks_inside": all(inside.contains(d.geometry()) for d in visible),
+        "c3_shown": is_on_screen(window.c3.grid),
+        "c3_scrolls": window.c3.grid.horizontalScrollBar().isVisible() or window.c3.grid.verticalScrollBar().isVisible(),
+        "layers_scrolls": is_on_screen(window.layer_table) and window.layer_table.horizontalScrollBar().isVisible(),
+        "headline_fits": window.prediction.label.fontMetrics().horizontalAdvance(window.prediction.label.text())
+        <= window.prediction.label.width(),
+        "scroll_areas_wider_than_view": [
+            a.objectName() for a in window.findChildren(QAbstractScrollArea)
+            if is_on_screen(a) and a.horizontalScrollBar().isVisible() and a.objectName()
+        ],
+    }
+
+
+def main() -> int:
+    from cnnviz.qt.app import create_application
+    from cnnviz.qt.main_window import MainWindow
+    from cnnviz.qt.screenshots import draw, three_outline
+
+    app = create_application([])
+    with tempfile.TemporaryDirectory() as folder:
+        window = MainWindow(settings=QSettings(f"{folder}/probe.ini", QSettings.Format.IniFormat))
+        window.showMaximized() if window.docks.compact else window.show()  # what cnnviz.qt.app does
+        draw(window.canvas, three_outline())
+        wait(1200)
+        screen = app.primaryScreen()
+        report = {"screen": rect(screen.geometry()), "available": rect(screen.availableGeometry()),
+                  "compact": window.docks.compact, "normal": snapshot(window)}  # fmt: skip
+        window.set_presentation_mode(True)
+        wait(1200)
+        report["presentation"] = snapshot(window)
+        if len(sys.argv) > 1 and sys.argv[1] == "--c3":  # the C3 table raised in presentation mode
+            window.dock_c3.show()
+            window.dock_c3.raise_()
+            wait(600)
+            report["presentation_c3"] = snapshot(window)
+        window.set_presentation_mode(False)
+        window.close()
+    print("PROBE " + json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

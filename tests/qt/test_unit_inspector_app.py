@@ -1,0 +1,244 @@
+"""The unit inspector in the app: a click on a unit, the owner explains it, the inspector and the
+outlines follow; arrow keys step the unit; a first-layer kernel is edited live and saving warns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import line
+from PySide6.QtCore import Qt
+
+from cnnviz.qt.visibility import is_on_screen
+from cnnviz.qt.window_actions import ask_question
+
+ZOO = ("lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet")
+
+
+@pytest.fixture(scope="module")
+def test_image(data_dir):
+    from cnnviz.core.data import load_split
+
+    images, labels = load_split("mnist", False, data_dir)
+    return images[0].numpy() / 255.0, int(labels[0])
+
+
+def _middle(act: np.ndarray) -> tuple[int, int, int]:
+    """A unit away from the borders (and not channel 0, which tests nothing of the channel index)."""
+    c = min(1, act.shape[0] - 1)
+    return (c, act.shape[1] // 2, act.shape[2] // 2) if act.ndim == 3 else (c, 0, 0)
+
+
+def _select(qtbot, window, stage, c, y, x) -> dict:
+    window.state.select_unit(stage, c, y, x)
+    panel = window.inspector
+    qtbot.waitUntil(lambda: panel.data is not None and panel.data["stage"] == stage
+                    and (panel.data["unit"]["channel"], panel.data["unit"]["y"], panel.data["unit"]["x"]) == (c, y, x))  # fmt: skip
+    return panel.data
+
+
+def _value(act: np.ndarray, c: int, y: int, x: int) -> float:
+    return float(act[c, y, x] if act.ndim == 3 else act[c])
+
+
+def _outline(box: dict) -> tuple:
+    return (box["top"], box["left"], box["bottom"], box["right"])
+
+
+@pytest.mark.parametrize("model", ZOO)
+def test_every_stage_of_every_zoo_network_agrees_with_the_captured_activations(qtbot, window, draw, test_image, model):
+    assert window.switch_model(model, "mnist") and window.session.source_kind == "pretrained"
+    window.state.set_test_image(*test_image)
+    window.settle()
+    for stage, act in window.activations.items():
+        c, y, x = _middle(act)
+        data = _select(qtbot, window, stage, c, y, x)
+        assert abs(data["value"] - _value(act, c, y, x)) <= 1e-5, stage
+        assert f"{stage} · channel {c}" in window.inspector.header.text()
+        assert is_on_screen(window.inspector)  # a click brings the inspector to the front
+        box = data["receptive_field"]
+        assert box is not None, stage  # a middle unit sees some of the image
+        assert window.preview._outline == _outline(box)
+        assert window.canvas._outline is None  # a test image is fed unchanged: no drawing to outline on
+    # A drawing: the same numbers, and the field is outlined on the canvas too (through the transform).
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    for stage, act in window.activations.items():
+        c, y, x = _middle(act)
+        data = _select(qtbot, window, stage, c, y, x)
+        assert abs(data["value"] - _value(act, c, y, x)) <= 1e-5, stage
+        edges = _outline(data["receptive_field"])
+        top, left, bottom, right = window.result.transform.box_to_drawing(*edges)
+        rows, cols = window.result.transform.drawing_shape
+        assert window.preview._outline == edges
+        assert window.canvas._outline == pytest.approx((top / rows, left / cols, bottom / rows, right / cols)), stage
+
+
+def test_a_click_on_a_drawn_digits_unit_outlines_its_field_on_the_input_and_the_canvas(qtbot, window, draw):
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    fm = window.feature_maps
+    mosaic = fm.mosaic
+    block = mosaic.block("C3")
+    pos = mosaic.cell_center("C3", 4)  # the middle of map 4: unit (4, 5, 5) of a 10x10 map
+    fm.scroll.ensureVisible(pos.x(), pos.y())
+    with qtbot.waitSignal(window.state.unitSelected) as selected:
+        qtbot.mouseClick(mosaic, Qt.MouseButton.LeftButton, pos=pos)
+    stage, c, y, x = selected.args[0]
+    assert (stage, c) == ("C3", 4) and 0 <= y < block.data.shape[1] and 0 <= x < block.data.shape[2]
+    data = _select(qtbot, window, stage, c, y, x)
+    assert abs(data["value"] - window.activations["C3"][c, y, x]) <= 1e-5
+    assert window.inspector.hasFocus()  # the arrow keys step at once
+    assert fm.zoom is None  # a plain click inspects; it does not enlarge the map
+    box = data["receptive_field"]
+    assert window.preview._outline == _outline(box)
+    transform = window.result.transform
+    top, left, bottom, right = transform.box_to_drawing(*_outline(box))
+    rows, cols = transform.drawing_shape
+    assert window.canvas._outline == pytest.approx((top / rows, left / cols, bottom / rows, right / cols))
+    # Another stroke re-crops the drawing: the same unit is explained again, its outline follows.
+    draw(window.canvas, line((0.2, 0.5), (0.8, 0.5)))
+    window.settle()
+    qtbot.waitUntil(lambda: abs(window.inspector.data["value"] - window.activations["C3"][c, y, x]) <= 1e-5)
+    new = window.result.transform.box_to_drawing(*_outline(box))
+    assert window.canvas._outline == pytest.approx((new[0] / rows, new[1] / cols, new[2] / rows, new[3] / cols))
+
+
+def test_shift_click_still_enlarges_the_map(qtbot, window, draw):
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    fm = window.feature_maps
+    pos = fm.mosaic.cell_center("S2", 3)
+    fm.scroll.ensureVisible(pos.x(), pos.y())
+    with qtbot.assertNotEmitted(window.state.unitSelected):
+        qtbot.mouseClick(fm.mosaic, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, pos=pos)
+    assert fm.zoom is not None and fm.zoom.isVisible() and (fm.zoom.layer, fm.zoom.channel) == ("S2", 3)
+    fm.zoom.close()
+
+
+def test_arrow_keys_step_the_unit_and_slide_the_outline(qtbot, window, draw):
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    first = _select(qtbot, window, "C1", 0, 10, 10)["receptive_field"]
+    canvas_before = window.canvas._outline
+    qtbot.keyClick(window.inspector, Qt.Key.Key_Right)
+    data = _select(qtbot, window, "C1", 0, 10, 11)
+    moved = data["receptive_field"]
+    assert (moved["left"], moved["right"]) == (first["left"] + 1, first["right"] + 1)  # C1: stride 1
+    assert (moved["top"], moved["bottom"]) == (first["top"], first["bottom"])
+    assert window.preview._outline == _outline(moved)
+    assert window.canvas._outline[1] > canvas_before[1] and window.canvas._outline[0] == canvas_before[0]
+    qtbot.keyClick(window.inspector, Qt.Key.Key_Down)
+    assert _select(qtbot, window, "C1", 0, 11, 11)["receptive_field"]["top"] == first["top"] + 1
+    qtbot.keyClick(window.inspector, Qt.Key.Key_PageDown)
+    data = _select(qtbot, window, "C1", 1, 11, 11)
+    assert abs(data["value"] - window.activations["C1"][1, 11, 11]) <= 1e-5
+
+
+def test_a_hidden_inspector_costs_nothing_and_catches_up_when_shown(qtbot, window, draw):
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    _select(qtbot, window, "C3", 2, 4, 4)
+    window.dock_maps.raise_()
+    assert not is_on_screen(window.inspector)
+    explained = []
+    window.state.unitExplained.connect(explained.append)
+    draw(window.canvas, line((0.2, 0.5), (0.8, 0.5)))
+    window.settle()
+    assert explained == []  # off the drawing path while behind another tab
+    window.dock_inspector.raise_()
+    qtbot.waitUntil(lambda: len(explained) == 1)
+    assert abs(window.inspector.data["value"] - window.activations["C3"][2, 4, 4]) <= 1e-5
+
+
+def test_editing_a_kernel_changes_the_maps_and_the_answer_reset_restores_them_and_saving_warns(
+    qtbot, window, draw, tmp_path
+):
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))  # a 1
+    window.settle()
+    _select(qtbot, window, "C1", 2, 14, 14)
+    panel = window.inspector
+    assert panel._kernel_key == (2, 0) and panel.kernel_editor.isEnabled()
+    trained_kernel = window.kernels._kernels[1][2, 0].copy()
+    before_acts = {k: v.copy() for k, v in window.activations.items()}
+    before_probs = window.probabilities.copy()
+    count = window.inference_count
+    panel.preset_box.activated.emit(panel.preset_box.findText("zero"))  # what choosing the preset does
+    qtbot.waitUntil(lambda: window.inference_count > count and not window.inference_pending())
+    c1 = window.activations["C1"]
+    assert np.ptp(c1[2]) == 0 and not np.array_equal(c1[2], before_acts["C1"][2])  # a zero kernel: bias only
+    np.testing.assert_array_equal(c1[[0, 1, 3, 4, 5]], before_acts["C1"][[0, 1, 3, 4, 5]])
+    assert not np.array_equal(window.probabilities, before_probs)
+    assert np.all(window.kernels._kernels[1][2, 0] == 0)  # the kernels view follows
+    qtbot.waitUntil(lambda: abs(panel.data["value"] - c1[2, 14, 14]) <= 1e-5)
+    assert panel.reset_button.isEnabled() and "edited" in panel.kernel_state.text()
+    assert window.session.edited_kernels() == [(2, 0)]
+
+    asked = []
+    window.ask = lambda title, text, buttons: asked.append((title, text, buttons)) or "Cancel"
+    assert not window.save_weights(tmp_path / "edited.safetensors")
+    assert not (tmp_path / "edited.safetensors").exists()
+    assert asked and asked[0][2] == ["Save anyway", "Cancel"] and "kernel(s) 2" in asked[0][1]
+    window.ask = lambda title, text, buttons: "Save anyway"
+    assert window.save_weights(tmp_path / "edited.safetensors") and (tmp_path / "edited.safetensors").exists()
+
+    count = window.inference_count
+    qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.inference_count > count and not window.inference_pending())
+    for name, act in before_acts.items():
+        np.testing.assert_array_equal(window.activations[name], act)  # exactly the trained network again
+    np.testing.assert_array_equal(window.probabilities, before_probs)
+    np.testing.assert_array_equal(window.kernels._kernels[1][2, 0], trained_kernel)
+    assert window.session.edited_kernels() == [] and not panel.reset_button.isEnabled()
+    asked.clear()
+    window.ask = lambda *args: asked.append(args) or "Cancel"
+    assert window.save_weights(tmp_path / "trained.safetensors") and asked == []  # nothing to warn about
+
+
+def test_a_cell_edit_goes_through_the_owner_and_new_weights_forget_it(qtbot, window, draw):
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
+    window.settle()
+    _select(qtbot, window, "C1", 0, 14, 14)
+    panel = window.inspector
+    count = window.inference_count
+    panel.kernel_table.item(2, 2).setText("3")
+    qtbot.waitUntil(lambda: window.inference_count > count and not window.inference_pending())
+    assert window.kernels._kernels[1][0, 0, 2, 2] == 3.0 and window.session.edited_kernels() == [(0, 0)]
+    window.switch_model("lenet5", "mnist")  # new weights: the edit is forgotten
+    window.settle()
+    assert window.session.edited_kernels() == [] and not panel.reset_button.isEnabled()
+
+
+def test_kernel_edits_are_refused_while_training(qtbot, window):
+    session = window.session
+    session.begin_training("lenet5", "mnist", from_current=True)
+    messages = []
+    window.state.statusMessage.connect(lambda text, _ms: messages.append(text))
+    assert not window.state.edit_first_kernel(0, 0, np.zeros((5, 5), np.float32))
+    assert messages == ["Kernels cannot be edited while the network trains: stop the run first."]
+    assert not window.inspector.kernel_editor.isEnabled()
+    from cnnviz.core import RunEnd
+
+    session.end_training(RunEnd("stopped", "Stopped.", steps=0))
+    assert window.inspector.kernel_editor.isEnabled()
+
+
+def test_the_question_box_returns_the_chosen_button(qtbot, window):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def answer() -> None:
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        next(b for b in box.buttons() if b.text() == "Save anyway").click()
+
+    QTimer.singleShot(0, answer)
+    assert ask_question(window, "Save?", "Really?", ["Save anyway", "Cancel"]) == "Save anyway"
+
+
+def test_the_wiring_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, cnnviz.qt.inspector; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    code = "import sys, cnnviz.core.session_explain; assert 'PySide6' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
