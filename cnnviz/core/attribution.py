@@ -175,13 +175,19 @@ def attribute(
     was_training = model.training
     model.eval()
     try:
-        with torch.no_grad():
-            scores = model(x)[0]
         if target is None:
-            target = int(scores.argmax())
-        elif not 0 <= target < scores.numel():
-            raise CnnvizError(f"There is no class {target}; the model has classes 0 to {scores.numel() - 1}.")
-        return _attribute(model, x, method, int(target), stage, progress)
+            with torch.no_grad():
+                target = int(model(x)[0].argmax())
+        try:  # a given target is checked by the method's own pass: the app's live overlay saves a forward pass
+            if target < 0:
+                raise IndexError(target)
+            return _attribute(model, x, method, int(target), stage, progress)
+        except IndexError:
+            with torch.no_grad():
+                classes = model(x).shape[1]
+            if 0 <= target < classes:  # an IndexError of the model's own
+                raise
+            raise CnnvizError(f"There is no class {target}; the model has classes 0 to {classes - 1}.") from None
     finally:
         model.train(was_training)
 

@@ -132,7 +132,9 @@ class InputTransform:
             raise ValueError(f"expected a 28x28 map, got shape {values.shape}")
         rows = self._resampling(self.drawing_shape[0], 0, interpolation)
         cols = self._resampling(self.drawing_shape[1], 1, interpolation)
-        return rows @ values @ cols.T
+        # einsum, not ``@``, for the big product: BLAS threads an (n, 28) x (28, m) product, and on a
+        # busy machine (a training run in the app) waiting for its threads takes ~40 ms instead of 0.4 ms.
+        return np.einsum("ik,jk->ij", rows @ values, cols)
 
     def _resampling(self, n: int, axis: int, interpolation: str) -> np.ndarray:
         """(n, 28) weights: drawing pixel i along ``axis`` reads the input pixels of its row."""

@@ -28,7 +28,7 @@ from torch import nn
 
 from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 from cnnviz.core.data import class_names, is_loaded, load_split
-from cnnviz.core.errors import CheckpointError
+from cnnviz.core.errors import CheckpointError, CnnvizError
 from cnnviz.core.events import EventGroup
 from cnnviz.core.inspect import activations, c3_connection_table, first_conv_kernels, predict
 from cnnviz.core.layers import LayerInfo, layer_table
@@ -165,6 +165,40 @@ class ModelSession(ExplainMixin):
 
     def c3_table(self) -> np.ndarray | None:
         return c3_connection_table(self.model)
+
+    # -- why this class? (attribution; captum is imported on first use, ~1 s) ------------
+    def attribution(self, method: str, target: int | None = None, stage: str | None = None):
+        """An ``AttributionResult`` (28x28 numpy map) for the current input; None without an input.
+
+        Runs the session's own model: call it in the thread that runs inference (the GUI's).
+        """
+        return self.attribution_task(method, target, stage, copy_model=False)()
+
+    def attribution_task(self, method: str, target: int | None = None, stage: str | None = None,
+                         copy_model: bool = True):  # fmt: skip
+        """The same as a function ``task(progress=None)`` that may run in any thread.
+
+        It holds the current input and (``copy_model``) a copy of the model, so live
+        weights loaded meanwhile and the hooks of other methods never meet it.
+        """
+        import copy
+
+        from cnnviz.core.attribution import attribute
+
+        image, model = self.result.image, copy.deepcopy(self.model) if copy_model else self.model
+        return lambda progress=None: None if image is None else attribute(model, image, method, target, stage, progress)
+
+    def attribution_stages(self) -> tuple[list[str], str | None]:
+        """Stages Grad-CAM can use (feature maps of more than one cell) and the default one (None: none)."""
+        from cnnviz.core.attribution import last_conv_stage
+        from cnnviz.core.layers import stages
+
+        acts = self.infer(np.zeros((28, 28), np.float32))[1]
+        names = [n for n, _m in stages(self.model) if n in acts and acts[n].ndim == 3 and acts[n][0].size > 1]
+        try:
+            return names, last_conv_stage(self.model)
+        except CnnvizError:  # a user's network without convolutions: no default
+            return names, None
 
     # -- the drawing -------------------------------------------------------------
     def show_input(

@@ -43,6 +43,9 @@ class AppState(QObject):
 
     Signals
     -------
+    heatChanged(object, object) a heat picture (RGBA) for the model input and one for the canvas, or None, None
+    classPicked(int)        the student picked a class to explain (e.g. clicked its bar)
+    closing()               the window closes: background workers stop now
     sessionReady()          the network is loaded: ``session`` is set
     loadFailed(object)      the network could not be loaded (the exception)
     networkChanged()        another network, dataset or weights file
@@ -56,6 +59,9 @@ class AppState(QObject):
     stageSelected(str)      a stage to show in the feature-maps panel (a click in the diagram)
     """
 
+    heatChanged = Signal(object, object)
+    classPicked = Signal(int)
+    closing = Signal()
     sessionReady = Signal()
     loadFailed = Signal(object)
     networkChanged = Signal()
@@ -209,6 +215,15 @@ class AppState(QObject):
         """True while a newer drawing (or weights) waits for the network."""
         return self._infer_timer.isActive()
 
+    # -- overlays and picks, from one panel to the others -------------------------------
+    def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
+        """Lay heat pictures over the model input (28x28x4) and the drawing square (HxWx4); None clears."""
+        self.heatChanged.emit(input_rgba, drawing_rgba)
+
+    def pick_class(self, index: int) -> None:
+        """The student picked a class (its bar in the prediction panel): panels that explain one follow."""
+        self.classPicked.emit(int(index))
+
     def _run_inference(self) -> None:
         session = self.session
         if session is None:  # still loading: the newest drawing waits for the network
@@ -275,3 +290,4 @@ class AppState(QObject):
 
     def stop(self) -> None:
         self._infer_timer.stop()
+        self.closing.emit()

@@ -237,6 +237,11 @@ def run(data_dir=None, quick: bool = False) -> dict:
             f"{r['forward_p50_ms']:>10.2f}ms  {target}{missed}"
         )
 
+    print("\n1b) the same with the explanation panels: Six networks, Grad-CAM overlay (cnnviz.qt.bench_explain)")
+    from cnnviz.qt import bench_explain
+
+    explain = bench_explain.run(data_dir, quick)
+
     print("\n2) cold start from spawning python (median of runs):")
     starts = cold_start(1 if quick else 3)
     if starts:
@@ -250,7 +255,7 @@ def run(data_dir=None, quick: bool = False) -> dict:
         print(f"   runs: {'; '.join(f'{a:.2f} / {b:.2f}' for a, b in starts)} s")
     else:
         print("   the window did not start")
-    figures = {"stroke": stroke, "cold_start_s": starts}
+    figures = {"stroke": stroke, "explain": explain, "cold_start_s": starts}
 
     try:
         from cnnviz.qt import bench_training

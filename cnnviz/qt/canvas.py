@@ -411,5 +411,9 @@ class CanvasPanel(QWidget):
     def set_brush_size(self, size: int) -> None:
         self.brush_slider.setValue(int(size))
 
+    def follow(self, state) -> None:
+        """Subscribe to the app's state: the heat picture laid over the drawing square."""
+        state.heatChanged.connect(lambda _input_rgba, drawing_rgba: self.canvas.set_heat(drawing_rgba))
+
     def set_true_label(self, text: str) -> None:
         self.true_label.setText(text)

@@ -67,6 +67,10 @@ class DockLayout(QObject):
         w.dock_draw = d("Draw", "dockDraw", w.canvas_panel, "Draw here; the network answers while you draw")
         w.dock_input = d("Model input (28×28)", "dockInput", w.preview, "What the network sees")
         w.dock_prediction = d("Prediction", "dockPrediction", w.prediction, "The network's answer")
+        w.dock_attribution = d("Why this class?", "dockAttribution", w.attribution,
+                               "Heat maps over your drawing: which pixels make the network choose a class")
+        w.dock_comparison = d("Six networks", "dockComparison", w.comparison,
+                              "The six zoo networks with their shipped weights read your drawing at once")
         w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
         w.dock_c3 = d("C3 table", "dockC3", w.c3, "LeNet-5's S2→C3 connection table")  # fmt: skip
         # In a scroll area: its grids must not squeeze the answer's column on a projector.
@@ -138,6 +142,9 @@ class DockLayout(QObject):
             dock.show()
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        for dock in (w.dock_attribution, w.dock_comparison):  # the explanations: tabbed with the structure below
+            dock.setFloating(False)
+            dock.show()
         # Left: draw, and what the model sees. Middle: feature maps | kernels | training.
         # Right: the answer, and the model's structure.
         w.addDockWidget(left, w.dock_draw)
@@ -154,6 +161,8 @@ class DockLayout(QObject):
             # A projector: the answer keeps a column of its own; the structure joins the big views' tabs.
             w.tabifyDockWidget(w.dock_training, w.dock_layers)
             w.tabifyDockWidget(w.dock_layers, w.dock_c3)
+            w.tabifyDockWidget(w.dock_c3, w.dock_attribution)
+            w.tabifyDockWidget(w.dock_attribution, w.dock_comparison)
             w.dock_maps.raise_()
             w.resizeDocks([w.dock_draw, w.dock_maps, w.dock_prediction],
                           [int(width * 0.29), int(width * 0.47), int(width * 0.24)], horizontal)  # fmt: skip
@@ -161,6 +170,9 @@ class DockLayout(QObject):
             return
         w.splitDockWidget(w.dock_prediction, w.dock_layers, vertical)
         w.tabifyDockWidget(w.dock_layers, w.dock_c3)
+        # The explanations share the answer's column: the prediction stays in sight above them.
+        w.tabifyDockWidget(w.dock_c3, w.dock_attribution)
+        w.tabifyDockWidget(w.dock_attribution, w.dock_comparison)
         w.dock_maps.raise_()
         w.dock_layers.raise_()
         w.resizeDocks([w.dock_draw, w.dock_maps, w.dock_prediction],
@@ -177,7 +189,7 @@ class DockLayout(QObject):
         """The panels presentation mode shows one at a time on a small screen (PgDown/PgUp cycle)."""
         w = self.window
         return [w.dock_maps, w.dock_kernels, w.dock_training, w.dock_layers, w.dock_c3, w.dock_inspector,
-                w.dock_architecture]
+                w.dock_architecture, w.dock_attribution, w.dock_comparison]  # fmt: skip
 
     def toggle_presentation_mode(self) -> None:
         self.set_presentation_mode(not self.presentation)

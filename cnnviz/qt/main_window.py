@@ -17,8 +17,10 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QWidget
 
 from cnnviz.qt.app_state import AppState, core
+from cnnviz.qt.attribution_panel import AttributionPanel
 from cnnviz.qt.c3_matrix import C3MatrixPanel
 from cnnviz.qt.canvas import DEFAULT_BRUSH, CanvasPanel
+from cnnviz.qt.comparison_panel import ComparisonPanel
 from cnnviz.qt.docks import DockLayout
 from cnnviz.qt.errors import describe_error
 from cnnviz.qt.feature_maps import FeatureMapsView, KernelsView
@@ -104,6 +106,7 @@ class MainWindow(QMainWindow):
         self.canvas_panel.brush_slider.valueChanged.connect(lambda v: self.settings.setValue("brush", int(v)))
         self.preview = InputPreview()
         self.prediction = PredictionPanel()
+        self.attribution, self.comparison = AttributionPanel(), ComparisonPanel()  # "Why this class?", six networks
         self.feature_maps = FeatureMapsView()
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
@@ -127,6 +130,8 @@ class MainWindow(QMainWindow):
                       self.status):  # fmt: skip
             panel.follow(state)
         self.pickers.switchRequested.connect(self.switch_model)
+        for panel in (self.canvas_panel, self.attribution, self.comparison):  # heat overlay, why, six networks
+            panel.follow(state)
         state.sessionReady.connect(self._on_session_ready)
         state.loadFailed.connect(self._on_load_failed)
         state.networkChanged.connect(self._on_network_changed)
@@ -279,6 +284,8 @@ class MainWindow(QMainWindow):
             "Drawing": self.canvas_panel,
             "Model input": self.preview,
             "Prediction": self.prediction,
+            "Why this class?": self.attribution,
+            "Six networks": self.comparison,
             "Feature maps": self.feature_maps,
             "First-layer kernels": self.kernels,
             "Layer table": self.layer_table,

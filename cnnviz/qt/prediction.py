@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -42,8 +42,9 @@ class InputPreview(QWidget):
         return width
 
     def follow(self, state) -> None:
-        """Subscribe to the app's state: each result's model input."""
+        """Subscribe to the app's state: each result's model input, and the heat picture laid over it."""
         state.resultReady.connect(lambda result: self.set_input(result.image))
+        state.heatChanged.connect(lambda input_rgba, _drawing_rgba: self.set_heat(input_rgba))
 
     def set_heat(self, rgba: np.ndarray | None) -> None:
         """An RGBA (28 x 28 x 4 uint8, or any size) picture laid over the input, or None."""
@@ -83,13 +84,21 @@ class InputPreview(QWidget):
 
 
 class ProbabilityBars(QWidget):
-    """Ten horizontal bars with class names and percentages; the winner in the accent colour."""
+    """Ten horizontal bars with class names and percentages; the winner in the accent colour.
+
+    A click on a row emits ``classClicked(index)`` (the class to explain in "Why this class?").
+    """
+
+    classClicked = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("predictionBars")
         self.setAccessibleName("Class probabilities")
-        self.setToolTip("How sure the network is about each class (softmax probabilities, in %)")
+        self.setToolTip(
+            "How sure the network is about each class (softmax probabilities, in %).\n"
+            "Click a class to see why (or why not) it was chosen in the 'Why this class?' panel."
+        )
         self.setMinimumHeight(200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
@@ -106,6 +115,16 @@ class ProbabilityBars(QWidget):
     def set_probabilities(self, probs: np.ndarray | None) -> None:
         self.probabilities = None if probs is None else np.asarray(probs, dtype=np.float64)
         self.update()
+
+    def row_at(self, y: float) -> int:
+        """The class whose row is at height ``y`` (rows as ``paintEvent`` lays them out)."""
+        n = len(self.class_names)
+        return int(min(max((y - 4) / max((self.height() - 8) / n, 1e-6), 0), n - 1))
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.classClicked.emit(self.row_at(event.position().y()))
+        super().mousePressEvent(event)
 
     def paintEvent(self, event) -> None:
         self.paint_count += 1
@@ -198,7 +217,8 @@ class PredictionPanel(QWidget):
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: class names and the random-weights warning from the network,
-        the answer from each result."""
+        the answer from each result; a click on a class's bar picks it for the panels that explain one."""
+        self.bars.classClicked.connect(state.pick_class)
 
         def network() -> None:
             self.set_class_names(state.session.class_names)

@@ -1,0 +1,144 @@
+"""Six networks side by side: off the drawing path, newest input wins, the thread ends with the window."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import line
+
+from cnnviz.core import ModelSession
+from cnnviz.core.data import load_split
+
+SEVEN = line((0.25, 0.22), (0.75, 0.22)) + line((0.75, 0.22), (0.4, 0.85))[1:]
+
+
+def _panel(window):
+    window.dock_comparison.show()
+    window.dock_comparison.raise_()
+    return window.comparison
+
+
+def _answered(panel) -> bool:
+    return bool(panel.view.answers) and not panel.pending() and panel._pending_answers is None
+
+
+def test_the_six_answers_equal_each_networks_own_prediction(qtbot, window, draw):
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    draw(window.canvas, SEVEN)
+    window.settle()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    image = window.result.image
+    answers = panel.view.answers
+    assert [a["name"] for a in answers] == ["lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet"]
+    session = ModelSession()
+    for answer in answers:
+        assert session.load_pretrained(answer["name"], "mnist")
+        expected = session.predict(image)
+        np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-6)
+        assert answer["top"] == int(np.argmax(expected))
+    # The current network's own answer on screen agrees with its card.
+    np.testing.assert_allclose(answers[0]["probabilities"], window.probabilities, atol=1e-6)
+    assert panel.view.current == "lenet5" and not panel.view.stale
+    assert "Shipped weights for MNIST" in panel.header.text() and "ms" in panel.header.text()
+    first = answers[0]
+    assert panel.view.accessibleDescription().startswith(f"LeNet-5 (1998): {first['top']} ")
+    assert panel.latencies_ms and all(t > 0 for t in panel.latencies_ms)
+
+
+def test_newest_input_wins(qtbot, window, data_dir):
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    images = load_split("mnist", False, data_dir)[0][:5].float().div(255).numpy()
+    # Hold the worker on its first job so the other inputs arrive while it is busy.
+    gate = threading.Event()
+    real_submit = panel.runner.submit
+    jobs = []
+
+    def gated_submit(tag, fn, cancel_running=False):
+        def held(progress):
+            gate.wait(30)
+            return fn(progress)
+
+        jobs.append(tag)
+        real_submit(tag, held, cancel_running)
+
+    panel.runner.submit = gated_submit
+    for image in images:
+        panel.set_input(image)
+    assert panel.pending() and len(jobs) == 5
+    gate.set()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    session = ModelSession()
+    assert session.load_pretrained("resnet", "mnist")
+    np.testing.assert_allclose(panel.view.answers[-1]["probabilities"], session.predict(images[-1]), atol=1e-6)
+    # At most the first (already running) and the last input were computed: the middle three were dropped.
+    assert len(panel.latencies_ms) <= 2
+
+
+def test_a_hidden_panel_computes_nothing_and_catches_up_when_shown(qtbot, window, draw):
+    panel = window.comparison
+    window.dock_comparison.hide()
+    draw(window.canvas, SEVEN)
+    window.settle()
+    assert not panel.runner.busy() and not panel.view.answers and panel.pending()
+    _panel(window)
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    assert len(panel.view.answers) == 6
+
+
+def test_clearing_the_canvas_clears_the_cards(qtbot, window, draw):
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    draw(window.canvas, SEVEN)
+    window.settle()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    window.clear_canvas()
+    window.settle()
+    assert panel.view.answers == [] and not panel.pending()
+
+
+def test_fashion_mnist_uses_its_own_weights_and_class_names(qtbot, window, draw):
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    assert window.switch_model("resnet", "fashion-mnist")
+    draw(window.canvas, SEVEN)
+    window.settle()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    session = ModelSession()
+    assert session.load_pretrained("lenet", "fashion-mnist")
+    np.testing.assert_allclose(panel.view.answers[1]["probabilities"], session.predict(window.result.image), atol=1e-6)
+    assert panel.view.current == "resnet" and panel.view.class_names[0] == "T-shirt/top"
+    assert "Fashion-MNIST" in panel.header.text()
+
+
+@pytest.mark.parametrize("busy", [False, True])
+def test_the_worker_thread_ends_when_the_window_closes(qtbot, window, draw, busy):
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    draw(window.canvas, SEVEN)
+    if busy:
+        window.settle()
+        panel.set_input(window.result.image)  # a job in flight as the window closes
+    window.close()
+    assert not panel.runner.busy()
+    assert not [t for t in threading.enumerate() if t.name.startswith("cnnviz-compare")]
+    panel.set_input(np.zeros((28, 28), np.float32))  # after closing: refused, no new thread
+    assert not panel.runner.busy()
+
+
+def test_the_cards_keep_the_shipped_weights_whatever_the_current_weights(qtbot, window, draw):
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    window.session.load_untrained("lenet", "mnist")  # random weights on screen, as before training
+    draw(window.canvas, SEVEN)
+    window.settle()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    shipped = ModelSession()
+    assert shipped.load_pretrained("lenet", "mnist")
+    card = panel.view.answers[1]
+    np.testing.assert_allclose(card["probabilities"], shipped.predict(window.result.image), atol=1e-6)
+    assert not np.allclose(card["probabilities"], window.probabilities, atol=1e-3)
+    assert panel.view.current == "lenet"
