@@ -191,9 +191,8 @@ def _cmd_train(args) -> None:
         if isinstance(event, BatchStats):
             if bar is None:
                 bar = tqdm(total=event.total_steps, unit="batch", dynamic_ncols=True, file=sys.stderr)
-            bar.update(1)
-            if event.step % 20 == 0:
-                bar.set_postfix(loss=f"{event.loss:.3f}", img_s=f"{event.images_per_second:,.0f}")
+            bar.update(event.batches)  # one event per report (~30 Hz), covering every batch since the last
+            bar.set_postfix(loss=f"{event.loss:.3f}", img_s=f"{event.images_per_second:,.0f}", refresh=False)
         elif isinstance(event, EpochStats):
             history.append(event.test_accuracy)
             (bar.write if bar else print)(
