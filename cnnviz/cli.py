@@ -29,7 +29,7 @@ def _first_line(exc: BaseException) -> str:
 def _parser() -> argparse.ArgumentParser:
     from cnnviz import __version__
     from cnnviz.core.data import DATASETS
-    from cnnviz.core.training import OPTIMIZERS, SCHEDULES
+    from cnnviz.core.training import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
 
     parser = _Parser(prog="cnnviz", description="Draw digits and watch classic CNNs think and learn.")
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
@@ -48,14 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="lenet")
     p.add_argument("--dataset", default="mnist", choices=list(DATASETS))
     p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=None, help="learning rate (default: 2e-3 Adam/AdamW, 0.05 SGD)")
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    lrs = f"{DEFAULT_LR['adam']:g} Adam/AdamW, {DEFAULT_LR['sgd']:g} SGD"
+    p.add_argument("--lr", type=float, default=None, help=f"learning rate (default: {lrs})")
     p.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
     p.add_argument("--weight-decay", type=float, default=0.0)
     p.add_argument("--schedule", default="onecycle", choices=list(SCHEDULES))
     p.add_argument("--augment", action="store_true", help="random shifts, rotations and scaling")
     p.add_argument("--mirror", action="store_true", help="flip half the images left-right (Fashion-MNIST, not digits)")
-    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--label-smoothing", type=float, default=TrainConfig.label_smoothing)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="weights file to write (default: MODEL-DATASET.safetensors)")
@@ -268,7 +269,10 @@ def _cmd_eval(args) -> None:
 
 def train_command(recipe: dict, out: str) -> str:
     """The ``cnnviz train`` line that reproduces a recorded recipe."""
-    defaults = {"momentum": 0.9, "nesterov": True, "weight_decay": 0.0, "label_smoothing": 0.0, "device": "auto"}
+    from cnnviz.core.training import TrainConfig
+
+    defaults = {"momentum": 0.9, "nesterov": True, "weight_decay": 0.0, "device": "auto",
+                "label_smoothing": TrainConfig.label_smoothing}  # fmt: skip
     parts = ["cnnviz train"]
     for key, value in recipe.items():
         if key in ("threads",) or defaults.get(key, object()) == value or value is None:

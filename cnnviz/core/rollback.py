@@ -12,6 +12,7 @@ so no snapshot ever waits for the host.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -114,3 +115,18 @@ class Rollback:
     def candidates(self) -> list[WeightCopy]:
         """Copies to try on divergence, newest first; the last one is the fallback."""
         return [self.good, self.fallback] if self._has_good else [self.fallback]
+
+    def restore_best(self, test_accuracy: Callable[[], float]) -> WeightCopy:
+        """Restore the newest copy that beats chance on the test set, else the fallback.
+
+        ``test_accuracy`` measures the model as it stands; the fallback needs no
+        check (the weights from before the run, or an epoch end that passed it).
+        """
+        for copy in self.candidates():
+            copy.restore()
+            if copy is self.fallback:
+                return copy
+            copy.test_accuracy = test_accuracy()
+            if self.above_chance(copy.test_accuracy):
+                return copy
+        raise AssertionError("the fallback is always a candidate")

@@ -21,7 +21,7 @@ def test_lenet_reaches_98_percent_after_one_epoch(data_dir):
     assert isinstance(end, TrainingEnded) and end.reason == "completed"
     assert len(epochs) == 1 and epochs[0].test_accuracy >= 0.98
     batches = [e for e in events if isinstance(e, BatchStats)]
-    assert batches[-1].step == batches[-1].total_steps == math.ceil(60000 / 128)
+    assert batches[-1].step == batches[-1].total_steps == math.ceil(60000 / TrainConfig().batch_size)
     assert batches[-1].loss < batches[0].loss
 
 
@@ -39,7 +39,9 @@ def test_stop_is_honoured_within_one_batch(data_dir):
 
 def test_pause_blocks_and_resume_continues(data_dir):
     control = TrainControl()
-    gen = train(TrainConfig(model="lenet", epochs=1, device="cpu"), control=control, data_dir=data_dir, report_interval=0)
+    gen = train(
+        TrainConfig(model="lenet", epochs=1, device="cpu"), control=control, data_dir=data_dir, report_interval=0
+    )
     assert next(gen).step == 1
     control.pause()
     box = []

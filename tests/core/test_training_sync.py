@@ -101,14 +101,25 @@ def test_pause_shows_every_batch_done_before_blocking(data_dir):
 
 
 def test_one_cycle_with_beta1_0_9_keeps_torch_momentum_cycle():
-    # Recipes recorded before betas existed ran Adam(0.9, 0.999) with torch's 0.85-0.95 cycle.
+    # Recipes recorded before betas, warmup and cycle_momentum existed ran Adam(0.9, 0.999) with
+    # torch's 0.85-0.95 momentum cycle and a quarter of the steps warming up: these repeat them.
     model = torch.nn.Linear(2, 2)
-    config = TrainConfig(betas=(0.9, 0.999))
+    config = TrainConfig(betas=(0.9, 0.999), warmup=0.25, cycle_momentum=True)
     ours = training.make_schedule(config, training.make_optimizer(config, model.parameters()), 100)
     theirs = torch.optim.lr_scheduler.OneCycleLR(
         torch.optim.Adam(model.parameters(), lr=config.learning_rate), config.learning_rate, total_steps=100,
-        pct_start=training.ONECYCLE_WARMUP,
+        pct_start=0.25,
     )  # fmt: skip
     for _ in range(60):
-        assert ours.optimizer.param_groups[0]["betas"] == theirs.optimizer.param_groups[0]["betas"]
+        ours_group, theirs_group = ours.optimizer.param_groups[0], theirs.optimizer.param_groups[0]
+        assert (ours_group["betas"], ours_group["lr"]) == (theirs_group["betas"], theirs_group["lr"])
         ours.optimizer.step(), ours.step(), theirs.optimizer.step(), theirs.step()
+
+
+def test_without_momentum_cycling_beta1_stays_put():
+    model = torch.nn.Linear(2, 2)
+    config = TrainConfig()
+    schedule = training.make_schedule(config, training.make_optimizer(config, model.parameters()), 50)
+    for _ in range(40):
+        assert schedule.optimizer.param_groups[0]["betas"] == training.DEFAULT_BETAS
+        schedule.optimizer.step(), schedule.step()
