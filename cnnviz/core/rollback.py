@@ -12,6 +12,7 @@ so no snapshot ever waits for the host.
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 
 import torch
@@ -21,6 +22,9 @@ from torch import nn
 # many times log(classes), the loss of a network that guesses uniformly) has
 # left any useful region: healthy runs stay far below it.
 LOSS_GROWTH_LIMIT = 10.0
+# The runaway check averages this many recent batches: one wild batch at the
+# peak learning rate (LeNet-5's RBF loss spikes that way and recovers) is no divergence.
+LOSS_WINDOW = 10
 # Test accuracy at or below this multiple of 1/classes is chance: nothing learnt.
 CHANCE_FACTOR = 1.5
 
@@ -73,22 +77,25 @@ class Rollback:
         self._candidate = WeightCopy(model)
         self._has_good = self._has_candidate = False
         self.reference_loss: float | None = None
+        self._recent: deque[float] = deque(maxlen=LOSS_WINDOW)
 
     @property
     def loss_limit(self) -> float:
-        """Mean losses above this count as divergence (``inf`` until a first loss is known)."""
+        """Recent mean losses above this count as divergence (``inf`` until a first loss is known)."""
         if self.reference_loss is None:
             return math.inf
         return LOSS_GROWTH_LIMIT * max(self.reference_loss, self._uniform_loss)
 
     def first_bad(self, losses: list[float]) -> int | None:
-        """Index of the first non-finite or runaway loss of a group read back, else None."""
-        limit = self.loss_limit
-        for i, loss in enumerate(losses):
-            if not math.isfinite(loss) or loss > limit:
-                return i
+        """Index of the first non-finite loss of a group read back, or of the one that
+        lifts the mean of the last ``LOSS_WINDOW`` losses above ``loss_limit``; else None."""
         if self.reference_loss is None and losses:
             self.reference_loss = losses[0]
+        limit = self.loss_limit
+        for i, loss in enumerate(losses):
+            self._recent.append(loss)
+            if not math.isfinite(loss) or sum(self._recent) / len(self._recent) > limit:
+                return i
         return None
 
     def sound_up_to(self, step: int) -> None:

@@ -65,10 +65,13 @@ def test_rollback_trusts_a_copy_only_after_its_own_losses_were_read_back():
     assert [c.step for c in rollback.candidates()] == [0]
     rollback.sound_up_to(14)
     assert [c.step for c in rollback.candidates()] == [12, 0]
-    # Non-finite losses, or losses 10x above the start (or above 10 log(classes)), are damage.
+    # A non-finite loss is damage at once; so is a recent mean 10x above the start (or 10 log(classes)).
     assert rollback.first_bad([1.0, math.nan]) == 1
-    assert rollback.first_bad([1.0, 10 * math.log(10) + 1]) == 1
-    assert rollback.first_bad([1.0, 20.0]) is None
+    fresh = Rollback(model, num_classes=10, every=10)
+    assert fresh.first_bad([2.3, 1e3]) == 1  # the mean of (2.3, 1000) is far above 23
+    steady = Rollback(model, num_classes=10, every=10)
+    assert steady.first_bad([2.3] * 9 + [44.0] + [2.0] * 5) is None  # one spike among ten: (20.7 + 44) / 10 < 23
+    assert steady.first_bad([30.0] * 9) == 7  # a run that stays high: the ten-batch mean passes 23 at the eighth
     rollback.epoch_passed(30, 0.9)
     assert [(c.step, c.test_accuracy) for c in rollback.candidates()] == [(30, 0.9)]
 
