@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--optimizer", default=d["optimizer"], choices=list(OPTIMIZERS))
     p.add_argument("--weight-decay", type=float, default=d["weight_decay"])
     p.add_argument("--schedule", default=d["schedule"], choices=list(SCHEDULES))
+    p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"), default=d["betas"],
+                   help="Adam's moment decays (default: 0.8 0.9; torch's own are 0.9 0.999)")  # fmt: skip
+    p.add_argument("--warmup", type=float, default=d["warmup"], metavar="SHARE",
+                   help="one-cycle: the share of the run warming up (default: 0.05)")  # fmt: skip
+    p.add_argument("--cycle-momentum", action="store_true", help="one-cycle: swing momentum against the rate")
+    p.add_argument("--activation", choices=("relu", "sigmoid", "tanh"), default="relu",
+                   help="the modern LeNet's activation: sigmoid as the early tutorials (default: relu)")  # fmt: skip
     p.add_argument("--augment", action="store_true", help="random shifts, rotations and scaling")
     p.add_argument("--mirror", action="store_true", help="flip half the images left-right (Fashion-MNIST, not digits)")
     p.add_argument("--label-smoothing", type=float, default=d["label_smoothing"])
@@ -164,6 +171,9 @@ def config_from_args(args):
         optimizer=args.optimizer,
         weight_decay=args.weight_decay,
         schedule=args.schedule,
+        betas=tuple(args.betas) if args.betas else None,
+        warmup=args.warmup,
+        cycle_momentum=args.cycle_momentum,
         augment=args.augment,
         mirror=args.mirror,
         label_smoothing=args.label_smoothing,
@@ -249,6 +259,12 @@ def _cmd_train(args) -> None:
 
     check_train_numbers(args)
     args.model = resolve_model_name(args.model)  # my_net.py:Net is loaded (and checked) here
+    if args.activation != "relu":  # the sigmoid or tanh LeNet is a registered variant of the modern LeNet
+        from cnnviz.core.lenet import lenet_variant
+
+        if args.model != "lenet":
+            raise CnnvizError("--activation is a setting of the modern LeNet: use it with --model lenet.")
+        args.model = lenet_variant(args.activation)
     config = config_from_args(args)
     out = _writable_weights_path(args.out or f"{weights_stem(args.model)}-{args.dataset}.safetensors")
     # Seeded: torch 2.15 starts each process's generator from a random seed.
@@ -269,9 +285,8 @@ def _cmd_train(args) -> None:
         if isinstance(event, BatchStats):
             if bar is None:
                 bar = tqdm(total=event.total_steps, unit="batch", dynamic_ncols=True, file=sys.stderr)
-            bar.update(1)
-            if event.step % 20 == 0:
-                bar.set_postfix(loss=f"{event.loss:.3f}", img_s=f"{event.images_per_second:,.0f}")
+            bar.update(event.batches)  # one event per report (~30 Hz), covering every batch since the last
+            bar.set_postfix(loss=f"{event.loss:.3f}", img_s=f"{event.images_per_second:,.0f}", refresh=False)
         elif isinstance(event, EpochStats):
             history.append(event.test_accuracy)
             (bar.write if bar else print)(
@@ -349,10 +364,15 @@ def _cmd_eval(args) -> None:
         )
 
 
+# Recipes recorded before these settings existed ran with torch's Adam and one-cycle defaults.
+BEFORE_SETTINGS = {"betas": (0.9, 0.999), "warmup": 0.25, "cycle_momentum": True}
+
+
 def train_command(recipe: dict, out: str) -> str:
     """The ``cnnviz train`` line that reproduces a recorded recipe."""
     from cnnviz.core.training import TrainConfig
 
+    recipe = {**recipe, **{k: v for k, v in BEFORE_SETTINGS.items() if k not in recipe}}
     defaults = {
         f.name: f.default
         for f in dataclasses.fields(TrainConfig)
@@ -365,6 +385,8 @@ def train_command(recipe: dict, out: str) -> str:
         flag = "--" + key.replace("_", "-")
         if isinstance(value, bool):
             parts += [flag] if value else []
+        elif isinstance(value, tuple | list):
+            parts += [flag, *map(str, value)]
         elif key not in ("momentum", "nesterov"):
             parts += [flag, str(value)]
     return " ".join([*parts, "--out", out])

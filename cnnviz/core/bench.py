@@ -43,21 +43,25 @@ def reference_images_per_second(data_dir, batches: int, batch_size: int = 64, wa
 
 
 def engine_images_per_second(data_dir, batches: int, batch_size: int = 64, warmup: int = 20) -> float:
-    """The cnnviz engine on the same model, batch size and optimizer, on the CPU."""
+    """The cnnviz engine on the same model, batch size and optimizer, on the CPU.
+
+    The engine reports groups of batches (one read-back per ~30 Hz tick, as
+    the app and ``cnnviz train`` run it), so the clock starts at the first
+    report past ``warmup`` and stops at the first one ``batches`` later.
+    """
     config = TrainConfig(
         model="lenet", batch_size=batch_size, optimizer="adam", lr=1e-3, schedule="constant", device="cpu"
     )
     load_split("mnist", True, data_dir)  # reading the files is not the loop's speed
-    start, seen = None, 0
+    start = first = None
     for event in train(config, data_dir=data_dir):
         if isinstance(event, BatchStats):
-            if event.step == warmup:  # that batch ran before the clock started
-                start, seen = time.perf_counter(), 0
-            elif start is not None:
-                seen += batch_size
-            if event.step == warmup + batches:
-                break
-    return seen / (time.perf_counter() - start)
+            if start is None:
+                if event.step >= warmup:  # that group ran before the clock started
+                    start, first = time.perf_counter(), event.step
+            elif event.step - first >= batches:
+                return (event.step - first) * batch_size / (time.perf_counter() - start)
+    raise RuntimeError("training ended before the benchmark's batches were done")
 
 
 def inference_latency_ms(model_name: str, images: np.ndarray, runs: int = 200) -> tuple[float, float]:

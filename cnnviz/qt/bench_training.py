@@ -20,6 +20,7 @@ asserted.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -35,9 +36,9 @@ WARMUP = 20  # batches left out of the throughput (first batches run cold)
 def _config(batches: int):
     from cnnviz.core import TrainConfig
 
-    epochs = 1 if batches <= 469 else -(-batches // 469)
-    return TrainConfig(model="lenet", dataset="mnist", epochs=epochs, batch_size=128, optimizer="adam",
-                       schedule="onecycle", device="cpu")  # fmt: skip
+    steps = -(-60_000 // TrainConfig().batch_size)  # an epoch of MNIST at the default batch size
+    epochs = 1 if batches <= steps else -(-batches // steps)
+    return TrainConfig(model="lenet", dataset="mnist", epochs=epochs, device="cpu")  # the app's defaults
 
 
 def direct_images_per_second(data_dir, batches: int) -> float:
@@ -53,13 +54,13 @@ def direct_images_per_second(data_dir, batches: int) -> float:
     result: list[float] = []
 
     def measure() -> None:
-        start = None
+        start = start_step = None
         for event in train(config, data_dir=data_dir):
-            if isinstance(event, BatchStats):
-                if event.step == WARMUP:
-                    start = time.perf_counter()
-                elif event.step == batches:
-                    result.append((batches - WARMUP) * config.batch_size / (time.perf_counter() - start))
+            if isinstance(event, BatchStats):  # a report covers every batch since the last (~30 Hz)
+                if start is None and event.step >= WARMUP:
+                    start, start_step = time.perf_counter(), event.step
+                elif start is not None and event.step >= batches:
+                    result.append((event.step - start_step) * config.batch_size / (time.perf_counter() - start))
                     return
 
     thread = threading.Thread(target=measure, name="direct-training")
@@ -224,6 +225,38 @@ def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: 
     return figures
 
 
+def app_time_to_accuracy(data_dir, target: float = 0.99) -> tuple[float, float]:
+    """Seconds from pressing Start (the Training panel's defaults: LeNet, one epoch) to the first
+    test accuracy at or above ``target``, with the panel shown; and that accuracy."""
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.core import ModelSession, set_cpu_threads
+    from cnnviz.qt.monitor import TrainingMonitor
+
+    app = QApplication.instance() or QApplication([])
+    set_cpu_threads(1)  # the GUI thread, as the main window sets it
+    monitor = TrainingMonitor(ModelSession("lenet5"), data_dir=data_dir)
+    monitor.resize(1100, 850)
+    monitor.show()
+    app.processEvents()
+    reached: list[tuple[float, float]] = []
+    loop = QEventLoop()
+
+    def on_epoch(payload: dict) -> None:
+        if payload["test_accuracy"] >= target and not reached:
+            reached.append((time.perf_counter() - started, payload["test_accuracy"]))
+
+    monitor.trainingFinished.connect(lambda _result: loop.quit())
+    started = time.perf_counter()
+    monitor.start()
+    monitor._worker.epochEnded.connect(on_epoch)
+    loop.exec()
+    monitor.shutdown()
+    monitor.close()
+    return reached[0] if reached else (math.inf, 0.0)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round of 200 batches")
@@ -235,7 +268,12 @@ def main(argv=None) -> None:
         help="torch CPU threads for training (default: torch's, all cores, as in the app)",
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: 3, --quick: 1)")
+    parser.add_argument("--time-to-99", action="store_true", help="only: seconds from Start to 99 %% test accuracy")
     args = parser.parse_args(argv)
+    if args.time_to_99:
+        seconds, accuracy = app_time_to_accuracy(args.data_dir)
+        print(f"app, Training panel defaults: {100 * accuracy:.2f} % test accuracy {seconds:.2f} s after Start")
+        return
     run(args.data_dir, quick=args.quick, threads=args.threads, rounds=args.rounds)
 
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import DATASETS, TrainConfig, available_devices, device_label, list_models, resolve_device
-from cnnviz.core.training import DEFAULT_LR, OPTIMIZERS, SCHEDULES
+from cnnviz.core.training import DEFAULT_LR, OPTIMIZERS, SCHEDULES, default_lr
 
 __all__ = ["LearningRateSpinBox", "TrainingSettings"]
 
@@ -130,6 +130,9 @@ class TrainingSettings(QGroupBox):
             "Type a number like 0.002 or 2e-3; the arrows step through 1, 2, 5 x 10^k."
         )
         self.optimizer_combo.currentIndexChanged.connect(self._on_optimizer_changed)
+        # The rate follows the recipe (default_lr: the optimizer's, / sqrt(epochs)) until the user types one.
+        self._lr_is_default, self._setting_lr = True, False
+        self.lr_spin.valueChanged.connect(self._on_lr_changed)
 
         self.schedule_combo = QComboBox(objectName="trainSchedule")
         for i, name in enumerate(SCHEDULES):
@@ -147,9 +150,19 @@ class TrainingSettings(QGroupBox):
             "Images per weight update. Larger batches are faster per image but update less often."
         )
 
+        self.activation_combo = QComboBox(objectName="trainActivation")
+        for name in ("relu", "sigmoid", "tanh"):
+            self.activation_combo.addItem({"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}[name], name)
+        self.activation_combo.setToolTip(
+            "The modern LeNet's activation. Sigmoid is what the early tutorials used: train it and ReLU\n"
+            "and compare their curves in the runs list (sigmoid learns much more slowly)."
+        )
+        self.model_combo.currentIndexChanged.connect(self._enable_activation)
+
         self.epochs_spin = QSpinBox(objectName="trainEpochs")
         self.epochs_spin.setRange(1, 200)
         self.epochs_spin.setValue(defaults.epochs)
+        self.epochs_spin.valueChanged.connect(lambda _value: self._show_default_lr())
         self.epochs_spin.setToolTip(
             "Passes over the 60,000 training images. One epoch of LeNet takes seconds on a CPU."
         )
@@ -166,6 +179,7 @@ class TrainingSettings(QGroupBox):
         )
         self.dataset_combo.currentIndexChanged.connect(self._enable_mirror)
         self._enable_mirror()
+        self._enable_activation()
 
         self.device_combo = QComboBox(objectName="trainDevice")
         self.device_combo.addItem(f"Auto ({device_label(resolve_device('auto'))})", "auto")
@@ -177,6 +191,7 @@ class TrainingSettings(QGroupBox):
             ("&Dataset", self.dataset_combo), ("&Model", self.model_combo), ("&Start from", self.init_combo),
             ("&Optimizer", self.optimizer_combo), ("&Learning rate", self.lr_spin), ("S&chedule", self.schedule_combo),
             ("&Batch size", self.batch_spin), ("E&pochs", self.epochs_spin), ("Dev&ice", self.device_combo),
+            ("Acti&vation", self.activation_combo),
         ]  # fmt: skip
         self._pairs = []
         for text, widget in fields:
@@ -244,11 +259,11 @@ class TrainingSettings(QGroupBox):
         """The settings as a ``TrainConfig`` (raises ``CnnvizError`` if one is invalid)."""
         dataset = self.dataset_combo.currentData()
         return TrainConfig(
-            model=self.model_combo.currentData(),
+            model=self._model_name(),
             dataset=dataset,
             epochs=self.epochs_spin.value(),
             batch_size=self.batch_spin.value(),
-            lr=self.lr_spin.value(),
+            lr=None if self._lr_is_default else self.lr_spin.value(),
             optimizer=self.optimizer_combo.currentData(),
             schedule=self.schedule_combo.currentData(),
             augment=self.augment_check.isChecked(),
@@ -256,17 +271,46 @@ class TrainingSettings(QGroupBox):
             device=self.device_combo.currentData(),
         )
 
+    def _model_name(self) -> str:
+        """The network to train: the modern LeNet's activation picks its registered variant."""
+        model = self.model_combo.currentData()
+        if model == "lenet":
+            from cnnviz.core.lenet import lenet_variant
+
+            return lenet_variant(self.activation_combo.currentData())
+        return model
+
+    def _enable_activation(self) -> None:
+        self.activation_combo.setEnabled(self.model_combo.currentData() == "lenet")
+
     def show_network(self, model_name: str, dataset: str) -> None:
         """Point the network and dataset fields at the app's (e.g. after the user loads a file)."""
+        from cnnviz.core import get_spec
+
+        variant_of = get_spec(model_name).variant_of  # the sigmoid LeNet: "lenet" with its activation
+        if variant_of == "lenet":
+            self.activation_combo.setCurrentIndex(self.activation_combo.findData(model_name.split("-", 1)[1]))
+            model_name = variant_of
+        elif model_name == "lenet":
+            self.activation_combo.setCurrentIndex(0)
         for combo, value in ((self.model_combo, model_name), (self.dataset_combo, dataset)):
             index = combo.findData(value)
             if index < 0 and combo is self.model_combo:  # a network added at run time (a user's own)
-                from cnnviz.core import get_spec
-
                 combo.addItem(get_spec(value).display_name, value)
                 index = combo.count() - 1
             if index >= 0:
                 combo.setCurrentIndex(index)
 
     def _on_optimizer_changed(self) -> None:
-        self.lr_spin.setValue(DEFAULT_LR.get(self.optimizer_combo.currentData(), self.lr_spin.value()))
+        self._lr_is_default = True  # another optimizer: its own default rate again
+        self._show_default_lr()
+
+    def _show_default_lr(self) -> None:
+        if self._lr_is_default and self.optimizer_combo.currentData() in DEFAULT_LR:
+            self._setting_lr = True
+            self.lr_spin.setValue(default_lr(self.optimizer_combo.currentData(), self.epochs_spin.value()))
+            self._setting_lr = False
+
+    def _on_lr_changed(self, _value: float) -> None:
+        if not self._setting_lr:
+            self._lr_is_default = False  # the user's own rate stays, whatever the epochs

@@ -1,12 +1,12 @@
 """A training run in a background thread, reported as throttled Qt signals.
 
 ``TrainingWorker`` drives the ``cnnviz.core.train`` generator in a ``QThread``.
-Every ``yield`` of the generator is a chance to report, but a CPU LeNet makes
-a batch every few milliseconds, far faster than anyone can see; so the worker
-gathers batch statistics and emits them at most ``max_rate_hz`` times a second
-(each emission carries every (step, loss, ...) point since the last, so a loss
-curve loses nothing), always flushes before blocking on a pause and before the
-end, and takes a CPU copy of the weights between batches about twice a second.
+The generator itself reads the device back only at ``max_rate_hz`` (each of
+its ``BatchStats`` holds every batch since the last read-back); the worker
+still throttles its emissions to that rate (each emission carries every
+(step, loss, ...) point since the last, so a loss curve loses nothing), always
+flushes before blocking on a pause and before the end, and takes a CPU copy of
+the weights between reports about twice a second.
 
 The GUI never waits on the worker: pause, resume and stop set thread-safe
 flags in a ``TrainControl`` that the generator checks before each batch. Only
@@ -188,7 +188,7 @@ class TrainingWorker(QObject):
         self.status.emit(f"Loading {info.display_name if info else config.dataset}…")
         where = device_label(resolve_device(config.device))
         ended: TrainingEnded | None = None
-        for event in train(config, self.model, self.control, self.data_dir):
+        for event in train(config, self.model, self.control, self.data_dir, report_interval=self._min_interval):
             if isinstance(event, BatchStats):
                 self._on_batch(event, where)
             elif isinstance(event, EpochStats):
@@ -207,10 +207,10 @@ class TrainingWorker(QObject):
             self._started = self._last_snapshot = now
             self.status.emit(f"Training {get_spec(self.config.model).display_name} on {where}")
         self._latest, self._latest_at = stats, now
-        self._steps.append(stats.step)
-        self._losses.append(stats.loss)
-        self._accuracies.append(stats.accuracy)
-        self._lrs.append(stats.lr)
+        self._steps.extend(stats.steps)  # a group of batches, one point each
+        self._losses.extend(stats.losses)
+        self._accuracies.extend(stats.accuracies)
+        self._lrs.extend(stats.lrs)
         self._rate_window.append((now, stats.step))
         while len(self._rate_window) > 2 and now - self._rate_window[0][0] > 2.0:
             self._rate_window.popleft()

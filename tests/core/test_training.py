@@ -21,14 +21,15 @@ def test_lenet_reaches_98_percent_after_one_epoch(data_dir):
     assert isinstance(end, TrainingEnded) and end.reason == "completed"
     assert len(epochs) == 1 and epochs[0].test_accuracy >= 0.98
     batches = [e for e in events if isinstance(e, BatchStats)]
-    assert batches[-1].step == batches[-1].total_steps == math.ceil(60000 / 128)
+    assert batches[-1].step == batches[-1].total_steps == math.ceil(60000 / TrainConfig().batch_size)
     assert batches[-1].loss < batches[0].loss
 
 
 def test_stop_is_honoured_within_one_batch(data_dir):
     control = TrainControl()
     seen = []
-    for event in train(TrainConfig(model="lenet", epochs=1, device="cpu"), control=control, data_dir=data_dir):
+    config = TrainConfig(model="lenet", epochs=1, device="cpu")
+    for event in train(config, control=control, data_dir=data_dir, report_interval=0):
         seen.append(event)
         if isinstance(event, BatchStats) and event.step == 3:
             control.stop()
@@ -38,7 +39,9 @@ def test_stop_is_honoured_within_one_batch(data_dir):
 
 def test_pause_blocks_and_resume_continues(data_dir):
     control = TrainControl()
-    gen = train(TrainConfig(model="lenet", epochs=1, device="cpu"), control=control, data_dir=data_dir)
+    gen = train(
+        TrainConfig(model="lenet", epochs=1, device="cpu"), control=control, data_dir=data_dir, report_interval=0
+    )
     assert next(gen).step == 1
     control.pause()
     box = []
@@ -76,8 +79,8 @@ def test_cpu_training_is_repeatable(data_dir):
         ):
             if not isinstance(e, BatchStats):
                 break
-            out.append(e.loss)
-            if len(out) == 5:
+            out.extend(e.losses)
+            if len(out) >= 5:
                 control.stop()
         return out[:5]
 

@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cnnviz.core import ModelSession
+from cnnviz.core import ModelSession, TrainConfig
+from cnnviz.core.training import default_lr
 from cnnviz.qt.monitor import TrainingMonitor
 
 REPO = Path(__file__).resolve().parents[2]
+STEPS = -(-60_000 // TrainConfig().batch_size)  # one MNIST epoch at the default batch size
 RUN_TIMEOUT_MS = 120_000  # one LeNet epoch takes ~5 s alone; colleagues may be using both cores
 
 
@@ -55,7 +57,19 @@ def wait_for_batches(qtbot, monitor, at_least=1, timeout=RUN_TIMEOUT_MS):
 def test_defaults_let_a_teacher_just_press_start(monitor):
     config = monitor.config()
     assert (config.model, config.dataset, config.epochs) == ("lenet", "mnist", 1)
-    assert (config.optimizer, config.schedule, config.batch_size) == ("adam", "onecycle", 128)
+    assert config.as_dict() == TrainConfig().as_dict()  # the panel's defaults are cnnviz train's
+
+
+def test_the_default_rate_follows_the_epochs_until_the_user_types_one(monitor):
+    form = monitor.settings
+    form.epochs_spin.setValue(16)
+    assert form.lr_spin.value() == pytest.approx(default_lr("adam", 16)) == pytest.approx(0.008 / 4)
+    assert monitor.config().learning_rate == pytest.approx(0.002)
+    form.lr_spin.setValue(0.05)  # the user's own rate
+    form.epochs_spin.setValue(2)
+    assert monitor.config().learning_rate == pytest.approx(0.05)
+    form.optimizer_combo.setCurrentIndex(form.optimizer_combo.findData("sgd"))  # a new optimizer: its default
+    assert monitor.config().learning_rate == pytest.approx(default_lr("sgd", 2))
     assert monitor.objectName() == "trainingMonitor"
     from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QPushButton
 
@@ -113,8 +127,8 @@ def test_progress_then_stop_within_a_batch(qtbot, monitor):
     assert x is not None and len(x) > 0 and np.all(np.isfinite(y))
     assert len(monitor.curves.loss_curve.getData()[0]) > 0 and len(monitor.curves.lr_curve.getData()[0]) > 0
     (_, x_top), (y_bottom, y_top) = monitor.curves.loss_plot.viewRange()
-    assert x_top >= 469 and y_bottom == 0 and y_top >= np.max(y)  # the whole run and every loss in view
-    assert 0 < monitor.progress_bar.value() < monitor.progress_bar.maximum() == 469
+    assert x_top >= STEPS and y_bottom == 0 and y_top >= np.max(y)  # the whole run and every loss in view
+    assert 0 < monitor.progress_bar.value() < monitor.progress_bar.maximum() == STEPS
     assert "images/s" in monitor.progress_bar.text() and "ETA" in monitor.progress_bar.text()
 
     seen = monitor.progress_bar.value()
@@ -172,7 +186,7 @@ def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor)
     result = blocker.args[0]
     assert result["reason"] == "completed", result
     assert result["test_accuracy"] > 0.95
-    assert result["steps"] == 469 and result["epochs_completed"] == 1
+    assert result["steps"] == STEPS and result["epochs_completed"] == 1
     assert f"{100 * result['test_accuracy']:.2f} %" in monitor.accuracy_label.text()
 
     confusion = np.asarray(result["confusion"])
@@ -193,7 +207,7 @@ def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor)
     assert smoothed[-1] < 0.5 * smoothed[0]
     epochs, test_acc = monitor.curves.test_accuracy_curve.getData()
     assert list(epochs) == [1.0] and test_acc[0] > 95
-    assert monitor.progress_bar.value() == 469
+    assert monitor.progress_bar.value() == STEPS
     assert not monitor.is_running()
 
 
@@ -317,3 +331,19 @@ def test_learning_rate_field_reads_and_steps_like_a_person_expects(qtbot):
     assert spin.valueFromText("3e-4") == pytest.approx(3e-4)
     spin.setValue(1e6)
     assert spin.value() == 1e6 and spin.text() == "1e+06"
+
+
+def test_the_modern_lenets_activation_is_a_training_setting(monitor):
+    """Sigmoid as the early tutorials used it: its own registered variant, so its weights never load as ReLU."""
+    form = monitor.settings
+    assert form.activation_combo.isEnabled()  # the default network is the modern LeNet
+    form.activation_combo.setCurrentIndex(form.activation_combo.findData("sigmoid"))
+    config = monitor.config()
+    assert config.model == "lenet-sigmoid"
+    from cnnviz.core import build_model
+
+    assert any(type(m).__name__ == "Sigmoid" for m in build_model(config.model).modules())
+    form.model_combo.setCurrentIndex(form.model_combo.findData("vgg"))
+    assert not form.activation_combo.isEnabled() and monitor.config().model == "vgg"
+    form.show_network("lenet-sigmoid", "fashion-mnist")  # a sigmoid run's network shown: the form follows
+    assert form.model_combo.currentData() == "lenet" and form.activation_combo.currentData() == "sigmoid"
