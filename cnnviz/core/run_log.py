@@ -23,7 +23,7 @@ import numpy as np
 
 from cnnviz.core.data import DATASETS
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.training import DEFAULT_LR
+from cnnviz.core.training import DEFAULT_LR, default_lr
 
 COLUMNS = (
     "run", "step", "epoch", "loss", "smoothed_loss", "learning_rate", "batch_accuracy", "train_accuracy",
@@ -91,8 +91,9 @@ class RunLog:
     def record(self, event) -> None:
         """Feed one event of ``cnnviz.core.train`` (``BatchStats``, ``EpochStats`` or ``TrainingEnded``)."""
         kind = type(event).__name__
-        if kind == "BatchStats":
-            self.add_batches([event.step], [event.loss], [event.lr], [event.accuracy], [event.epoch])
+        if kind == "BatchStats":  # a group of batches, read back from the device in one go
+            steps = list(range(event.first_step, event.step + 1))
+            self.add_batches(steps, event.losses, event.lrs, event.accuracies, [event.epoch] * len(steps))
         elif kind == "EpochStats":
             self.add_epoch(event.epoch, event.train_accuracy, event.test_accuracy)
         elif kind == "TrainingEnded":
@@ -161,7 +162,9 @@ def _model_name(name) -> str:
 
 def _parts(s: dict) -> dict[str, str]:
     """Each comparable setting as a short phrase, in the order a label reads."""
-    lr = s.get("lr") if s.get("lr") is not None else DEFAULT_LR.get(s.get("optimizer"))
+    lr = s.get("lr")
+    if lr is None and s.get("optimizer") in DEFAULT_LR:  # the rate the run used: the default for its epochs
+        lr = default_lr(s["optimizer"], s.get("epochs") or 1)
     optimizer = _OPTIMIZERS.get(s.get("optimizer"), str(s.get("optimizer", "")))
     parts = {
         "model": _model_name(s.get("model")),

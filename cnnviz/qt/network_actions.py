@@ -30,7 +30,8 @@ class NetworkActions(QObject):
         from cnnviz.core.user_model import is_user_spec, load_user_model
 
         try:
-            if is_user_spec(model):  # runs the file's code: only ever for a file the user picked or named
+            registered = model in [spec.name for spec in c.list_models(variants=True)]
+            if is_user_spec(model) and not registered:  # runs the file's code: only a file the user picked or named
                 spec = load_user_model(model)
                 session.load_untrained(spec.name, dataset)
                 for warning in spec.warnings:

@@ -129,6 +129,22 @@ class RunsList(QWidget):
         self.update_overlays()
         self._enable_buttons()
 
+    def add_log(self, log, ticked: bool = True) -> int:
+        """Keep a finished run recorded elsewhere (``cnnviz train --log``, a script); returns its number."""
+        run = max(self.logs, default=0) + 1
+        self.logs[run] = log
+        item = QListWidgetItem()
+        item.setData(RUN_ROLE, run)
+        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        self.list.blockSignals(True)
+        item.setCheckState(Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked)
+        self.list.addItem(item)
+        self.list.blockSignals(False)
+        self._relabel()
+        self.update_overlays()
+        self._enable_buttons()
+        return run
+
     # -- what is shown ------------------------------------------------------------------------------
     def ticked(self) -> list[int]:
         """Run numbers of the ticked runs, in list order."""

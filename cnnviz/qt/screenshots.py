@@ -101,7 +101,7 @@ def shoot_training(path: Path, settings_dir: Path, batches: int, image_seed: int
     _wait_until(window.show_random_test_image)
     window.dock_training.raise_()
     monitor = window.monitor
-    monitor.start()  # default settings: the model on screen, MNIST, one epoch from scratch, seed 0
+    monitor.start()  # the panel's defaults: the modern LeNet, MNIST, one epoch from scratch, seed 0
     _wait_until(lambda: monitor.steps_done >= batches, timeout_ms=300_000)
     monitor.pause()
     _wait_until(monitor.is_paused)
@@ -146,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--screen", type=Path, metavar="FOLDER", help="shoot the whole screen instead (needs X)")
     args = parser.parse_args(argv)
     create_application([])
+    from cnnviz.qt.screenshots_attribution import shoot_attribution, shoot_comparison
     from cnnviz.qt.screenshots_explain import shoot_architecture, shoot_inspector
 
     if args.screen is not None:
@@ -158,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         shoot_training(args.out / "training.png", Path(settings_dir), args.batches, args.image_seed)
         shoot_inspector(args.out / "inspector.png", Path(settings_dir))
         shoot_architecture(args.out / "architecture.png", Path(settings_dir))
-    print(f"wrote {args.out / 'screenshot.png'}, {args.out / 'training.png'}, inspector.png and architecture.png")
+        shoot_attribution(args.out / "attribution.png", Path(settings_dir))
+        shoot_comparison(args.out / "comparison.png", Path(settings_dir))
+    names = "screenshot, training, inspector, architecture, attribution and comparison"
+    print(f"wrote {names} (.png) in {args.out}")
     return 0
 
 

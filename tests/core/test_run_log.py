@@ -9,7 +9,7 @@ import pytest
 
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.run_log import COLUMNS, RunLog, describe, difference_labels, smooth, write_csv
-from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainingEnded
+from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainingEnded, default_lr
 
 
 def _read(path):
@@ -68,11 +68,11 @@ def test_an_unwritable_path_is_one_sentence(tmp_path):
 def test_labels_say_only_what_differs():
     relu = {**TrainConfig().as_dict(), "activation": "relu"}
     sigmoid_sgd = {**TrainConfig(optimizer="sgd", lr=0.9).as_dict(), "activation": "sigmoid"}
-    assert difference_labels([sigmoid_sgd, relu]) == ["sigmoid · SGD lr 0.9", "relu · Adam lr 0.002"]
+    assert difference_labels([sigmoid_sgd, relu]) == ["sigmoid · SGD lr 0.9", f"relu · Adam lr {default_lr('adam', 1):g}"]
     longer = TrainConfig(epochs=3).as_dict()
     assert difference_labels([TrainConfig().as_dict(), longer]) == ["1 epoch", "3 epochs"]
     # Nothing differs (or one run alone): each run is described in full.
-    assert difference_labels([longer]) == [describe(longer)] == ["LeNet (modern) · MNIST · Adam lr 0.002 · 3 epochs"]
+    assert difference_labels([longer]) == [describe(longer)] == [f"LeNet (modern) · MNIST · Adam lr {default_lr('adam', 3):g} · 3 epochs"]
 
 
 def test_cnnviz_train_log_writes_the_same_columns(tmp_path, data_dir, capsys):

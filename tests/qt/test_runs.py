@@ -12,7 +12,10 @@ from PySide6.QtWidgets import QListWidget
 
 from cnnviz.core import ModelSession
 from cnnviz.core.run_log import COLUMNS
+from cnnviz.core.training import default_lr
 from cnnviz.qt.monitor import TrainingMonitor
+
+DEFAULT = default_lr("adam", 1)  # the panel's default rate for one epoch
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -58,7 +61,7 @@ def test_every_run_is_kept_and_labelled_by_what_differs(two_runs):
     assert [log.steps for log in logs] == [list(range(1, r["steps"] + 1)) for r in (first, second)]
     assert [log.reason for log in logs] == ["stopped", "stopped"]
     texts = [runs.item(i).text() for i in range(2)]
-    assert texts[0].startswith("#1 Adam lr 0.002") and texts[1].startswith("#2 SGD lr 0.1")
+    assert texts[0].startswith(f"#1 Adam lr {DEFAULT:g}") and texts[1].startswith("#2 SGD lr 0.1")
     assert all(text.endswith("stopped") for text in texts)  # stopped runs have no final test accuracy
     assert logs[1].settings["optimizer"] == "sgd" and logs[1].settings["start"] == "scratch"
 
@@ -71,7 +74,7 @@ def test_ticked_runs_overlay_their_curves(qtbot, two_runs):
         runs.list.item(i).setCheckState(Qt.CheckState.Checked)  # as a click on the box does
     assert runs.ticked() == [1, 2]
     loss_overlays = [item for plot, item in runs._overlays if plot is curves.loss_plot]
-    assert [item.name() for item in loss_overlays] == ["#1 Adam lr 0.002", "#2 SGD lr 0.1"]
+    assert [item.name() for item in loss_overlays] == [f"#1 Adam lr {DEFAULT:g}", "#2 SGD lr 0.1"]
     for item, log in zip(loss_overlays, (runs.logs[1], runs.logs[2]), strict=True):
         x, y = item.getData()
         assert np.array_equal(x, log.steps) and np.allclose(y, log.smoothed_loss())
@@ -98,7 +101,7 @@ def test_export_csv_and_png(qtbot, two_runs, tmp_path):
     assert tuple(rows[0]) == COLUMNS
     assert len(rows) == 1 + first["steps"] + second["steps"]
     names = [r[0] for r in rows[1:]]
-    assert names == ["#1 Adam lr 0.002"] * first["steps"] + ["#2 SGD lr 0.1"] * second["steps"]
+    assert names == [f"#1 Adam lr {DEFAULT:g}"] * first["steps"] + ["#2 SGD lr 0.1"] * second["steps"]
     assert [int(r[1]) for r in rows[1 : first["steps"] + 1]] == list(range(1, first["steps"] + 1))
     assert all(float(r[3]) > 0 and float(r[5]) > 0 for r in rows[1:])  # a loss and a learning rate every batch
     assert "Saved 2 runs" in runs.message.text()

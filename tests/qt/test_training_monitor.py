@@ -202,7 +202,7 @@ def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor)
 
     # The throttled worker lost no batch: one loss point per batch, in order.
     steps, losses = monitor.curves._loss.view()
-    assert np.array_equal(steps, np.arange(1, 470))
+    assert np.array_equal(steps, np.arange(1, STEPS + 1))
     smoothed = monitor.curves._loss_ema.view()[1]
     assert smoothed[-1] < 0.5 * smoothed[0]
     epochs, test_acc = monitor.curves.test_accuracy_curve.getData()
