@@ -70,7 +70,8 @@ def test_labels_say_only_what_differs():
     sigmoid_sgd = {**TrainConfig(optimizer="sgd", lr=0.9).as_dict(), "activation": "sigmoid"}
     assert difference_labels([sigmoid_sgd, relu]) == ["sigmoid · SGD lr 0.9", f"relu · Adam lr {default_lr('adam', 1):g}"]
     longer = TrainConfig(epochs=3).as_dict()
-    assert difference_labels([TrainConfig().as_dict(), longer]) == ["1 epoch", "3 epochs"]
+    one, three = (f"Adam lr {default_lr('adam', n):g} · {n} epoch{'s' * (n > 1)}" for n in (1, 3))
+    assert difference_labels([TrainConfig().as_dict(), longer]) == [one, three]  # the default rate follows the epochs
     # Nothing differs (or one run alone): each run is described in full.
     assert difference_labels([longer]) == [describe(longer)] == [f"LeNet (modern) · MNIST · Adam lr {default_lr('adam', 3):g} · 3 epochs"]
 
