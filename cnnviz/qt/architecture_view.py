@@ -23,21 +23,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.qt.style import ACCENT, BASE_POINT_SIZE, color_table, format_shape, indexed_image, quantize, scaled_font
+from cnnviz.qt.style import (
+    ACCENT,
+    BASE_POINT_SIZE,
+    NODE_COLORS,
+    NODE_EDGE,
+    NODE_TEXT,
+    color_table,
+    format_shape,
+    indexed_image,
+    quantize,
+    scaled_font,
+)
 
 BOX_W, BOX_H, THUMB, GAP_X, GAP_Y = 240.0, 104.0, 56.0, 24.0, 34.0  # room for a type of three lines
 # Shorter module names so a residual main path fits its box in two lines.
 ABBREVIATIONS = (("BatchNorm2d", "BN"), ("LocalResponseNorm", "LRN"), ("PartialConv2d", "partial conv"), ("Conv2d", "conv"),
                  (" + ", " · "))
-KIND_COLORS = {
-    "image": "#e9ecef",
-    "stage": "#dbe4ff",
-    "branch": "#d3f9d8",
-    "concat": "#b2f2bb",
-    "main": "#ffe8cc",
-    "skip": "#fff3bf",
-    "add": "#ffd8a8",
-}
 
 
 def short_type(text: str) -> str:
@@ -76,8 +78,8 @@ class _NodeItem(QGraphicsRectItem):
     def __init__(self, node: dict, rect: QRectF, font) -> None:
         super().__init__(rect)
         self.node = node
-        self.setBrush(QBrush(QColor(KIND_COLORS.get(node["kind"], "#dee2e6"))))
-        self.setPen(QPen(QColor("#495057"), 1))
+        self.setBrush(QBrush(QColor(NODE_COLORS.get(node["kind"], NODE_COLORS["other"]))))
+        self.setPen(QPen(NODE_EDGE, 1))
         self.setToolTip(f"{node['id']}: {node['type']}, output {format_shape(tuple(node['output_shape']))}")
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         kind_text = short_type(node["type"])
@@ -89,7 +91,7 @@ class _NodeItem(QGraphicsRectItem):
                 self.type_text = text  # PySide drops a QGraphicsTextItem child without a Python reference
                 text.setTextWidth(width)
                 text.document().setDocumentMargin(0)
-                text.setDefaultTextColor(QColor("#212529"))  # the boxes are light in any palette
+                text.setDefaultTextColor(NODE_TEXT)  # the boxes are light in any palette
             else:
                 text = QGraphicsSimpleTextItem(line, self)
                 text.setBrush(QColor("#212529"))
@@ -110,7 +112,7 @@ class _NodeItem(QGraphicsRectItem):
             self.setToolTip(self.toolTip() + "; the grid is its S2 → C3 connection table")
 
     def set_selected_look(self, selected: bool) -> None:
-        self.setPen(QPen(ACCENT, 3) if selected else QPen(QColor("#495057"), 1))
+        self.setPen(QPen(ACCENT, 3) if selected else QPen(NODE_EDGE, 1))
 
 
 class ArchitectureView(QGraphicsView):

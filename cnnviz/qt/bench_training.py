@@ -188,7 +188,7 @@ def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: 
     load_split("mnist", True, data_dir)  # reading the files is not the loop's speed
     load_split("mnist", False, data_dir)
 
-    print(f"cnnviz training-monitor bench: lenet, MNIST, batch 128, Adam, CPU, {batches} batches, "
+    print(f"cnnviz training-monitor bench: lenet, MNIST, batch {_config(batches).batch_size}, Adam, CPU, {batches} batches, "
           f"{rounds} round(s), OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"{os.cpu_count()} CPU(s), Qt platform {os.environ.get('QT_QPA_PLATFORM')}, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
-from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabWidget, QToolTip, QWidget
+from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabBar, QTabWidget, QToolTip, QWidget
 
 from cnnviz.qt.style import BASE_POINT_SIZE, PRESENTATION_SCALE
 
@@ -99,6 +99,7 @@ class DockLayout(QObject):
         self.fit_to_screen()
         self.default_layout()
         self.default_state = w.saveState()
+        QTimer.singleShot(0, self, self.whole_tab_titles)  # the tab bars exist once the window is laid out
 
     def follow(self, state) -> None:
         """Bring the panel a selection is for to the front: the inspector for a unit, the maps for a stage."""
@@ -183,6 +184,14 @@ class DockLayout(QObject):
     def reset_layout(self) -> None:
         """Every panel back where it started (the state saved right after building them)."""
         self.window.restoreState(self.default_state)
+        self.whole_tab_titles()
+
+    def whole_tab_titles(self) -> None:
+        """Dock tabs keep their whole titles ("Why this class?", not "Wh…"); where a projector's
+        column is too narrow for all of them, the tab bar scrolls with arrows instead."""
+        for bar in self.window.findChildren(QTabBar):
+            bar.setElideMode(Qt.TextElideMode.ElideNone)
+            bar.setUsesScrollButtons(True)
 
     # -- presentation mode ------------------------------------------------------------
     def focus_docks(self) -> list[QDockWidget]:
@@ -223,6 +232,7 @@ class DockLayout(QObject):
             else:
                 w.showNormal()
             w.restoreState(self._state_before_presentation)
+        QTimer.singleShot(0, self, self.whole_tab_titles)
 
     def _fit_presentation_layout(self) -> None:
         """Share the full screen out: on a projector the drawing, the answer and one chosen panel;

@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self.training_panel = self.monitor
         self.training_scroll.setWidget(self.monitor)
         self._set_loading(False)
+        self.docks.whole_tab_titles()
         self.sessionReady.emit()
 
     def _on_load_failed(self, exc: BaseException) -> None:

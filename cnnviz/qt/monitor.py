@@ -100,10 +100,9 @@ class TrainingMonitor(QWidget):
         layout.addWidget(self.status_label)
         layout.addLayout(self._result_row)
         layout.addWidget(self.curves, stretch=1)
-        below = QHBoxLayout()
-        below.addWidget(self.results, stretch=3)
-        below.addWidget(self.runs, stretch=2)
-        layout.addLayout(below, stretch=1)
+        # One above the other: side by side they would not fit a projector's column (no sideways scrolling).
+        layout.addWidget(self.results, stretch=1)
+        layout.addWidget(self.runs)
         self._set_running_ui(False)
         # The form starts at the recipe a lecturer starts with (TrainConfig's defaults, the modern
         # LeNet), then follows every network the user picks or opens.

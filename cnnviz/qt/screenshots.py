@@ -138,6 +138,19 @@ def shoot_screen(folder: Path, settings_dir: Path) -> list[Path]:
     return paths
 
 
+def use_a_monitor_sized_offscreen_screen() -> None:
+    """Qt's offscreen screen is 800x800 by default, a projector's size: the README shows a monitor's."""
+    import json
+    import os
+
+    if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        screen = {"name": "monitor", "x": 0, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96,
+                  "logicalBaseDpi": 96, "dpr": 1}  # fmt: skip
+        config = Path(tempfile.gettempdir()) / "cnnviz-offscreen-1920x1080.json"
+        config.write_text(json.dumps({"screens": [screen]}))
+        os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnviz.qt.screenshots", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("resources"), help="folder for the PNG files")
@@ -145,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-seed", type=int, default=4, help="picks the test image of the training shot")
     parser.add_argument("--screen", type=Path, metavar="FOLDER", help="shoot the whole screen instead (needs X)")
     args = parser.parse_args(argv)
+    use_a_monitor_sized_offscreen_screen()
     create_application([])
     from cnnviz.qt.screenshots_attribution import shoot_attribution, shoot_comparison
     from cnnviz.qt.screenshots_explain import shoot_architecture, shoot_inspector

@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnviz.qt.screenshots_attribution", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("resources"), help="folder for the PNG files")
     args = parser.parse_args(argv)
+    from cnnviz.qt.screenshots import use_a_monitor_sized_offscreen_screen
+
+    use_a_monitor_sized_offscreen_screen()
     create_application([])
     with tempfile.TemporaryDirectory() as settings_dir:
         shoot_attribution(args.out / "attribution.png", Path(settings_dir))

@@ -5,7 +5,7 @@
 trains both with the same recipe (20 epochs, Adam at 0.001, as the early tutorials
 did; ``cnnviz train``'s defaults otherwise), records each run as ``cnnviz train --log``
 does, puts both in the Training panel's runs list ticked, and saves the plots with
-the two runs overlaid (``resources/sigmoid-vs-relu.png``) and their curves as CSV.
+the two runs overlaid (``resources/sigmoid-vs-relu.png``), and with ``--csv`` their curves.
 The same runs from the command line::
 
     cnnviz train --model lenet --activation sigmoid --dataset fashion-mnist --epochs 20 --lr 0.001 --log sigmoid.csv
@@ -42,10 +42,11 @@ def _train(activation: str, epochs: int, lr: float, data_dir) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnviz.qt.screenshots_compare", description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("resources"), help="folder for the PNG and CSV")
+    parser.add_argument("--out", type=Path, default=Path("resources"), help="folder for the PNG")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=0.001)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--csv", type=Path, help="also write both runs' curves to this CSV file")
     args = parser.parse_args(argv)
     create_application([])
     from cnnviz.core import ModelSession, set_cpu_threads
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     _wait(800)
     args.out.mkdir(parents=True, exist_ok=True)
     monitor.curves.grab().save(str(args.out / "sigmoid-vs-relu.png"))
-    write_csv(logs, args.out / "sigmoid-vs-relu.csv")
+    if args.csv is not None:
+        write_csv(logs, args.csv)
     for log in logs:
         print(f"{log.name}: test accuracy {100 * log.final_accuracy:.2f} % after {args.epochs} epochs")
     monitor.close()

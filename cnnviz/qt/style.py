@@ -19,6 +19,12 @@ ACCENT = QColor("#e8590c")  # the predicted class, the highlighted C3 inputs
 BAR_COLOR = QColor("#4c6ef5")
 ERROR_COLOR = QColor("#c62828")
 ERROR_STYLE = f"color: {ERROR_COLOR.name()}; font-weight: bold;"  # a label that must be noticed
+# The architecture diagram's boxes by kind (light, so dark text reads on them in any palette).
+NODE_COLORS = {
+    "image": "#e9ecef", "stage": "#dbe4ff", "branch": "#d3f9d8", "concat": "#b2f2bb",
+    "main": "#ffe8cc", "skip": "#fff3bf", "add": "#ffd8a8", "other": "#dee2e6",
+}  # fmt: skip
+NODE_EDGE, NODE_TEXT = QColor("#495057"), QColor("#212529")
 # Training curves (RGB(A) tuples, as pyqtgraph pens take them).
 CURVE_COLORS = {
     "blue": (40, 110, 240),

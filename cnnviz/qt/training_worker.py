@@ -13,7 +13,7 @@ flags in a ``TrainControl`` that the generator checks before each batch. Only
 ``QThread.wait`` at shutdown blocks, for at most one batch (plus, if the run
 was completing, the final test-set evaluation).
 
-No torch here: the model and the weight snapshots pass through as opaque
+No torch here: the model and the weight copies pass through as opaque
 objects made and consumed by ``cnnviz.core``.
 """
 
@@ -88,8 +88,8 @@ class TrainingWorker(QObject):
         Copied into every payload so a receiver can drop signals of an older run.
     max_rate_hz
         Upper bound on ``progress`` emissions per second.
-    snapshot_interval
-        Seconds between weight snapshots (0.5: about twice a second).
+    weights_interval
+        Seconds between weight copies sent to the GUI (0.5: about twice a second).
 
     Signals
     -------
@@ -131,7 +131,7 @@ class TrainingWorker(QObject):
         *,
         run_id: int = 0,
         max_rate_hz: float = 30.0,
-        snapshot_interval: float = 0.5,
+        weights_interval: float = 0.5,
     ) -> None:
         super().__init__()
         self.config = config
@@ -139,7 +139,7 @@ class TrainingWorker(QObject):
         self.data_dir = data_dir
         self.run_id = run_id
         self._min_interval = 1.0 / max_rate_hz
-        self._snapshot_interval = snapshot_interval
+        self._weights_interval = weights_interval
         self.control = _ReportingControl()
         self.control.before_pause = self._on_pausing
         self.control.after_pause = self._on_resumed
@@ -149,7 +149,7 @@ class TrainingWorker(QObject):
         self._rate_window: deque[tuple[float, int]] = deque()
         self._started = 0.0
         self._last_emit = 0.0
-        self._last_snapshot = 0.0
+        self._last_weights = 0.0
 
     # -- called from the GUI thread (thread-safe flags only) ---------------------
     def pause(self) -> None:
@@ -204,7 +204,7 @@ class TrainingWorker(QObject):
     def _on_batch(self, stats: BatchStats, where: str) -> None:
         now = time.perf_counter()
         if self._latest is None:
-            self._started = self._last_snapshot = now
+            self._started = self._last_weights = now
             self.status.emit(f"Training {get_spec(self.config.model).display_name} on {where}")
         self._latest, self._latest_at = stats, now
         self._steps.extend(stats.steps)  # a group of batches, one point each
@@ -216,8 +216,8 @@ class TrainingWorker(QObject):
             self._rate_window.popleft()
         if now - self._last_emit >= self._min_interval:
             self._flush(now)
-        if now - self._last_snapshot >= self._snapshot_interval:
-            self._snapshot(now)
+        if now - self._last_weights >= self._weights_interval:
+            self._send_weights(now)
 
     def _reset_buffers(self) -> None:
         self._steps: list[int] = []
@@ -260,9 +260,9 @@ class TrainingWorker(QObject):
                 return (s1 - s0) * self.config.batch_size / (t1 - t0)
         return latest.images_per_second
 
-    def _snapshot(self, now: float) -> None:
+    def _send_weights(self, now: float) -> None:
         # Between batches: the generator is suspended, so the weights are consistent.
-        self._last_snapshot = now
+        self._last_weights = now
         step = self._latest.step if self._latest is not None else 0
         self.weightsReady.emit({"run": self.run_id, "step": step, "weights": copy_weights(self.model)})
 
@@ -270,7 +270,7 @@ class TrainingWorker(QObject):
         now = time.perf_counter()
         self._flush(now)
         if self._latest is not None:
-            self._snapshot(now)  # the paused network is worth looking at
+            self._send_weights(now)  # the paused network is worth looking at
         self.pausedChanged.emit(True)
 
     def _on_resumed(self) -> None:

@@ -450,3 +450,27 @@ def test_export_takes_a_panel_behind_a_tab_and_all_of_a_scrolled_one(qtbot, wind
     colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
     assert len(colours) > 50  # maps, not a blank panel
     assert is_on_screen(window.kernels)  # the tab the user had in front is in front again
+
+
+def test_closing_while_the_network_loads_returns_at_once(qtbot, settings, monkeypatch):
+    """The window closes at once; the loader (maybe inside `import torch`) finishes on its own and
+    cnnviz.qt.app waits for it before the interpreter exits, never the window."""
+    from cnnviz.qt.app_state import AppState
+    from cnnviz.qt.main_window import MainWindow
+
+    gate = threading.Event()
+    real_load = AppState._build_session
+    monkeypatch.setattr(AppState, "_build_session", lambda self, m, d: gate.wait(30) and real_load(self, m, d))
+    w = MainWindow(settings=settings, defer_model=True)
+    qtbot.addWidget(w)
+    w.show()
+    loader = w.state.loader
+    release = threading.Timer(5.0, gate.set)  # had close() waited for the loader, it would return only now
+    release.start()
+    w.close()
+    assert not w.isVisible() and loader.is_alive()  # closed while the load still runs
+    release.cancel()
+    release.join()
+    gate.set()
+    loader.join(30)
+    assert not loader.is_alive()
