@@ -306,6 +306,8 @@ class TrainingMonitor(QWidget):
             return
         if paused:
             self.status_label.setText(f"Paused at batch {self._step:,} of {self._total_steps:,}.")
+            # No time passes for the run while paused: the ETA says so rather than freeze.
+            self._progress_text = self._progress_text.split(" · ETA")[0] + " · paused"
             self.curves.redraw()
             self._redraw_progress()
 

@@ -153,6 +153,7 @@ def test_pause_halts_the_step_counter_and_resume_continues(qtbot, monitor):
     pause = click(qtbot, monitor, "trainPause")
     assert pause.text() == "Resume"
     qtbot.waitUntil(lambda: monitor.status_label.text().startswith("Paused"), timeout=10_000)
+    assert monitor.progress_bar.text().endswith("paused") and "ETA" not in monitor.progress_bar.text()
     paused_at = monitor.progress_bar.value()
     assert monitor.is_paused()
     qtbot.wait(700)  # more than a hundred batches' time on this CPU
