@@ -125,13 +125,12 @@ class MainWindow(QMainWindow):
 
     def _follow_state(self) -> None:
         state = self.state
-        for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3,
-                      self.docks, self.inspector, self.architecture, self.receptive_field, self.pickers,
-                      self.status):  # fmt: skip
+        # Every panel subscribes to what it shows (the docks: a selection brings its panel to the front).
+        for panel in (self.canvas_panel, self.preview, self.prediction, self.feature_maps, self.kernels,
+                      self.layer_table, self.c3, self.docks, self.inspector, self.architecture, self.receptive_field,
+                      self.attribution, self.comparison, self.pickers, self.status):  # fmt: skip
             panel.follow(state)
         self.pickers.switchRequested.connect(self.switch_model)
-        for panel in (self.canvas_panel, self.attribution, self.comparison):  # heat overlay, why, six networks
-            panel.follow(state)
         state.sessionReady.connect(self._on_session_ready)
         state.loadFailed.connect(self._on_load_failed)
         state.networkChanged.connect(self._on_network_changed)
