@@ -148,7 +148,10 @@ class FeatureMapsView(QWidget):
         top.addWidget(self.per_map)
         top.addStretch(1)
         self.legend = _Legend()
-        top.addWidget(self.legend)
+        # The colour key on a row of its own: beside the controls it was cut off in a projector's column.
+        key = QHBoxLayout()
+        key.addStretch(1)
+        key.addWidget(self.legend)
 
         self.mosaic = MosaicView()
         self.mosaic.setObjectName("featureMapMosaic")
@@ -171,6 +174,7 @@ class FeatureMapsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(top)
+        layout.addLayout(key)
         layout.addWidget(self.scroll, 1)
         layout.addWidget(self.hover)
 
@@ -299,11 +303,20 @@ class _Legend(QWidget):
     def set_signed_modes(self, modes: set[bool]) -> None:
         if modes != self._modes:
             self._modes = modes
+            self.setMinimumWidth(self.sizeHint().width())  # never squeezed: its words must show whole
             self.updateGeometry()
             self.update()
 
     def sizeHint(self) -> QSize:
-        return QSize(150 * max(1, len(self._modes)), 24)
+        fm = self.fontMetrics()
+        width = sum(fm.horizontalAdvance(a) + fm.horizontalAdvance(b) + 6 + 70 + 4 + 14
+                    for a, b in (("−", "+") if signed else ("0", "max") for signed in self._modes))  # fmt: skip
+        return QSize(max(width, 20), max(24, fm.height() + 6))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:
+            self.setMinimumWidth(self.sizeHint().width())
 
     def paintEvent(self, event) -> None:
         p = QPainter(self)
