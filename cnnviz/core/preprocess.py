@@ -47,18 +47,8 @@ def _as_ink(drawing: np.ndarray, ink_is_dark: bool | None) -> np.ndarray:
 
 
 def drawing_to_input(drawing: np.ndarray, ink_is_dark: bool | None = None) -> np.ndarray | None:
-    """MNIST-style 28x28 float32 image in [0, 1] (ink = 1), or ``None`` if empty.
-
-    The image of ``prepare_drawing``, for callers that need no way back to the drawing.
-
-    Parameters
-    ----------
-    drawing
-        2-D grayscale array of any size and dtype (an RGB array is averaged).
-    ink_is_dark
-        True for dark ink on light paper, False for light on dark, None to guess
-        from the border.
-    """
+    """MNIST-style 28x28 float32 image in [0, 1] (ink = 1), or ``None`` if empty: the image of
+    ``prepare_drawing`` (same parameters), for callers that need no way back to the drawing."""
     prepared = prepare_drawing(drawing, ink_is_dark)
     return None if prepared is None else prepared.image
 

@@ -18,6 +18,7 @@ only a thin adapter (``cnnviz.qt.app_state``) that turns these into signals.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from cnnviz.core.data import class_names, is_loaded, load_split
 from cnnviz.core.errors import CheckpointError, CnnvizError
 from cnnviz.core.events import EventGroup
 from cnnviz.core.inspect import activations, c3_connection_table, first_conv_kernels, predict
-from cnnviz.core.layers import LayerInfo, layer_table
+from cnnviz.core.layers import LayerInfo, layer_table, stages
 from cnnviz.core.registry import ModelSpec, build_model, get_spec
 from cnnviz.core.resources import pretrained_path
 from cnnviz.core.session_explain import ExplainMixin
@@ -48,9 +49,19 @@ def copy_weights(model: nn.Module) -> dict:
 
 
 def pretrained_accuracy(model_name: str, dataset: str) -> float | None:
-    """Test accuracy recorded in a shipped weights file, or None."""
+    """Test accuracy recorded in a shipped weights file, or None (read once per file version)."""
+    path = pretrained_path(model_name, dataset)
     try:
-        return read_metadata(pretrained_path(model_name, dataset)).get("test_accuracy")
+        return _recorded_accuracy(str(path), path.stat().st_mtime_ns)
+    except OSError:  # no such file
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _recorded_accuracy(path: str, _mtime_ns: int) -> float | None:
+    # The pickers ask for every network on each change; the files seldom change.
+    try:
+        return read_metadata(path).get("test_accuracy")
     except CheckpointError:
         return None
 
@@ -166,6 +177,13 @@ class ModelSession(ExplainMixin):
     def c3_table(self) -> np.ndarray | None:
         return c3_connection_table(self.model)
 
+    @property
+    def output_is_distance(self) -> bool:
+        """True when the last stage gives minus each class's distance (LeNet-5's RBF), not a score."""
+        from cnnviz.core.lenet import EuclideanRBF
+
+        return isinstance(stages(self.model)[-1][1], EuclideanRBF)
+
     # -- why this class? (attribution; captum is imported on first use, ~1 s) ------------
     def attribution(self, method: str, target: int | None = None, stage: str | None = None):
         """An ``AttributionResult`` (28x28 numpy map) for the current input; None without an input.
@@ -205,9 +223,10 @@ class ModelSession(ExplainMixin):
         self, image: np.ndarray | None, transform=None, true_label: int | None = None, note: str | None = None
     ) -> DrawingResult:
         """Run the network on a new 28x28 input (None: an empty canvas, or ``note`` says why) and announce it."""
-        self.result = self._result_for(image, transform, true_label)
         if note is not None:
             self.result = DrawingResult(image, transform=transform, true_label=true_label, note=note)
+        else:
+            self.result = self._result_for(image, transform, true_label)
         self.events.result_ready.emit(self.result)
         return self.result
 

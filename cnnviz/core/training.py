@@ -187,6 +187,7 @@ class TrainingEnded:
     test_accuracy: float | None
     seconds: float
     device: str
+    kept_step: int | None = None  # diverged: the step whose weights were restored (0: from before the run)
 
 
 TrainEvent = BatchStats | EpochStats | TrainingEnded
@@ -383,8 +384,9 @@ def train(
     step, test_accuracy, epochs_done = 0, None, 0
     last_report = started
 
-    def ended(reason: str, message: str) -> TrainingEnded:
-        return TrainingEnded(reason, message, epochs_done, test_accuracy, time.perf_counter() - started, str(device))
+    def ended(reason: str, message: str, kept_step: int | None = None) -> TrainingEnded:
+        seconds = time.perf_counter() - started
+        return TrainingEnded(reason, message, epochs_done, test_accuracy, seconds, str(device), kept_step)
 
     def report(epoch: int) -> tuple[BatchStats | None, str | None]:
         """Read back the pending batches: their stats (up to any damage) and what went wrong, if anything."""
@@ -427,7 +429,17 @@ def train(
         else:
             where = (f"the weights of batch {kept.step} were restored "
                      f"({100 * kept.test_accuracy:.2f}% on the test set)")  # fmt: skip
-        return ended("diverged", f"Training diverged: {what}; {where}. Try a smaller learning rate.")
+        return ended("diverged", f"Training diverged: {what}; {where}. Try a smaller learning rate.", kept.step)
+
+    def flush(epoch: int):
+        """Yield the pending batches' stats, then the end of the run if they show damage; returns True then."""
+        stats, damage = report(epoch)
+        if stats:
+            yield stats
+        if damage:
+            yield diverged(damage)
+            return True
+        return False
 
     for epoch in range(1, epochs + 1):
         epoch_start = time.perf_counter()
@@ -437,13 +449,8 @@ def train(
         while first < n and step < total_steps:
             if not control._run.is_set() or control.stopped:
                 # Show every batch done before blocking on a pause or ending.
-                if pending:
-                    stats, damage = report(epoch)
-                    if stats:
-                        yield stats
-                    if damage:
-                        yield diverged(damage)
-                        return
+                if pending and (yield from flush(epoch)):
+                    return
                 if not control._run.is_set():
                     control.wait_while_paused()
                     last_report = time.perf_counter()  # paused time is not the next group's
@@ -468,11 +475,7 @@ def train(
             pending.add(step, loss.detach(), (scores.detach().argmax(1) == y).sum(), len(y), lr)
             at_end = first >= n or step >= total_steps
             if at_end or time.perf_counter() - last_report >= report_interval:
-                stats, damage = report(epoch)
-                if stats:
-                    yield stats
-                if damage:
-                    yield diverged(damage)
+                if (yield from flush(epoch)):
                     return
                 if not at_end:
                     rollback.maybe_take(step)

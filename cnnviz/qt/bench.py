@@ -58,11 +58,52 @@ def _strokes(moves: int) -> list[list[tuple[float, float]]]:
     return [one, zero, seven]
 
 
-def stroke_latency(data_dir=None, quick: bool = False) -> dict:
-    """Per-model stroke-to-screen latencies (ms), measured in this process."""
-    from PySide6.QtCore import QEvent, QSettings, Qt
+def time_strokes(app, window, strokes, heat: bool = False) -> tuple[list[float], int]:
+    """Milliseconds from each synthetic mouse move on the canvas until the new answer is on screen
+    (prediction bars and feature maps repainted; with ``heat`` the model input's overlay too), and
+    how many moves never got there within 2 s."""
+    from PySide6.QtCore import QEvent, Qt
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
+
+    canvas, point = window.canvas, window.canvas.widget_point
+
+    def send(kind, pos, buttons) -> None:
+        button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        event = QMouseEvent(kind, pos, canvas.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(canvas, event)
+
+    def marks() -> tuple[int, int, int, int]:
+        return (window.inference_count, window.prediction.bars.paint_count, window.feature_maps.mosaic.paint_count,
+                window.preview.paint_count)  # fmt: skip
+
+    samples, missed = [], 0
+    for stroke in strokes:
+        window.clear_canvas()
+        app.processEvents()
+        send(QEvent.Type.MouseButtonPress, point(*stroke[0]), Qt.MouseButton.LeftButton)
+        app.processEvents()
+        for u, v in stroke[1:]:
+            before = marks()
+            t0 = time.perf_counter()
+            send(QEvent.Type.MouseMove, point(u, v), Qt.MouseButton.LeftButton)
+            ok = False
+            while time.perf_counter() - t0 < 2.0:
+                app.processEvents()
+                now = marks()
+                if all(n > b for n, b in zip(now[:3], before[:3], strict=True)) and (not heat or now[3] > before[3]):
+                    ok = True
+                    break
+            samples.append((time.perf_counter() - t0) * 1000)
+            missed += not ok
+        send(QEvent.Type.MouseButtonRelease, point(*stroke[-1]), Qt.MouseButton.NoButton)
+        app.processEvents()
+    return samples, missed
+
+
+def stroke_latency(data_dir=None, quick: bool = False) -> dict:
+    """Per-model stroke-to-screen latencies (ms), measured in this process."""
+    from PySide6.QtCore import QSettings
 
     from cnnviz.qt.app import create_application
 
@@ -78,28 +119,8 @@ def stroke_latency(data_dir=None, quick: bool = False) -> dict:
     window.show()
     for _ in range(20):
         app.processEvents()
-    canvas = window.canvas
     moves = 30 if quick else 60
     repeats = 1 if quick else 3
-
-    point = canvas.widget_point
-
-    def send(kind, pos, buttons):
-        button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
-        event = QMouseEvent(kind, pos, canvas.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
-        QApplication.sendEvent(canvas, event)
-
-    def wait_for_screen(count, bars_painted, maps_painted) -> bool:
-        deadline = time.perf_counter() + 2.0
-        while time.perf_counter() < deadline:
-            app.processEvents()
-            if (
-                window.inference_count > count
-                and window.prediction.bars.paint_count > bars_painted
-                and window.feature_maps.mosaic.paint_count > maps_painted
-            ):
-                return True
-        return False
 
     results = {}
     for spec in list_models():
@@ -109,23 +130,10 @@ def stroke_latency(data_dir=None, quick: bool = False) -> dict:
         samples: list[float] = []
         missed = 0
         for rep in range(repeats + 1):  # the first round warms up caches and layouts
-            for stroke in _strokes(moves):
-                window.clear_canvas()
-                app.processEvents()
-                send(QEvent.Type.MouseButtonPress, point(*stroke[0]), Qt.MouseButton.LeftButton)
-                app.processEvents()
-                for u, v in stroke[1:]:
-                    count = window.inference_count
-                    bars, maps = window.prediction.bars.paint_count, window.feature_maps.mosaic.paint_count
-                    t0 = time.perf_counter()
-                    send(QEvent.Type.MouseMove, point(u, v), Qt.MouseButton.LeftButton)
-                    ok = wait_for_screen(count, bars, maps)
-                    dt = (time.perf_counter() - t0) * 1000
-                    if rep > 0:
-                        samples.append(dt)
-                        missed += not ok
-                send(QEvent.Type.MouseButtonRelease, point(*stroke[-1]), Qt.MouseButton.NoButton)
-                app.processEvents()
+            got, miss = time_strokes(app, window, _strokes(moves))
+            if rep > 0:
+                samples += got
+                missed += miss
         # The bare forward pass on the same input, for scale.
         x = window.result.image
         forward = []

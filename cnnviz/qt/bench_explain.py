@@ -10,8 +10,7 @@ with its heat) have been repainted:
 - ``six``: the Six networks panel showing (the other five networks run in its
   worker thread, off the drawing path; the current one's answer is reused);
   the current network's p95 must stay within one 60 Hz frame for LeNet-5.
-- ``all``: the unit inspector open with a unit selected (when this build has
-  one: a widget named ``unitInspector``), the Grad-CAM overlay on (computed
+- ``all``: the unit inspector open with a unit selected, the Grad-CAM overlay on (computed
   on the GUI thread in the result's signal) and the Six networks panel
   showing; targets 16 ms for LeNet-5 and 33 ms for the largest network (most
   parameters).
@@ -32,30 +31,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from cnnviz.qt.bench import _child_env, _percentile, _strokes
+from cnnviz.qt.bench import _child_env, _percentile, _strokes, time_strokes
 
 TARGETS_MS = {"none": {}, "six": {"lenet5": 16.0}, "all": {"lenet5": 16.0, "largest": 33.0}}
 
 
 def _layout(window) -> dict:
-    """Dock the Six networks, "Why this class?" and (when built) the inspector under the answer,
-    beside the feature maps, once; return the docks each scenario shows."""
+    """Dock the Six networks, "Why this class?" and the inspector under the answer, beside the
+    feature maps, once; return the docks each scenario shows."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QDockWidget, QWidget
 
     vertical = Qt.Orientation.Vertical
     window.splitDockWidget(window.dock_prediction, window.dock_comparison, vertical)
     window.splitDockWidget(window.dock_comparison, window.dock_attribution, vertical)
-    extra = []
-    inspector = window.findChild(QWidget, "unitInspector")
-    dock = inspector.parent() if inspector is not None else None
-    while dock is not None and not isinstance(dock, QDockWidget):
-        dock = dock.parent()
-    if dock is not None:
-        window.splitDockWidget(window.dock_attribution, dock, vertical)
-        extra.append(dock)
+    window.splitDockWidget(window.dock_attribution, window.dock_inspector, vertical)
     return {"none": [], "six": [window.dock_comparison],
-            "all": [window.dock_comparison, window.dock_attribution, *extra]}  # fmt: skip
+            "all": [window.dock_comparison, window.dock_attribution, window.dock_inspector]}  # fmt: skip
 
 
 def _show(window, docks: dict, scenario: str) -> list[str]:
@@ -70,7 +61,7 @@ def _show(window, docks: dict, scenario: str) -> list[str]:
     panel.method.setCurrentIndex(panel.method.findData("gradcam"))
     panel.enabled.setChecked(scenario == "all")
     state, session = window.state, window.session
-    if scenario == "all" and hasattr(state, "select_unit"):  # the inspector explains a unit on every stroke
+    if scenario == "all":  # the inspector explains a unit on every stroke
         stage = session.attribution_stages()[1]
         if stage is not None:
             shape = session.infer(session.result.image if session.result.image is not None else _blank())[1][stage].shape
@@ -91,18 +82,15 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
 
     The scenarios take turns, one round of strokes each, so a noisy neighbour hits them alike.
     """
-    from PySide6.QtCore import QEvent, QSettings, Qt
-    from PySide6.QtGui import QMouseEvent
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtCore import QSettings
 
     from cnnviz.qt.app import create_application
 
     app = create_application([])
-    from cnnviz.core import build_model, count_parameters, list_models
+    from cnnviz.core import list_models
     from cnnviz.qt.main_window import MainWindow
 
-    zoo = [s.name for s in list_models() if s.source_path is None]
-    largest = max(zoo, key=lambda n: count_parameters(build_model(n)))
+    largest = max((s for s in list_models() if s.source_path is None), key=lambda s: s.num_params).name
     models = ["lenet5", largest] + ([] if quick else ["googlenet"])
     scenarios = ["none", "six", "all"]
     only = [s for s in os.environ.get("CNNVIZ_BENCH_SCENARIOS", "").split(",") if s in scenarios]
@@ -116,43 +104,7 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
     for _ in range(20):
         app.processEvents()
     docks = _layout(window)
-    out: dict = {"largest": largest, "inspector": window.findChild(QWidget, "unitInspector") is not None,
-                 "results": {}, "showing": {}}  # fmt: skip
-    canvas, point = window.canvas, window.canvas.widget_point
-
-    def send(kind, pos, buttons):
-        button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
-        event = QMouseEvent(kind, pos, canvas.mapToGlobal(pos), button, buttons, Qt.KeyboardModifier.NoModifier)
-        QApplication.sendEvent(canvas, event)
-
-    def marks():
-        return (window.prediction.bars.paint_count, window.feature_maps.mosaic.paint_count, window.preview.paint_count)
-
-    def strokes(heat: bool) -> tuple[list[float], int]:
-        samples, missed = [], 0
-        for stroke in _strokes(moves):
-            window.clear_canvas()
-            app.processEvents()
-            send(QEvent.Type.MouseButtonPress, point(*stroke[0]), Qt.MouseButton.LeftButton)
-            app.processEvents()
-            for u, v in stroke[1:]:
-                count, before = window.inference_count, marks()
-                t0 = time.perf_counter()
-                send(QEvent.Type.MouseMove, point(u, v), Qt.MouseButton.LeftButton)
-                ok = False
-                while time.perf_counter() - t0 < 2.0:
-                    app.processEvents()
-                    now = marks()
-                    if (window.inference_count > count and now[0] > before[0] and now[1] > before[1]
-                            and (not heat or now[2] > before[2])):  # fmt: skip
-                        ok = True
-                        break
-                samples.append((time.perf_counter() - t0) * 1000)
-                missed += not ok
-            send(QEvent.Type.MouseButtonRelease, point(*stroke[-1]), Qt.MouseButton.NoButton)
-            app.processEvents()
-        return samples, missed
-
+    out: dict = {"largest": largest, "results": {}, "showing": {}}
     for name in models:
         window.switch_model(name, "mnist")
         samples = {s: [] for s in scenarios}
@@ -164,7 +116,7 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                 for _ in range(10):
                     app.processEvents()
                 window.comparison.latencies_ms.clear()
-                got, miss = strokes(scenario == "all")
+                got, miss = time_strokes(app, window, _strokes(moves), heat=scenario == "all")
                 deadline = time.perf_counter() + 5  # the last answers arrive
                 while window.comparison.pending() and time.perf_counter() < deadline:
                     app.processEvents()
@@ -197,10 +149,9 @@ def run(data_dir=None, quick: bool = False) -> dict:
     if figures is None:
         print(f"   the explanation benchmark failed: {proc.stderr.strip().splitlines()[-1:]}")
         return {}
-    inspector = "open" if figures["inspector"] else "not in this build (no widget named unitInspector): left out"
     print("   none: neither panel showing (the reference, same run)")
     print("   six: the Six networks panel showing (the six zoo networks in a worker thread)")
-    print(f"   all: unit inspector {inspector}; Grad-CAM overlay on; Six networks showing")
+    print("   all: unit inspector open; Grad-CAM overlay on; Six networks showing")
     print(f"   {'scenario/model':<18} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8}  {'target':<22} "
           f"{'six networks answer, ms after input: p50 / p95':>10}")  # fmt: skip
     for key, r in figures["results"].items():

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.qt.style import gray_image, paint_overlay, qimage_to_gray, rgba_image, scaled_font
+from cnnviz.qt.style import OverlayMixin, gray_image, qimage_to_gray, scaled_font
 
 MODEL_SIZE = 280  # pixels of the image handed to preprocessing
 DEFAULT_BRUSH = 20  # in MODEL_SIZE pixels: MNIST strokes are ~2 px of 28
@@ -47,7 +47,7 @@ def _mid(a, b):
     return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, (a[2] + b[2]) / 2)
 
 
-class DrawingCanvas(QWidget):
+class DrawingCanvas(OverlayMixin, QWidget):
     """A square drawing area. ``drawingChanged`` carries a (280, 280) uint8 array, ink = 255."""
 
     drawingChanged = Signal(object)
@@ -55,8 +55,6 @@ class DrawingCanvas(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._heat: QImage | None = None
-        self._outline: tuple[float, float, float, float] | None = None
         self.setObjectName("canvas")
         self.setAccessibleName("Drawing canvas")
         self.setToolTip(
@@ -101,17 +99,6 @@ class DrawingCanvas(QWidget):
 
     def stroke_count(self) -> int:
         return sum(isinstance(i, _Stroke) for i in self._items)
-
-    # -- overlays (attribution heat maps, receptive fields) -----------------------------
-    def set_heat(self, rgba: np.ndarray | None) -> None:
-        """An RGBA (H x W x 4 uint8) picture laid over the whole drawing square, or None."""
-        self._heat = None if rgba is None else rgba_image(rgba)
-        self.update()
-
-    def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
-        """A rectangle (top, left, bottom, right in fractions 0..1 of the drawing square), or None."""
-        self._outline = box
-        self.update()
 
     def clear(self) -> None:
         """Clear the canvas; undo brings the cleared drawing back (an Esc too many costs nothing)."""
@@ -348,7 +335,7 @@ class DrawingCanvas(QWidget):
         # The image holds device pixels (it has no device pixel ratio, so strokes
         # are drawn in its own pixels); the target rect maps them 1:1 on HiDPI.
         p.drawImage(sq, self._view_image)
-        paint_overlay(p, sq, self._heat, self._outline)
+        self.paint_overlay(p, sq)  # attribution heat, receptive field (outline in fractions of the square)
         if self.is_empty():
             p.setPen(QColor(150, 150, 150))
             p.setFont(scaled_font(self.font(), 1.6))

@@ -203,10 +203,10 @@ class FeatureMapsView(QWidget):
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: a new network re-lists its stages, a new result redraws."""
+
         def network() -> None:
             session = state.session
-            rows = session.layer_table()
-            self.set_output_kind("rbf" if rows and rows[-1].type == "EuclideanRBF" else "scores", session.class_names)
+            self.set_output_kind("rbf" if session.output_is_distance else "scores", session.class_names)
             self.set_layer_names(session.stage_names())
 
         state.networkChanged.connect(network)

@@ -57,15 +57,11 @@ class ModelPickers(QWidget):
 
     def _fill(self) -> None:
         c = core()
-        for picker in (self.model_picker, self.dataset_picker):
-            picker.blockSignals(True)
-            picker.clear()
-        for spec in c.list_models():
-            self.model_picker.addItem(spec.display_name, spec.name)
+        self.dataset_picker.blockSignals(True)
+        self.dataset_picker.clear()
         for key, info in c.DATASETS.items():
             self.dataset_picker.addItem(info.display_name, key)
-        for picker in (self.model_picker, self.dataset_picker):
-            picker.blockSignals(False)
+        self.dataset_picker.blockSignals(False)  # the networks are listed by _sync, on every network change
         self._set_enabled(not self._state.session.training)
 
     def _item_text(self, spec, dataset: str) -> str:

@@ -8,11 +8,13 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.qt.fitted_text import FittedLabel
-from cnnviz.qt.style import ACCENT, BAR_COLOR, ERROR_STYLE, gray_image, paint_overlay, rgba_image, scaled_font
+from cnnviz.qt.style import ACCENT, BAR_COLOR, ERROR_STYLE, OverlayMixin, gray_image, scaled_font
 
 
-class InputPreview(QWidget):
+class InputPreview(OverlayMixin, QWidget):
     """The 28 x 28 model input, scaled up with nearest-neighbour so each pixel is a visible square."""
+
+    OUTLINE_UNITS = 28  # a receptive field is outlined in input pixels (bottom/right exclusive)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -27,8 +29,6 @@ class InputPreview(QWidget):
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
         self._image = None
-        self._heat: QImage | None = None
-        self._outline: tuple[float, float, float, float] | None = None
         self.values: np.ndarray | None = None
         self.paint_count = 0
 
@@ -45,16 +45,6 @@ class InputPreview(QWidget):
         """Subscribe to the app's state: each result's model input, and the heat picture laid over it."""
         state.resultReady.connect(lambda result: self.set_input(result.image))
         state.heatChanged.connect(lambda input_rgba, _drawing_rgba: self.set_heat(input_rgba))
-
-    def set_heat(self, rgba: np.ndarray | None) -> None:
-        """An RGBA (28 x 28 x 4 uint8, or any size) picture laid over the input, or None."""
-        self._heat = None if rgba is None else rgba_image(rgba)
-        self.update()
-
-    def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
-        """A rectangle (top, left, bottom, right in input pixels, bottom/right exclusive), or None."""
-        self._outline = box
-        self.update()
 
     def set_input(self, image: np.ndarray | None) -> None:
         self.values = None if image is None else np.asarray(image, dtype=np.float32)
@@ -73,8 +63,7 @@ class InputPreview(QWidget):
         if self._image is not None:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             p.drawImage(r, self._image)
-            box = None if self._outline is None else tuple(v / 28 for v in self._outline)
-            paint_overlay(p, r, self._heat, box)
+            self.paint_overlay(p, r)
         else:
             p.setPen(QColor(140, 140, 140))
             p.drawText(r, Qt.AlignmentFlag.AlignCenter, "empty")

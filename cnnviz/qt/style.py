@@ -143,17 +143,34 @@ def rgba_image(rgba: np.ndarray) -> QImage:
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
-def paint_overlay(p, square, heat: QImage | None, box: tuple[float, float, float, float] | None) -> None:
-    """Lay a heat picture over ``square`` and outline ``box`` (fractions 0..1: top, left, bottom, right)."""
-    from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QPen
+class OverlayMixin:
+    """A heat picture and an outlined box laid over a widget's square picture (the canvas, the model
+    input): mix in before ``QWidget`` and call ``paint_overlay`` after drawing the picture."""
 
-    if heat is not None:
-        p.drawImage(square, heat)
-    if box is not None:
-        top, left, bottom, right = box
-        rect = QRectF(square.x() + left * square.width(), square.y() + top * square.height(),
-                      (right - left) * square.width(), (bottom - top) * square.height())  # fmt: skip
-        p.setPen(QPen(ACCENT, 3))
-        p.setBrush(QColor(0, 0, 0, 0))
-        p.drawRect(rect)
+    OUTLINE_UNITS = 1.0  # the outline box's units per side of the square (28: input pixels)
+    _heat: QImage | None = None
+    _outline: tuple[float, float, float, float] | None = None
+
+    def set_heat(self, rgba: np.ndarray | None) -> None:
+        """An RGBA (H x W x 4 uint8) picture laid over the whole square, or None."""
+        self._heat = None if rgba is None else rgba_image(rgba)
+        self.update()
+
+    def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
+        """A rectangle (top, left, bottom, right, in ``OUTLINE_UNITS`` per side), or None."""
+        self._outline = box
+        self.update()
+
+    def paint_overlay(self, p, square) -> None:
+        from PySide6.QtCore import QRectF
+        from PySide6.QtGui import QPen
+
+        if self._heat is not None:
+            p.drawImage(square, self._heat)
+        if self._outline is not None:
+            top, left, bottom, right = (v / self.OUTLINE_UNITS for v in self._outline)
+            rect = QRectF(square.x() + left * square.width(), square.y() + top * square.height(),
+                          (right - left) * square.width(), (bottom - top) * square.height())  # fmt: skip
+            p.setPen(QPen(ACCENT, 3))
+            p.setBrush(QColor(0, 0, 0, 0))
+            p.drawRect(rect)

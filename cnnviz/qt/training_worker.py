@@ -287,6 +287,8 @@ class TrainingWorker(QObject):
             seconds=ended.seconds,
             device=ended.device,
             model=self.model,
+            # The engine went back to the weights the run started from: the owner shows that network again.
+            kept_weights_from_before=ended.reason == "diverged" and ended.kept_step == 0,
         )
         test_accuracy = None
         if ended.reason == "completed" and not self.control.stopped:

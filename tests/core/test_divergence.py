@@ -35,6 +35,7 @@ def test_huge_learning_rates_end_diverged_with_undamaged_weights(data_dir, confi
     assert all(torch.isfinite(t).all() for t in model.state_dict().values())
     restored_initial = all(torch.equal(a, b) for a, b in zip(initial, model.state_dict().values(), strict=True))
     accuracy = _test_accuracy(model, data_dir)
+    assert (end.kept_step == 0) == restored_initial  # the app shows the network from before the run then
     if restored_initial:
         assert "from before the run" in end.message
     else:  # a copy from during the run: the message names it and its test accuracy, which beats chance

@@ -2,55 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
+from fifo_guard import fifo_guard
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from safetensors.torch import save_file
 
 from cnnviz.core import build_model, list_models
-
-_GUARD = """
-import os, sys, time
-path, flag = sys.argv[1], sys.argv[2]
-while True:
-    try:  # succeeds only while a reader has the FIFO open (or is blocked opening it)
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-    except OSError:
-        time.sleep(0.02)
-        continue
-    open(flag, "w").close()
-    os.close(fd)  # the reader sees end-of-file and goes on
-"""
-
-
-@contextlib.contextmanager
-def fifo_guard(path):
-    """A FIFO at ``path``, and a watcher process that releases (and records) any reader that opens it.
-
-    Opening a FIFO for reading blocks until a writer comes. The watcher plays
-    that writer, so code that wrongly opens the FIFO does not hang the suite,
-    and ``guard["opened"]`` records the mistake. A process, not a thread: a
-    reader blocked in native code may hold the GIL.
-    """
-    os.mkfifo(path)
-    flag = f"{path}.opened"
-    watcher = subprocess.Popen([sys.executable, "-c", _GUARD, str(path), flag])
-    state = {"opened": False}
-    try:
-        yield state
-    finally:
-        watcher.terminate()
-        watcher.wait()
-        state["opened"] = os.path.exists(flag)
 
 
 def _weights(path, damage=None, **meta):

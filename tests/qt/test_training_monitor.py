@@ -213,6 +213,8 @@ def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor)
 
 
 def test_a_diverging_run_says_why_in_red(qtbot, monitor):
+    monitor.session.load_pretrained("lenet", "mnist")
+    monitor.settings.init_combo.setCurrentIndex(monitor.settings.init_combo.findData("current"))
     monitor.settings.optimizer_combo.setCurrentIndex(monitor.settings.optimizer_combo.findData("sgd"))
     monitor.settings.schedule_combo.setCurrentIndex(monitor.settings.schedule_combo.findData("constant"))
     monitor.settings.lr_spin.setValue(1e6)
@@ -225,6 +227,10 @@ def test_a_diverging_run_says_why_in_red(qtbot, monitor):
     assert "diverged" in monitor.message_label.text()
     assert "#c62828" in monitor.message_label.styleSheet()
     assert monitor.start_button.isEnabled() and not monitor.is_running()
+    if "from before the run" in result["message"]:  # the shipped network is back, named as such
+        assert result["restored"] and monitor.session.source_kind == "pretrained"
+    else:  # a copy from during the run beat chance on the test set and is kept
+        assert result["adopted"] and monitor.session.source_kind == "trained"
 
 
 def test_missing_data_is_a_message_not_a_traceback_and_the_model_stays(qtbot, tmp_path):
