@@ -1,6 +1,6 @@
 import sys
 
-from cnnviz.cli import main
+from cnnviz.cli.commands import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,7 +17,7 @@ if "CNNVIZ_DATA_DIR" not in os.environ and _SHARED.is_dir():
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The real MNIST/Fashion-MNIST folder; skipped without it locally, an error in CI."""
-    from cnnviz.core.data import DataMissingError, default_data_dir, load_split
+    from cnnviz.core.data.datasets import DataMissingError, default_data_dir, load_split
 
     path = default_data_dir()
     try:  # present, or downloaded now by torchvision when online

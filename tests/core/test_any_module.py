@@ -9,9 +9,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.inspect import activations
-from cnnviz.core.layers import layer_table, stages
-from cnnviz.core.registry import count_parameters
+from cnnviz.core.inspect.activations import activations
+from cnnviz.core.inspect.layers import layer_table, stages
+from cnnviz.core.models.registry import count_parameters
 
 IMAGE = np.random.default_rng(0).random((28, 28), dtype=np.float32)
 
@@ -151,7 +151,7 @@ def test_hooks_are_gone_after_capture_even_when_forward_raises():
 def test_capture_records_only_its_own_thread():
     import threading
 
-    from cnnviz.core.layers import capture
+    from cnnviz.core.inspect.layers import capture
 
     model = SkipNet().eval()
     with capture(model, connections=True) as (outputs, counts):

@@ -6,10 +6,10 @@ import json
 
 from torch import nn
 
-from cnnviz.core.architecture import IMAGE, architecture, edges
-from cnnviz.core.layers import layer_table
-from cnnviz.core.lenet import c3_connection_table
-from cnnviz.core.registry import build_model, list_models
+from cnnviz.core.inspect.architecture import IMAGE, architecture, edges
+from cnnviz.core.inspect.layers import layer_table
+from cnnviz.core.models.lenet import c3_connection_table
+from cnnviz.core.models.registry import build_model, list_models
 
 
 def _by_id(nodes):

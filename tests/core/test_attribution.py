@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnnviz.core.attribution import METHODS, attribute, last_conv_stage
-from cnnviz.core.checkpoint import load_checkpoint
-from cnnviz.core.data import load_split
+from cnnviz.core.data.datasets import load_split
 from cnnviz.core.errors import CnnvizError
+from cnnviz.core.inspect.attribution import METHODS, attribute, last_conv_stage
 from cnnviz.core.resources import pretrained_path
+from cnnviz.core.weights.checkpoint import load_checkpoint
 
 ZOO = ("lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet")
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from cnnviz.core.augment import Augmentation
+from cnnviz.core.data.augment import Augmentation
 
 
 def _batch(n=256):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torchvision import datasets as tv_datasets
 
-from cnnviz.core import files
-from cnnviz.core.data import load_split
+from cnnviz.core.data import files
+from cnnviz.core.data.datasets import load_split
 from cnnviz.core.errors import CnnvizError, DataMissingError
 
 N_TRAIN, N_TEST = 5, 3

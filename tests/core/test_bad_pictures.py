@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cnnviz.core.data.pictures import MAX_SIDE, otsu_threshold, picture_to_canvas
+from cnnviz.core.data.preprocess import drawing_to_input
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.pictures import MAX_SIDE, otsu_threshold, picture_to_canvas
-from cnnviz.core.preprocess import drawing_to_input
 
 
 def _seven(size=200) -> np.ndarray:

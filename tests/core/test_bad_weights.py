@@ -11,10 +11,11 @@ import torch
 from fifo_guard import fifo_guard
 from safetensors.torch import save_file
 
-from cnnviz.core import checkpoint, files
-from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
+from cnnviz.core.data import files
 from cnnviz.core.errors import CheckpointError
-from cnnviz.core.registry import build_model
+from cnnviz.core.models.registry import build_model
+from cnnviz.core.weights import checkpoint
+from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 
 
 def _state(name="lenet5"):
@@ -34,8 +35,6 @@ def _refused(path, match, model="lenet5"):
     message = str(err.value)
     assert "\n" not in message and len(message) < 400
     return err.value
-
-
 
 
 def test_a_fifo_is_refused_without_being_opened(tmp_path):

@@ -4,9 +4,9 @@ import pickle
 import pytest
 import torch
 
-from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 from cnnviz.core.errors import CheckpointError
-from cnnviz.core.registry import build_model
+from cnnviz.core.models.registry import build_model
+from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 
 
 def _save(path, name="lenet5", **fields):
@@ -117,7 +117,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 
 
 def test_session_refuses_a_file_of_another_model_and_keeps_its_own(tmp_path):
-    from cnnviz.core.session import ModelSession
+    from cnnviz.core.session.session import ModelSession
 
     path = tmp_path / "w.safetensors"
     _save(path, name="lenet")

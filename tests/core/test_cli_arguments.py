@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz import cli
-from cnnviz.core import training
-from cnnviz.core.training import TrainConfig, TrainingEnded
+from cnnviz.cli import commands as cli
+from cnnviz.core.training import loop as training
+from cnnviz.core.training.loop import TrainConfig, TrainingEnded
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def no_training(monkeypatch):
         raise AssertionError("training started")
 
     monkeypatch.setattr(training, "train", train)
-    monkeypatch.setattr("cnnviz.core.data.load_split", lambda *a, **k: None)
+    monkeypatch.setattr("cnnviz.core.data.datasets.load_split", lambda *a, **k: None)
 
 
 def _run(capsys, *argv):
@@ -77,7 +77,7 @@ def test_the_out_check_leaves_nothing_behind(capsys, monkeypatch, tmp_path):
         yield TrainingEnded("diverged", "Training diverged: the loss became NaN at batch 3.", 0, None, 0.1, "cpu")
 
     monkeypatch.setattr(training, "train", diverged)
-    monkeypatch.setattr("cnnviz.core.data.load_split", lambda *a, **k: None)
+    monkeypatch.setattr("cnnviz.core.data.datasets.load_split", lambda *a, **k: None)
     out = tmp_path / "w.safetensors"
     out.write_bytes(b"the 99 % weights")
     code, err = _run(capsys, "--out", str(out))
@@ -98,9 +98,9 @@ def test_train_defaults_come_from_train_config(monkeypatch):
 
 _SLOW_SAVE = """
 import os, sys, time
-import cnnviz.core.data as data
-import cnnviz.core.training as training
-from cnnviz.core.training import TrainingEnded
+import cnnviz.core.data.datasets as data
+import cnnviz.core.training.loop as training
+from cnnviz.core.training.loop import TrainingEnded
 
 def train(config, model, control, data_dir):
     yield TrainingEnded("completed", "Completed.", 1, 0.5, 1.0, "cpu")
@@ -113,7 +113,7 @@ def fsync(fd):  # the temporary file is written and open: the moment a SIGTERM h
 data.load_split = lambda *a, **k: None
 training.train = train
 os.fsync = fsync
-from cnnviz.cli import main
+from cnnviz.cli.commands import main
 sys.exit(main(["train", "--out", sys.argv[1]]))
 """
 
@@ -146,8 +146,8 @@ def test_eval_ignores_bad_metadata_instead_of_failing(capsys, monkeypatch, tmp_p
     import numpy as np
     from safetensors.torch import save_file
 
-    from cnnviz.core.evaluate import EvalResult
-    from cnnviz.core.registry import build_model
+    from cnnviz.core.models.registry import build_model
+    from cnnviz.core.training.evaluate import EvalResult
 
     seen = []
 
@@ -155,8 +155,8 @@ def test_eval_ignores_bad_metadata_instead_of_failing(capsys, monkeypatch, tmp_p
         seen.append(dataset)
         return EvalResult(0.5, np.zeros(10), np.zeros((10, 10), int), np.arange(3), np.zeros(3, int))
 
-    # The module, not cnnviz.core.evaluate (the package re-exports the function under that name).
-    monkeypatch.setattr(sys.modules["cnnviz.core.evaluate"], "evaluate", evaluate)
+    # The module, not cnnviz.core.training.evaluate (the package re-exports the function under that name).
+    monkeypatch.setattr(sys.modules["cnnviz.core.training.evaluate"], "evaluate", evaluate)
     state = {k: v.contiguous() for k, v in build_model("lenet").state_dict().items()}
     meta = {"model": "lenet", "dataset": ["mnist"], "test_accuracy": "99 %"}
     save_file(state, str(tmp_path / "w.safetensors"), metadata={"cnnviz": json.dumps(meta)})

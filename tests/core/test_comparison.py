@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from cnnviz.core import ModelSession
-from cnnviz.core.comparison import ZooComparison, zoo_names
-from cnnviz.core.data import load_split
+from cnnviz.core.data.datasets import load_split
 from cnnviz.core.errors import CnnvizError
+from cnnviz.core.inspect.comparison import ZooComparison, zoo_names
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_the_pretrained_networks_mostly_read_test_digits_right(data_dir):
 
 
 def test_weights_are_read_once_per_network(monkeypatch, images):
-    import cnnviz.core.comparison as comparison_module
+    import cnnviz.core.inspect.comparison as comparison_module
 
     calls = []
     real = comparison_module.load_checkpoint

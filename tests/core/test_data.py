@@ -2,7 +2,7 @@ import pytest
 import torch
 from torchvision import datasets as tv_datasets
 
-from cnnviz.core.data import class_names, default_data_dir, load_split, to_float
+from cnnviz.core.data.datasets import class_names, default_data_dir, load_split, to_float
 from cnnviz.core.errors import DataMissingError
 
 

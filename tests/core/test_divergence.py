@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from cnnviz.core.data import load_split, to_float
-from cnnviz.core.registry import build_model
-from cnnviz.core.rollback import Rollback
-from cnnviz.core.training import BatchStats, TrainConfig, TrainingEnded, evaluate_loss_accuracy, train
+from cnnviz.core.data.datasets import load_split, to_float
+from cnnviz.core.models.registry import build_model
+from cnnviz.core.training.loop import BatchStats, TrainConfig, TrainingEnded, evaluate_loss_accuracy, train
+from cnnviz.core.training.rollback import Rollback
 
 
 def _test_accuracy(model, data_dir) -> float:
@@ -88,7 +88,7 @@ def test_restore_gives_back_the_copied_weights_exactly():
 
 
 def test_diverged_run_from_the_cli_keeps_no_file(tmp_path, data_dir, capsys):
-    from cnnviz.cli import main
+    from cnnviz.cli.commands import main
 
     out = tmp_path / "w.safetensors"
     code = main(["train", "--optimizer", "sgd", "--lr", "1e6", "--out", str(out), "--data-dir", str(data_dir),

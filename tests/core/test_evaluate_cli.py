@@ -5,8 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-from cnnviz.core.evaluate import evaluate
-from cnnviz.core.registry import build_model
+from cnnviz.core.models.registry import build_model
+from cnnviz.core.training.evaluate import evaluate
 
 
 def _cnnviz(*args):
@@ -72,8 +72,8 @@ def test_train_is_repeatable_then_eval(tmp_path, data_dir):
 def test_recorded_recipe_becomes_the_command_that_reproduces_it():
     import shlex
 
-    from cnnviz.cli import _parser, config_from_args, train_command
-    from cnnviz.core.training import TrainConfig
+    from cnnviz.cli.commands import _parser, config_from_args, train_command
+    from cnnviz.core.training.loop import TrainConfig
 
     recipe = TrainConfig(model="vgg", dataset="fashion-mnist", epochs=6, lr=0.002, augment=True,
                          mirror=True, label_smoothing=0.1, seed=3).as_dict()  # fmt: skip

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cnnviz.core import ModelSession
-from cnnviz.core.evaluate import (
+from cnnviz.core.training.evaluate import (
     EvaluationCancelled,
     count_test_images,
     evaluate,

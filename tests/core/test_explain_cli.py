@@ -9,11 +9,11 @@ import pytest
 import torch
 from torchvision.io import decode_png, read_file, write_png
 
-from cnnviz.cli import main
-from cnnviz.core.checkpoint import load_checkpoint
-from cnnviz.core.data import load_split
-from cnnviz.core.inspect import activations
+from cnnviz.cli.commands import main
+from cnnviz.core.data.datasets import load_split
+from cnnviz.core.inspect.activations import activations
 from cnnviz.core.resources import pretrained_path
+from cnnviz.core.weights.checkpoint import load_checkpoint
 
 # The tests check the PNG writer with torchvision's own decoder (deprecated in 0.29, still correct).
 pytestmark = pytest.mark.filterwarnings("ignore:The image decoding:DeprecationWarning")

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.core.layers import layer_table
-from cnnviz.core.lenet import C3_INPUTS, LeNet5, Squash, c3_connection_table, load_rbf_bitmaps
-from cnnviz.core.registry import count_parameters
+from cnnviz.core.inspect.layers import layer_table
+from cnnviz.core.models.lenet import C3_INPUTS, LeNet5, Squash, c3_connection_table, load_rbf_bitmaps
+from cnnviz.core.models.registry import count_parameters
 
 PAPER = {  # layer: (trainable parameters, connections)
     "C1": (156, 122_304),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from cnnviz.core.training import EpochStats, TrainConfig, train
+from cnnviz.core.training.loop import EpochStats, TrainConfig, train
 
 
 @pytest.mark.slow

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from cnnviz.core.data import load_split
-from cnnviz.core.preprocess import drawing_to_input, prepare_drawing
+from cnnviz.core.data.datasets import load_split
+from cnnviz.core.data.preprocess import drawing_to_input, prepare_drawing
 
 
 def _centre_of_mass(img):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cnnviz.core.checkpoint import load_checkpoint, read_metadata
-from cnnviz.core.evaluate import evaluate
+from cnnviz.core.training.evaluate import evaluate
+from cnnviz.core.weights.checkpoint import load_checkpoint, read_metadata
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[2] / "weights"
 MAX_TOTAL_BYTES = 30 * 1024 * 1024

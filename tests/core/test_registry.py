@@ -3,9 +3,9 @@ import pytest
 import torch
 
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.inspect import activations, first_conv_kernels
-from cnnviz.core.layers import layer_table, stages
-from cnnviz.core.registry import (
+from cnnviz.core.inspect.activations import activations, first_conv_kernels
+from cnnviz.core.inspect.layers import layer_table, stages
+from cnnviz.core.models.registry import (
     ModelSpec,
     build_model,
     count_parameters,
@@ -61,7 +61,7 @@ def test_activations_follow_the_layer_table(name):
 def test_defining_ideas_are_present():
     from torch import nn
 
-    from cnnviz.core.zoo import BasicBlock, Inception
+    from cnnviz.core.models.zoo import BasicBlock, Inception
 
     alex = build_model("alexnet")
     first = next(m for m in alex.modules() if isinstance(m, nn.Conv2d))

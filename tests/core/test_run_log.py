@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.run_log import COLUMNS, RunLog, describe, difference_labels, smooth, write_csv
-from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainingEnded, default_lr
+from cnnviz.core.training.loop import BatchStats, EpochStats, TrainConfig, TrainingEnded, default_lr
+from cnnviz.core.training.run_log import COLUMNS, RunLog, describe, difference_labels, smooth, write_csv
 
 
 def _read(path):
@@ -68,16 +68,23 @@ def test_an_unwritable_path_is_one_sentence(tmp_path):
 def test_labels_say_only_what_differs():
     relu = {**TrainConfig().as_dict(), "activation": "relu"}
     sigmoid_sgd = {**TrainConfig(optimizer="sgd", lr=0.9).as_dict(), "activation": "sigmoid"}
-    assert difference_labels([sigmoid_sgd, relu]) == ["sigmoid · SGD lr 0.9", f"relu · Adam lr {default_lr('adam', 1):g}"]
+    assert difference_labels([sigmoid_sgd, relu]) == [
+        "sigmoid · SGD lr 0.9",
+        f"relu · Adam lr {default_lr('adam', 1):g}",
+    ]
     longer = TrainConfig(epochs=3).as_dict()
     one, three = (f"Adam lr {default_lr('adam', n):g} · {n} epoch{'s' * (n > 1)}" for n in (1, 3))
     assert difference_labels([TrainConfig().as_dict(), longer]) == [one, three]  # the default rate follows the epochs
     # Nothing differs (or one run alone): each run is described in full.
-    assert difference_labels([longer]) == [describe(longer)] == [f"LeNet (modern) · MNIST · Adam lr {default_lr('adam', 3):g} · 3 epochs"]
+    assert (
+        difference_labels([longer])
+        == [describe(longer)]
+        == [f"LeNet (modern) · MNIST · Adam lr {default_lr('adam', 3):g} · 3 epochs"]
+    )
 
 
 def test_cnnviz_train_log_writes_the_same_columns(tmp_path, data_dir, capsys):
-    from cnnviz.cli import main
+    from cnnviz.cli.commands import main
 
     log_path, weights = tmp_path / "run.csv", tmp_path / "w.safetensors"
     # One epoch of the small modern LeNet in large batches: 30 batches, a few seconds.
@@ -95,7 +102,7 @@ def test_cnnviz_train_log_writes_the_same_columns(tmp_path, data_dir, capsys):
 
 
 def test_cnnviz_train_log_to_a_missing_folder_fails_before_training(tmp_path, capsys):
-    from cnnviz.cli import main
+    from cnnviz.cli.commands import main
 
     code = main(["train", "--out", str(tmp_path / "w.safetensors"), "--log", str(tmp_path / "none" / "run.csv")])
     assert code == 1

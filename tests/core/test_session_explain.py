@@ -12,7 +12,7 @@ from cnnviz.core import CnnvizError, ModelSession, RunEnd
 
 @pytest.fixture(scope="module")
 def image(data_dir) -> np.ndarray:
-    from cnnviz.core.data import load_split
+    from cnnviz.core.data.datasets import load_split
 
     return load_split("mnist", False, data_dir)[0][0].numpy() / 255.0
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.training import DEFAULT_BETAS, DEFAULT_LR, MAX_SEED, TrainConfig
+from cnnviz.core.training.loop import DEFAULT_BETAS, DEFAULT_LR, MAX_SEED, TrainConfig
 
 
 @pytest.mark.parametrize(

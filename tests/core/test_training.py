@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.registry import build_model
-from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainControl, TrainingEnded, train
+from cnnviz.core.models.registry import build_model
+from cnnviz.core.training.loop import BatchStats, EpochStats, TrainConfig, TrainControl, TrainingEnded, train
 
 
 def _events(config, data_dir, **kw):
@@ -64,7 +64,7 @@ def test_divergence_stops_with_reason_and_keeps_finite_weights(data_dir):
     assert end.reason == "diverged" and "diverged" in end.message and "learning rate" in end.message
     assert all(torch.isfinite(p).all() for p in model.parameters())
     # "Last good" means they still give a finite loss, as the rolled-back step's weights did.
-    from cnnviz.core.data import load_split, to_float
+    from cnnviz.core.data.datasets import load_split, to_float
 
     x, y = load_split("mnist", True, data_dir)
     with torch.no_grad():
@@ -108,7 +108,7 @@ def test_seeded_builds_are_repeatable_and_leave_the_global_rng_alone():
 
 
 def test_session_begins_training_from_scratch_or_from_current():
-    from cnnviz.core.session import ModelSession
+    from cnnviz.core.session.session import ModelSession
 
     session = ModelSession("lenet")
     model, note = session.begin_training("lenet", "mnist", from_current=False, seed=3)

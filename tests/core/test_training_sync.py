@@ -6,8 +6,8 @@ import threading
 import pytest
 import torch
 
-from cnnviz.core import training
-from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, TrainControl, TrainingEnded, train
+from cnnviz.core.training import loop as training
+from cnnviz.core.training.loop import BatchStats, EpochStats, TrainConfig, TrainControl, TrainingEnded, train
 
 # Every way a tensor's value reaches Python (each one waits for a CUDA/MPS device).
 _CONVERSIONS = ("item", "tolist", "numpy", "cpu", "__float__", "__int__", "__bool__", "__index__")

@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 from torch import nn
 
-from cnnviz.core.checkpoint import load_checkpoint
-from cnnviz.core.data import load_split
+from cnnviz.core.data.datasets import load_split
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.inspect import activations
-from cnnviz.core.kernel_edit import (
+from cnnviz.core.inspect.activations import activations
+from cnnviz.core.inspect.kernel_edit import (
     PRESETS,
     edited_kernels,
     first_kernel,
@@ -20,11 +19,12 @@ from cnnviz.core.kernel_edit import (
     reset_first_kernel,
     set_first_kernel,
 )
-from cnnviz.core.lenet import BACKGROUND, C3_INPUTS
-from cnnviz.core.receptive_field import Box
-from cnnviz.core.registry import build_model
+from cnnviz.core.inspect.receptive_field import Box
+from cnnviz.core.inspect.unit_inspector import inspect_unit
+from cnnviz.core.models.lenet import BACKGROUND, C3_INPUTS
+from cnnviz.core.models.registry import build_model
 from cnnviz.core.resources import pretrained_path
-from cnnviz.core.unit_inspector import inspect_unit
+from cnnviz.core.weights.checkpoint import load_checkpoint
 
 ZOO = ("lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet")
 

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from cnnviz.cli import main as cli_main
-from cnnviz.core import user_model
-from cnnviz.core.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
+from cnnviz.cli.commands import main as cli_main
 from cnnviz.core.errors import CheckpointError, CnnvizError
-from cnnviz.core.inspect import activations
-from cnnviz.core.layers import layer_table
-from cnnviz.core.registry import build_model, count_parameters, get_spec, list_models, unregister_model
-from cnnviz.core.training import BatchStats, TrainConfig, TrainControl, TrainingEnded, train
-from cnnviz.core.user_model import UserModelError, load_user_model, resolve_model_name, weights_stem
+from cnnviz.core.inspect.activations import activations
+from cnnviz.core.inspect.layers import layer_table
+from cnnviz.core.models import user_model
+from cnnviz.core.models.registry import build_model, count_parameters, get_spec, list_models, unregister_model
+from cnnviz.core.models.user_model import UserModelError, load_user_model, resolve_model_name, weights_stem
+from cnnviz.core.training.loop import BatchStats, TrainConfig, TrainControl, TrainingEnded, train
+from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "resources" / "example_net.py"
@@ -264,10 +264,10 @@ def test_cli_eval_rebuilds_the_network_from_the_file_named(tmp_path, capsys, dat
 
 @pytest.mark.parametrize("argv", [["--model", "my_net.py:Net"], ["gui", "--model", "my_net.py:Net"], ["gui"]])
 def test_cli_passes_the_network_to_the_app(monkeypatch, argv):
-    import cnnviz.qt.app
+    import cnnviz.qt.app.launch
 
     opened = []
-    monkeypatch.setattr(cnnviz.qt.app, "main", lambda model=None: opened.append(model) or 0)
+    monkeypatch.setattr(cnnviz.qt.app.launch, "main", lambda model=None: opened.append(model) or 0)
     assert cli_main(argv) == 0
     assert opened == [None if argv == ["gui"] else "my_net.py:Net"]
 

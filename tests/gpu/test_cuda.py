@@ -9,7 +9,7 @@ CUDA = torch.device("cuda")
 
 
 def test_lenet5_fixed_tensors_follow_the_model_to_the_gpu():
-    from cnnviz.core.registry import build_model
+    from cnnviz.core.models.registry import build_model
 
     model = build_model("lenet5", seed=0).to(CUDA)
     assert model.c3.mask.device.type == "cuda" and model.c3.connection_table.device.type == "cuda"
@@ -22,7 +22,7 @@ def test_lenet5_fixed_tensors_follow_the_model_to_the_gpu():
 
 @pytest.mark.parametrize("mirror", [False, True])
 def test_augmentation_runs_on_the_gpu_with_a_gpu_generator(mirror):
-    from cnnviz.core.augment import Augmentation
+    from cnnviz.core.data.augment import Augmentation
 
     x = torch.rand(64, 1, 28, 28, device=CUDA)
     aug = Augmentation.from_flags(affine=True, mirror=mirror)
@@ -32,8 +32,8 @@ def test_augmentation_runs_on_the_gpu_with_a_gpu_generator(mirror):
 
 
 def test_checkpoint_saved_from_gpu_tensors_loads_on_the_cpu(tmp_path):
-    from cnnviz.core.checkpoint import build_metadata, load_checkpoint, save_checkpoint
-    from cnnviz.core.registry import build_model
+    from cnnviz.core.models.registry import build_model
+    from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, save_checkpoint
 
     model = build_model("lenet5", seed=0).to(CUDA)
     path = save_checkpoint(tmp_path / "w.safetensors", model, build_metadata("lenet5", model, dataset="mnist"))
@@ -44,8 +44,8 @@ def test_checkpoint_saved_from_gpu_tensors_loads_on_the_cpu(tmp_path):
 
 @pytest.mark.parametrize("model_name", ["lenet", "lenet5"])
 def test_training_on_cuda_reads_back_once_per_report(data_dir, monkeypatch, model_name):
-    from cnnviz.core import training
-    from cnnviz.core.training import BatchStats, EpochStats, TrainConfig, train
+    from cnnviz.core.training import loop as training
+    from cnnviz.core.training.loop import BatchStats, EpochStats, TrainConfig, train
 
     reads = []
     monkeypatch.setattr(training, "_read_back", lambda v, _r=training._read_back: reads.append(1) or _r(v))
@@ -57,8 +57,8 @@ def test_training_on_cuda_reads_back_once_per_report(data_dir, monkeypatch, mode
 
 
 def test_cli_trains_on_cuda_and_saves_a_loadable_file(tmp_path, data_dir):
-    from cnnviz.cli import main
-    from cnnviz.core.checkpoint import load_checkpoint
+    from cnnviz.cli.commands import main
+    from cnnviz.core.weights.checkpoint import load_checkpoint
 
     out = tmp_path / "w.safetensors"
     assert main(["train", "--device", "cuda", "--out", str(out), "--data-dir", str(data_dir)]) == 0

@@ -25,7 +25,7 @@ def rect(r: QRect) -> list[int]:
 
 
 def snapshot(window) -> dict:
-    from cnnviz.qt.visibility import is_on_screen
+    from cnnviz.qt.widgets.visibility import is_on_screen
 
     # A dock behind another's tab is moved off the window, not hidden: only the ones in front count.
     visible = [d for d in window.findChildren(QDockWidget) if is_on_screen(d) and not d.isFloating()]
@@ -37,26 +37,28 @@ def snapshot(window) -> dict:
         "docks": {d.objectName(): rect(d.geometry()) for d in visible},
         "docks_inside": all(inside.contains(d.geometry()) for d in visible),
         "c3_shown": is_on_screen(window.c3.grid),
-        "c3_scrolls": window.c3.grid.horizontalScrollBar().isVisible() or window.c3.grid.verticalScrollBar().isVisible(),
+        "c3_scrolls": window.c3.grid.horizontalScrollBar().isVisible()
+        or window.c3.grid.verticalScrollBar().isVisible(),
         "layers_scrolls": is_on_screen(window.layer_table) and window.layer_table.horizontalScrollBar().isVisible(),
         "headline_fits": window.prediction.label.fontMetrics().horizontalAdvance(window.prediction.label.text())
         <= window.prediction.label.width(),
         "scroll_areas_wider_than_view": [
-            a.objectName() for a in window.findChildren(QAbstractScrollArea)
+            a.objectName()
+            for a in window.findChildren(QAbstractScrollArea)
             if is_on_screen(a) and a.horizontalScrollBar().isVisible() and a.objectName()
         ],
     }
 
 
 def main() -> int:
-    from cnnviz.qt.app import create_application
-    from cnnviz.qt.main_window import MainWindow
-    from cnnviz.qt.screenshots import draw, three_outline
+    from cnnviz.qt.app.launch import create_application
+    from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.tools.screenshots import draw, three_outline
 
     app = create_application([])
     with tempfile.TemporaryDirectory() as folder:
         window = MainWindow(settings=QSettings(f"{folder}/probe.ini", QSettings.Format.IniFormat))
-        window.showMaximized() if window.docks.compact else window.show()  # what cnnviz.qt.app does
+        window.showMaximized() if window.docks.compact else window.show()  # what cnnviz.qt.app.launch does
         draw(window.canvas, three_outline())
         wait(1200)
         screen = app.primaryScreen()

@@ -17,7 +17,7 @@ def test_the_app_starts_draws_and_quits_cleanly(tmp_path):
         import sys
         from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QApplication
-        import cnnviz.qt.app as app_module
+        import cnnviz.qt.app.launch as app_module
 
         def check():
             app = QApplication.instance()
@@ -56,7 +56,7 @@ def test_the_app_starts_draws_and_quits_cleanly(tmp_path):
 def test_unexpected_errors_become_one_sentence(qapp, monkeypatch, capsys):
     from PySide6.QtWidgets import QMessageBox
 
-    import cnnviz.qt.app as app_module
+    import cnnviz.qt.app.launch as app_module
 
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", staticmethod(lambda parent, title, text: shown.append(text)))
@@ -76,7 +76,7 @@ def test_many_strokes_do_not_crash_the_interpreter():
     code = textwrap.dedent(
         """
         import numpy as np
-        from cnnviz.qt.canvas import DrawingCanvas
+        from cnnviz.qt.widgets.canvas import DrawingCanvas
         from PySide6.QtWidgets import QApplication, QLabel
         app = QApplication([])
         canvas, label = DrawingCanvas(), QLabel()

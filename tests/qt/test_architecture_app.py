@@ -10,7 +10,7 @@ import numpy as np
 from conftest import line
 from PySide6.QtCore import Qt
 
-from cnnviz.qt.visibility import is_on_screen
+from cnnviz.qt.widgets.visibility import is_on_screen
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "example_net.py"
 

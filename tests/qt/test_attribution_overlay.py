@@ -9,7 +9,7 @@ import numpy as np
 from conftest import canvas_point, line
 from PySide6.QtCore import QPoint, Qt
 
-from cnnviz.core.attribution import attribute
+from cnnviz.core.inspect.attribution import attribute
 
 SEVEN = line((0.25, 0.22), (0.75, 0.22)) + line((0.75, 0.22), (0.4, 0.85))[1:]
 
@@ -199,7 +199,7 @@ def test_occlusion_can_be_cancelled(qtbot, window, draw, monkeypatch):
 
 
 def test_the_panel_modules_do_not_import_torch():
-    code = "import sys, cnnviz.qt.attribution_panel, cnnviz.qt.comparison_panel; assert 'torch' not in sys.modules"
+    code = "import sys, cnnviz.qt.panels.attribution, cnnviz.qt.panels.comparison; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

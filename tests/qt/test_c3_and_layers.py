@@ -9,7 +9,7 @@ import numpy as np
 from conftest import line
 from PySide6.QtCore import Qt
 
-from cnnviz.qt.visibility import is_on_screen
+from cnnviz.qt.widgets.visibility import is_on_screen
 
 # LeCun et al. 1998, Table I: C3 maps 0-5 read 3 S2 maps, 6-14 read 4, map 15 reads all 6.
 PAPER_COLUMN_SIZES = [3] * 6 + [4] * 9 + [6]
@@ -29,7 +29,7 @@ def test_the_c3_table_reads_60_connections_from_the_model(window):
 
 def test_the_table_follows_the_mask_not_a_copy_of_the_paper(window):
     """Give the model a C3 with another table and the panel shows that table."""
-    from cnnviz.core.lenet import PartialConv2d, c3_connection_table
+    from cnnviz.core.models.lenet import PartialConv2d, c3_connection_table
 
     table = c3_connection_table().clone()
     table[0, 15] = False  # S2 map 0 no longer feeds C3 map 15

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 
 from cnnviz.core import drawing_to_input
-from cnnviz.qt.canvas import MODEL_SIZE, DrawingCanvas
+from cnnviz.qt.widgets.canvas import MODEL_SIZE, DrawingCanvas
 
 
 @pytest.fixture
@@ -176,7 +176,7 @@ def test_on_a_hidpi_screen_the_ink_is_drawn_under_the_pointer():
         from PySide6.QtCore import QPoint, Qt
         from PySide6.QtTest import QTest
         from PySide6.QtWidgets import QApplication
-        from cnnviz.qt.canvas import DrawingCanvas
+        from cnnviz.qt.widgets.canvas import DrawingCanvas
         app = QApplication([])
         canvas = DrawingCanvas()
         canvas.resize(280, 280)

@@ -9,8 +9,8 @@ from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QCheckBox, QPushButton, QWidget
 
 from cnnviz.core import evaluate, load_test_images
-from cnnviz.qt.confusion_view import ConfusionMatrix
-from cnnviz.qt.error_gallery import PAGE
+from cnnviz.qt.training.confusion_view import ConfusionMatrix
+from cnnviz.qt.training.error_gallery import PAGE
 
 TIMEOUT_MS = 120_000
 # A diagonal of four-digit counts, as MNIST's test set has (1,135 ones), and a few mistakes.

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cnnviz.core.architecture import architecture
-from cnnviz.core.checkpoint import load_checkpoint
-from cnnviz.core.inspect import activations
-from cnnviz.core.kernel_edit import first_kernel, kernel_presets
+from cnnviz.core.inspect.activations import activations
+from cnnviz.core.inspect.architecture import architecture
+from cnnviz.core.inspect.kernel_edit import first_kernel, kernel_presets
+from cnnviz.core.inspect.unit_inspector import inspect_unit
 from cnnviz.core.resources import pretrained_path
-from cnnviz.core.unit_inspector import inspect_unit
-from cnnviz.qt.architecture_view import ArchitectureView, depths
-from cnnviz.qt.unit_inspector_panel import UnitInspectorPanel
+from cnnviz.core.weights.checkpoint import load_checkpoint
+from cnnviz.qt.widgets.architecture_view import ArchitectureView, depths
+from cnnviz.qt.widgets.unit_inspector_view import UnitInspectorPanel
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +26,13 @@ def lenet5():
 
 @pytest.fixture(scope="module")
 def image(data_dir) -> np.ndarray:
-    from cnnviz.core.data import load_split
+    from cnnviz.core.data.datasets import load_split
 
     return load_split("mnist", False, data_dir)[0][0].numpy() / 255.0
 
 
 def test_the_panels_do_not_import_torch():
-    code = "import sys, cnnviz.qt.unit_inspector_panel, cnnviz.qt.architecture_view; assert 'torch' not in sys.modules"
+    code = "import sys, cnnviz.qt.widgets.unit_inspector_view, cnnviz.qt.widgets.architecture_view; assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -120,7 +120,7 @@ def test_architecture_view_lays_out_branches_side_by_side_and_reports_clicks(qtb
 
 
 def test_a_branch_of_convolutions_is_written_compactly():
-    from cnnviz.qt.architecture_view import short_type
+    from cnnviz.qt.widgets.architecture_view import short_type
 
     chain = "Conv2d 1x1 + BatchNorm2d + ReLU + Conv2d 3x3 + BatchNorm2d + ReLU"
     assert short_type(chain) == "Conv2d 1x1 → Conv2d 3x3, each with BN, ReLU".replace("Conv2d", "conv")

@@ -9,8 +9,8 @@ import pytest
 from conftest import line
 from PySide6.QtCore import QPoint, Qt
 
-from cnnviz.qt.feature_maps import ALL_LAYERS, MosaicView
-from cnnviz.qt.visibility import is_on_screen
+from cnnviz.qt.panels.feature_maps import ALL_LAYERS, MosaicView
+from cnnviz.qt.widgets.visibility import is_on_screen
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from cnnviz.qt.latest_worker import LatestJobRunner
+from cnnviz.qt.state.latest_worker import LatestJobRunner
 
 
 def test_a_waiting_job_is_replaced_by_a_newer_one(qtbot):

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from cnnviz.core import DATASETS, drawing_to_input, list_models
 from cnnviz.core.resources import pretrained_path
-from cnnviz.qt.canvas import DEFAULT_BRUSH
-from cnnviz.qt.visibility import is_on_screen
+from cnnviz.qt.widgets.canvas import DEFAULT_BRUSH
+from cnnviz.qt.widgets.visibility import is_on_screen
 
 SEVEN = [line((0.25, 0.22), (0.75, 0.22)), line((0.75, 0.22), (0.4, 0.85))]
 
@@ -186,7 +186,7 @@ def test_random_test_image_shows_its_true_label(qtbot, window, data_dir):
 
 @pytest.fixture
 def no_split_in_memory():
-    import cnnviz.core.data as data
+    import cnnviz.core.data.datasets as data
 
     kept = dict(data._SPLITS)
     data._SPLITS.clear()
@@ -342,7 +342,7 @@ def test_named_widgets_have_accessible_names_and_tooltips(window):
 
 def test_inference_is_coalesced_newest_drawing_wins(qtbot, window):
     """A burst of drawings between two event-loop turns costs one inference, on the last one."""
-    from cnnviz.qt.canvas import MODEL_SIZE
+    from cnnviz.qt.widgets.canvas import MODEL_SIZE
 
     before = window.inference_count
     for k in range(5):
@@ -367,8 +367,8 @@ def test_session_change_from_elsewhere_refreshes_everything(qtbot, window):
 def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, draw, monkeypatch):
     """What the app does at start-up: window first, torch and the model in a background thread."""
 
-    from cnnviz.qt.app_state import AppState
-    from cnnviz.qt.main_window import MainWindow
+    from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.qt.state.app_state import AppState
 
     gate = threading.Event()
     real_load = AppState._build_session
@@ -454,9 +454,9 @@ def test_export_takes_a_panel_behind_a_tab_and_all_of_a_scrolled_one(qtbot, wind
 
 def test_closing_while_the_network_loads_returns_at_once(qtbot, settings, monkeypatch):
     """The window closes at once; the loader (maybe inside `import torch`) finishes on its own and
-    cnnviz.qt.app waits for it before the interpreter exits, never the window."""
-    from cnnviz.qt.app_state import AppState
-    from cnnviz.qt.main_window import MainWindow
+    cnnviz.qt.app.launch waits for it before the interpreter exits, never the window."""
+    from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.qt.state.app_state import AppState
 
     gate = threading.Event()
     real_load = AppState._build_session

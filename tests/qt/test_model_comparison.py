@@ -9,7 +9,7 @@ import pytest
 from conftest import line
 
 from cnnviz.core import ModelSession
-from cnnviz.core.data import load_split
+from cnnviz.core.data.datasets import load_split
 
 SEVEN = line((0.25, 0.22), (0.75, 0.22)) + line((0.75, 0.22), (0.4, 0.85))[1:]
 

@@ -36,7 +36,7 @@ def test_switching_network_asks_before_a_trained_network_is_lost(window, answer,
     trained = _train_quickly(window)
     window.answers = [answer]
     assert window.switch_model("alexnet", "mnist") is switched
-    (title, text, buttons), = window.asked
+    ((title, text, buttons),) = window.asked
     assert buttons == ["Save…", "Discard", "Cancel"] and "not saved" in text
     assert (window.session.model_name == "alexnet") is switched
     assert (window.session.model is trained) is not switched
@@ -78,7 +78,7 @@ def test_training_from_scratch_asks_first(window):
 
 def test_random_test_images_go_to_the_network_unchanged(qtbot, window, data_dir):
     """Ctrl+R feeds the dataset's 28x28 image as it is: the app's answers are the network's own."""
-    from cnnviz.core.data import load_split
+    from cnnviz.core.data.datasets import load_split
 
     window.switch_model("lenet5", "fashion-mnist")
     window.test_image_rng = np.random.default_rng(0)

@@ -70,7 +70,7 @@ def test_the_users_network_trains_saves_and_reopens(qtbot, own, tmp_path):
     path.write_text(path.read_text() + "\n# edited\n")
     assert window.open_network(path, "ExampleNet")
     assert not window.open_weights(saved)
-    (_title, text), = window.shown_errors
+    ((_title, text),) = window.shown_errors
     assert "other content" in text and "Traceback" not in text
 
 
@@ -88,7 +88,7 @@ def test_a_bad_network_file_is_one_sentence_and_the_network_stays(window, tmp_pa
     bad = tmp_path / "bad_net.py"
     bad.write_text(source)
     assert not window.open_network(bad, "Net")
-    (title, text), = window.shown_errors
+    ((title, text),) = window.shown_errors
     assert expected in text and "Traceback" not in text and len(text.splitlines()) == 1
     assert window.session.model is before and window.session.model_name == "lenet5"
 

@@ -11,9 +11,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QListWidget
 
 from cnnviz.core import ModelSession
-from cnnviz.core.run_log import COLUMNS
-from cnnviz.core.training import default_lr
-from cnnviz.qt.monitor import TrainingMonitor
+from cnnviz.core.training.loop import default_lr
+from cnnviz.core.training.run_log import COLUMNS
+from cnnviz.qt.training.monitor import TrainingMonitor
 
 DEFAULT = default_lr("adam", 1)  # the panel's default rate for one epoch
 

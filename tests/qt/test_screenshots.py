@@ -2,7 +2,7 @@
 
 from PySide6.QtGui import QImage
 
-from cnnviz.qt import screenshots
+from cnnviz.tools import screenshot_common, screenshots
 
 
 def test_screenshot_command_draws_a_three_and_pauses_training(data_dir, tmp_path, capsys):
@@ -10,7 +10,7 @@ def test_screenshot_command_draws_a_three_and_pauses_training(data_dir, tmp_path
     assert "wrote" in capsys.readouterr().out
     for name in ("screenshot.png", "training.png"):
         image = QImage(str(tmp_path / name))
-        assert (image.width(), image.height()) == screenshots.WINDOW_SIZE, name
+        assert (image.width(), image.height()) == screenshot_common.WINDOW_SIZE, name
     for name in ("inspector.png", "architecture.png"):
         assert not QImage(str(tmp_path / name)).isNull(), name
 

@@ -8,15 +8,15 @@ import pytest
 from conftest import line
 from PySide6.QtCore import Qt
 
-from cnnviz.qt.visibility import is_on_screen
-from cnnviz.qt.window_actions import ask_question
+from cnnviz.qt.app.window_actions import ask_question
+from cnnviz.qt.widgets.visibility import is_on_screen
 
 ZOO = ("lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet")
 
 
 @pytest.fixture(scope="module")
 def test_image(data_dir):
-    from cnnviz.core.data import load_split
+    from cnnviz.core.data.datasets import load_split
 
     images, labels = load_split("mnist", False, data_dir)
     return images[0].numpy() / 255.0, int(labels[0])
@@ -238,7 +238,7 @@ def test_the_wiring_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, cnnviz.qt.inspector; assert 'torch' not in sys.modules"
+    code = "import sys, cnnviz.qt.panels.inspector; assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
-    code = "import sys, cnnviz.core.session_explain; assert 'PySide6' not in sys.modules"
+    code = "import sys, cnnviz.core.session.explain; assert 'PySide6' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -6,7 +6,7 @@ import numpy as np
 from conftest import line
 from PySide6.QtWidgets import QWidget
 
-from cnnviz.qt.visibility import is_on_screen
+from cnnviz.qt.widgets.visibility import is_on_screen
 
 TIMEOUT_MS = 180_000  # the CPU is shared with colleagues' jobs
 

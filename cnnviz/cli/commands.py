@@ -1,0 +1,498 @@
+"""The ``cnnviz`` command: the app by default, plus models/layers/train/eval/bench."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import signal
+import sys
+import threading
+import time
+
+PROCESS_START = time.perf_counter()  # the interpreter has just started: cnnviz.cli.commands is imported first
+
+
+def _add_data_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="dataset folder (default: $CNNVIZ_DATA_DIR, else the user data folder)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors are one line too (argparse would print the whole usage first)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _parser() -> argparse.ArgumentParser:
+    from cnnviz import __version__
+    from cnnviz.core.data.datasets import DATASETS
+    from cnnviz.core.training.loop import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
+
+    parser = _Parser(prog="cnnviz", description="Draw digits and watch classic CNNs think and learn.")
+    parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
+    own = "your own network: PATH.py:NAME (a class or function in that file; running it runs the file's code)"
+    parser.add_argument("--model", dest="gui_model", metavar="PATH.py:NAME", help=f"open the app with {own}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    p = sub.add_parser("gui", help="open the desktop app (the default)")
+    p.add_argument("--model", dest="gui_model", metavar="PATH.py:NAME", default=argparse.SUPPRESS, help=own)
+
+    p = sub.add_parser("models", help="list the model zoo")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("layers", help="layer table of one model")
+    p.add_argument("model", help=f"a zoo model, or {own}")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("train", help="train a model and save its weights")
+    # Defaults come from TrainConfig, the one place they are decided.
+    d = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    p.add_argument("--model", default=d["model"], help=f"a zoo model, or {own}")
+    p.add_argument("--dataset", default=d["dataset"], choices=list(DATASETS))
+    p.add_argument("--epochs", type=int, default=d["epochs"])
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    lr_help = ", ".join(f"{lr:g} {name}" for name, lr in DEFAULT_LR.items())
+    p.add_argument("--lr", type=float, default=d["lr"], help=f"learning rate (default: {lr_help})")
+    p.add_argument("--optimizer", default=d["optimizer"], choices=list(OPTIMIZERS))
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"])
+    p.add_argument("--schedule", default=d["schedule"], choices=list(SCHEDULES))
+    p.add_argument("--betas", type=float, nargs=2, metavar=("B1", "B2"), default=d["betas"],
+                   help="Adam's moment decays (default: 0.8 0.9; torch's own are 0.9 0.999)")  # fmt: skip
+    p.add_argument("--warmup", type=float, default=d["warmup"], metavar="SHARE",
+                   help="one-cycle: the share of the run warming up (default: 0.05)")  # fmt: skip
+    p.add_argument("--cycle-momentum", action="store_true", help="one-cycle: swing momentum against the rate")
+    p.add_argument("--activation", choices=("relu", "sigmoid", "tanh"), default="relu",
+                   help="the modern LeNet's activation: sigmoid as the early tutorials (default: relu)")  # fmt: skip
+    p.add_argument("--augment", action="store_true", help="random shifts, rotations and scaling")
+    p.add_argument("--mirror", action="store_true", help="flip half the images left-right (Fashion-MNIST, not digits)")
+    p.add_argument("--label-smoothing", type=float, default=d["label_smoothing"])
+    p.add_argument("--device", default=d["device"], help="auto, cpu, cuda or mps")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--out", help="weights file to write (default: MODEL-DATASET.safetensors)")
+    p.add_argument("--init", help="start from these weights instead of from scratch")
+    p.add_argument(
+        "--log",
+        metavar="CSV",
+        help="write every batch's loss and learning rate, and each epoch's "
+        "accuracies, to this CSV file (the app's runs list exports the same columns)",
+    )
+    p.add_argument(
+        "--target-accuracy",
+        type=float,
+        metavar="ACC",
+        help="stop at the first epoch whose test accuracy reaches ACC (e.g. 0.99) and report the time",
+    )
+    _add_data_dir(p)
+
+    p = sub.add_parser("eval", help="test accuracy and confusion matrix of a weights file")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--weights", help="a weights file")
+    target.add_argument("--shipped", action="store_true", help="every file in weights/: the README's model table")
+    p.add_argument("--dataset", choices=list(DATASETS), help="default: the file's dataset")
+    p.add_argument(
+        "--model",
+        help="the model a legacy .pt/.pth state dict is for (safetensors files say it); PATH.py:NAME for your own network",
+    )
+    p.add_argument("--json", action="store_true")
+    _add_data_dir(p)
+
+    p = sub.add_parser("bench", help="measure training speed and per-model latency")
+    p.add_argument("--app", action="store_true", help="benchmark the desktop app instead (stroke latency, stalls)")
+    p.add_argument("--quick", action="store_true", help="fewer repetitions")
+    _add_data_dir(p)
+
+    from cnnviz.cli.explain import add_parser as add_explain_parser
+
+    add_explain_parser(sub)
+    return parser
+
+
+def _cmd_models(args) -> None:
+    from cnnviz.core.inspect.layers import layer_table, total_connections
+    from cnnviz.core.models.registry import build_model, list_models
+
+    rows = []
+    for spec in list_models():
+        table = layer_table(build_model(spec.name))
+        rows.append(
+            {
+                "name": spec.name,
+                "display_name": spec.display_name,
+                "params": spec.num_params,
+                "connections": total_connections(table),
+                "reference": spec.reference,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print(f"{'name':<10} {'model':<24} {'params':>9} {'connections':>12}  reference")
+    for r in rows:
+        print(f"{r['name']:<10} {r['display_name']:<24} {r['params']:>9,} {r['connections']:>12,}  {r['reference']}")
+
+
+def _cmd_layers(args) -> None:
+    from cnnviz.core.inspect.layers import layer_table
+    from cnnviz.core.models.registry import build_model, get_spec
+    from cnnviz.core.models.user_model import resolve_model_name
+
+    spec = get_spec(resolve_model_name(args.model))
+    table = layer_table(build_model(spec.name))
+    if args.json:
+        print(json.dumps([r.as_dict() for r in table], indent=2))
+        return
+    print(f"{spec.display_name}")
+    print(f"{'layer':<12} {'type':<42} {'output':<12} {'params':>9} {'connections':>12}")
+    for r in table:
+        shape = "x".join(map(str, r.output_shape))
+        print(f"{r.name:<12} {r.type:<42} {shape:<12} {r.params:>9,} {r.connections:>12,}")
+    print(
+        f"{'total':<12} {'':<42} {'':<12} {sum(r.params for r in table):>9,} {sum(r.connections for r in table):>12,}"
+    )
+
+
+def config_from_args(args):
+    """The ``TrainConfig`` of a parsed ``cnnviz train`` command line."""
+    from cnnviz.core.training.loop import TrainConfig
+
+    return TrainConfig(
+        model=args.model,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        betas=tuple(args.betas) if args.betas else None,
+        warmup=args.warmup,
+        cycle_momentum=args.cycle_momentum,
+        augment=args.augment,
+        mirror=args.mirror,
+        label_smoothing=args.label_smoothing,
+        device=args.device,
+        seed=args.seed,
+    )
+
+
+MAX_SEED = 2**32 - 1
+
+
+def check_train_numbers(args) -> None:
+    """Every numeric option of ``cnnviz train`` finite and in range, or one sentence naming it."""
+    from cnnviz.core.data.files import short
+    from cnnviz.core.errors import CnnvizError
+
+    def need(ok: bool, option: str, meaning: str, value) -> None:
+        if not ok:
+            raise CnnvizError(f"{option} must be {meaning} (got {short(value, 30)}).")
+
+    def finite(value) -> bool:
+        return isinstance(value, float | int) and math.isfinite(value)
+
+    need(1 <= args.epochs <= 100_000, "--epochs", "a whole number from 1 to 100000", args.epochs)
+    need(1 <= args.batch_size <= 1_000_000, "--batch-size", "a whole number from 1 to 1000000", args.batch_size)
+    need(0 <= args.seed <= MAX_SEED, "--seed", f"a whole number from 0 to {MAX_SEED}", args.seed)
+    for option, value, low_ok in (("--weight-decay", args.weight_decay, True), ("--lr", args.lr, False)):
+        if value is not None:
+            need(finite(value), option, "a finite number", value)
+            need(value >= 0 if low_ok else value > 0, option, "at least 0" if low_ok else "above 0", value)
+    need(finite(args.label_smoothing), "--label-smoothing", "a finite number", args.label_smoothing)
+    need(0 <= args.label_smoothing < 1, "--label-smoothing", "at least 0 and below 1", args.label_smoothing)
+    if args.target_accuracy is not None:
+        need(finite(args.target_accuracy), "--target-accuracy", "a finite number", args.target_accuracy)
+        need(
+            0 < args.target_accuracy <= 1, "--target-accuracy", "above 0 and at most 1, e.g. 0.99", args.target_accuracy
+        )
+
+
+def _writable_weights_path(out: str) -> str:
+    """Check the output before hours of training, not after.
+
+    A file is really created (and removed) beside the target: permission bits
+    say nothing about places such as /proc, where root passes every access test.
+    """
+    import os
+    import secrets
+    from pathlib import Path
+
+    from cnnviz.core.errors import CnnvizError
+
+    path = Path(out)
+    if path.suffix != ".safetensors":
+        raise CnnvizError(f"Weights are saved as safetensors: name the file '{path.with_suffix('.safetensors')}'.")
+    if path.is_dir():
+        raise CnnvizError(f"'{out}' is a folder; name a weights file to write, e.g. '{path / 'weights.safetensors'}'.")
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        raise CnnvizError(f"The folder '{folder}' for '{out}' does not exist.")
+    probe = folder / f".{path.name}.{secrets.token_hex(4)}.probe"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as exc:
+        why = (exc.strerror or type(exc).__name__).lower()
+        raise CnnvizError(
+            f"Cannot create files in the folder '{folder}' ({why}), so the weights could not be saved there."
+        ) from None
+    return out
+
+
+def _cmd_train(args) -> None:
+    from tqdm import tqdm
+
+    from cnnviz.core.data.datasets import load_split
+    from cnnviz.core.errors import CnnvizError
+    from cnnviz.core.models.registry import build_model
+    from cnnviz.core.models.user_model import resolve_model_name, weights_stem
+    from cnnviz.core.training.device import resolve_device
+    from cnnviz.core.training.loop import BatchStats, EpochStats, TrainControl, train
+    from cnnviz.core.training.run_log import RunLog
+    from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, save_checkpoint
+
+    check_train_numbers(args)
+    args.model = resolve_model_name(args.model)  # my_net.py:Net is loaded (and checked) here
+    if args.activation != "relu":  # the sigmoid or tanh LeNet is a registered variant of the modern LeNet
+        from cnnviz.core.models.lenet import lenet_variant
+
+        if args.model != "lenet":
+            raise CnnvizError("--activation is a setting of the modern LeNet: use it with --model lenet.")
+        args.model = lenet_variant(args.activation)
+    config = config_from_args(args)
+    out = _writable_weights_path(args.out or f"{weights_stem(args.model)}-{args.dataset}.safetensors")
+    # Seeded: torch 2.15 starts each process's generator from a random seed.
+    model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model, seed=args.seed)
+    device = resolve_device(args.device)
+    load_split(args.dataset, True, args.data_dir)  # a missing dataset fails here, before the bar
+    print(f"training {args.model} on {args.dataset} ({device}), {args.epochs} epoch(s) -> {out}")
+    bar = None
+    history = []
+    control = TrainControl()
+    reached = ended = None
+    log = RunLog({**config.as_dict(), "start": "current" if args.init else "scratch"}) if args.log else None
+    if log is not None:
+        log.to_csv(args.log)  # a path that cannot be written fails now, not after training
+    for event in train(config, model=model, control=control, data_dir=args.data_dir):
+        if log is not None:
+            log.record(event)
+        if isinstance(event, BatchStats):
+            if bar is None:
+                bar = tqdm(total=event.total_steps, unit="batch", dynamic_ncols=True, file=sys.stderr)
+            bar.update(event.batches)  # one event per report (~30 Hz), covering every batch since the last
+            bar.set_postfix(loss=f"{event.loss:.3f}", img_s=f"{event.images_per_second:,.0f}", refresh=False)
+        elif isinstance(event, EpochStats):
+            history.append(event.test_accuracy)
+            (bar.write if bar else print)(
+                f"epoch {event.epoch}/{event.epochs}: train loss {event.train_loss:.4f} acc {100 * event.train_accuracy:.2f}% | "
+                f"test loss {event.test_loss:.4f} acc {100 * event.test_accuracy:.2f}% | {event.seconds:.1f}s"
+            )
+            if args.target_accuracy is not None and reached is None and event.test_accuracy >= args.target_accuracy:
+                reached = time.perf_counter() - PROCESS_START
+                (bar.write if bar else print)(
+                    f"reached {100 * event.test_accuracy:.2f}% test accuracy {reached:.2f} s after process start"
+                )
+                control.stop()
+        else:
+            ended = event
+    if bar:
+        bar.close()
+    if log is not None:  # a diverged run's curves are worth keeping too
+        print(f"Wrote {log.batches:,} batches to {log.to_csv(args.log)}")
+    if ended is None or ended.reason == "diverged":  # nothing is written over an existing --out
+        raise CnnvizError(ended.message if ended else "Training ended without a result.")
+    if args.target_accuracy is not None and reached is None:
+        print(f"target accuracy {100 * args.target_accuracy:.2f}% not reached")
+    meta = build_metadata(
+        args.model,
+        model,
+        dataset=args.dataset,
+        epochs=ended.epochs_completed,
+        test_accuracy=ended.test_accuracy,
+        recipe=config.as_dict(),
+        device=ended.device,
+        training_seconds=round(ended.seconds, 1),
+        test_accuracy_history=history,
+    )
+    save_checkpoint(out, model, meta)
+    summary = f"Reached the target after {ended.epochs_completed} epoch(s)." if reached is not None else ended.message
+    print(f"{summary} Saved {out}")
+
+
+def _cmd_eval(args) -> None:
+    from cnnviz.core.data.datasets import class_names
+    from cnnviz.core.models.user_model import resolve_model_name
+    from cnnviz.core.training.evaluate import evaluate
+    from cnnviz.core.weights.checkpoint import load_checkpoint
+
+    if args.shipped:
+        _shipped_table(args)
+        return
+    # A user's network is rebuilt from the file named here, never from anything in the weights file.
+    model, meta = load_checkpoint(args.weights, resolve_model_name(args.model) if args.model else None)
+    dataset = args.dataset or meta.get("dataset") or "mnist"
+    result = evaluate(model, dataset, args.data_dir)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "weights": args.weights,
+                    "model": meta["model"],
+                    "dataset": dataset,
+                    "metadata_test_accuracy": meta.get("test_accuracy"),
+                    **result.as_dict(),
+                }
+            )
+        )
+        return
+    names = class_names(dataset)
+    print(
+        f"{meta['model']} on {dataset}: test accuracy {100 * result.accuracy:.2f}% "
+        f"({len(result.misclassified)} of {result.confusion.sum()} wrong)"
+    )
+    print("confusion matrix (rows: true class, columns: predicted)")
+    print("      " + " ".join(f"{i:>5}" for i in range(10)))
+    for i, row in enumerate(result.confusion):
+        print(
+            f"{i:>5} " + " ".join(f"{v:>5}" for v in row) + f"   {names[i]} {100 * result.per_class_accuracy[i]:.1f}%"
+        )
+
+
+# Recipes recorded before these settings existed ran with torch's Adam and one-cycle defaults.
+BEFORE_SETTINGS = {"betas": (0.9, 0.999), "warmup": 0.25, "cycle_momentum": True}
+
+
+def train_command(recipe: dict, out: str) -> str:
+    """The ``cnnviz train`` line that reproduces a recorded recipe."""
+    from cnnviz.core.training.loop import TrainConfig
+
+    recipe = {**recipe, **{k: v for k, v in BEFORE_SETTINGS.items() if k not in recipe}}
+    defaults = {
+        f.name: f.default
+        for f in dataclasses.fields(TrainConfig)
+        if f.name in ("momentum", "nesterov", "weight_decay", "label_smoothing", "device")
+    }
+    parts = ["cnnviz train"]
+    for key, value in recipe.items():
+        if key in ("threads",) or defaults.get(key, object()) == value or value is None:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            parts += [flag] if value else []
+        elif isinstance(value, tuple | list):
+            parts += [flag, *map(str, value)]
+        elif key not in ("momentum", "nesterov"):
+            parts += [flag, str(value)]
+    return " ".join([*parts, "--out", out])
+
+
+def _shipped_table(args) -> None:
+    from cnnviz.core.inspect.layers import layer_table, total_connections
+    from cnnviz.core.models.registry import build_model, list_models
+    from cnnviz.core.resources import pretrained_path
+    from cnnviz.core.training.evaluate import evaluate
+    from cnnviz.core.weights.checkpoint import load_checkpoint
+
+    print("| model | parameters | connections | MNIST | Fashion-MNIST | training (MNIST / Fashion) |")
+    print("|---|---:|---:|---:|---:|---|")
+    commands = []
+    for spec in list_models():
+        cells, times = [], []
+        for dataset in ("mnist", "fashion-mnist"):
+            path = pretrained_path(spec.name, dataset)
+            if not path.exists():
+                cells.append("not shipped")
+                continue
+            model, meta = load_checkpoint(path, spec.name)
+            cells.append(f"{100 * evaluate(model, dataset, args.data_dir).accuracy:.2f}%")
+            times.append(
+                f"{meta.get('epochs')} ep, {meta.get('training_seconds', 0) / 60:.0f} min {meta.get('device', '?')}"
+            )
+            commands.append(train_command(meta["recipe"], f"weights/{path.name}"))
+        connections = total_connections(layer_table(build_model(spec.name)))
+        print(
+            f"| {spec.display_name} (`{spec.name}`) | {spec.num_params:,} | {connections:,} | {cells[0]} | {cells[1]} | "
+            f"{' / '.join(times)} |"
+        )
+    print("\nTo reproduce (with CNNVIZ_DATA_DIR pointing at the datasets):\n")
+    print("```bash")
+    print("\n".join(commands))
+    print("```")
+
+
+def _cmd_bench(args) -> None:
+    if args.app:
+        from cnnviz.tools.bench_app import run as run_app_bench
+
+        run_app_bench(data_dir=args.data_dir, quick=args.quick)
+        return
+    from cnnviz.tools.bench_core import run
+
+    run(args.data_dir, batches=150 if args.quick else 400, rounds=1 if args.quick else 3)
+
+
+def _cmd_gui(args) -> int:
+    from cnnviz.qt.app.launch import main as app_main
+
+    return app_main(model=getattr(args, "gui_model", None))
+
+
+def _cmd_explain(args) -> int:
+    from cnnviz.cli.explain import run
+
+    return run(args)
+
+
+COMMANDS = {
+    "explain": _cmd_explain,
+    "models": _cmd_models,
+    "layers": _cmd_layers,
+    "train": _cmd_train,
+    "eval": _cmd_eval,
+    "bench": _cmd_bench,
+    "gui": _cmd_gui,
+}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl+C so that cleanups (a half-written weights file) run."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from cnnviz.core.errors import CnnvizError
+
+    command = args.command or "gui"
+    # The app has its own shutdown; the other commands turn SIGTERM into an exception.
+    handle_term = command != "gui" and threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if handle_term else None
+    try:
+        result = COMMANDS[command](args)
+    except CnnvizError as exc:
+        print(f"cnnviz: error: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(f"cnnviz: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    except Exception as exc:  # never a traceback for the user; the type says where to look
+        print(f"cnnviz: unexpected error: {type(exc).__name__}: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        if handle_term:
+            signal.signal(signal.SIGTERM, previous)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

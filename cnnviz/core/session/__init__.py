@@ -1,0 +1,1 @@
+"""The app's one owner of state (``ModelSession``) and its events."""

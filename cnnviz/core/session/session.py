@@ -1,0 +1,391 @@
+"""The app's one owner of state: the current network, the drawing's result, the training run.
+
+A ``ModelSession`` holds an eval-mode copy of the current model on the CPU
+(inference for one drawing is fastest there and never competes with a GPU
+training run), where its weights came from, the result for the current
+drawing, and whether a training run is showing its weights. It announces
+every change through ``session.events`` (see ``cnnviz.core.session.events``)::
+
+    network_changed()      another network, dataset or set of weights (a file, a finished run, ...)
+    weights_changed()      the same network's weights moved (live during training)
+    result_ready(result)   a ``DrawingResult`` for the current drawing
+    training_started()     a run began; the session shows its weights from now on
+    training_finished(end) a run ended (a ``RunEnd``); the rules of ``end_training`` were applied
+
+Views subscribe to what they show and never call each other; the Qt side adds
+only a thin adapter (``cnnviz.qt.state.app_state``) that turns these into signals.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnnviz.core.data.datasets import class_names, is_loaded, load_split
+from cnnviz.core.errors import CheckpointError, CnnvizError
+from cnnviz.core.inspect.activations import activations, c3_connection_table, first_conv_kernels, predict
+from cnnviz.core.inspect.layers import LayerInfo, layer_table, stages
+from cnnviz.core.models.registry import ModelSpec, build_model, get_spec
+from cnnviz.core.resources import pretrained_path
+from cnnviz.core.session.events import EventGroup
+from cnnviz.core.session.explain import ExplainMixin
+from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
+
+
+def copy_weights(model: nn.Module) -> dict:
+    """A CPU copy of a (possibly training, possibly GPU) model's weights.
+
+    Take it between batches in the training thread; hand it to
+    ``ModelSession.show_live_weights`` in the GUI thread. (Not to be confused
+    with the training loop's rollback snapshot, which never leaves the device.)
+    """
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+
+
+def pretrained_accuracy(model_name: str, dataset: str) -> float | None:
+    """Test accuracy recorded in a shipped weights file, or None (read once per file version)."""
+    path = pretrained_path(model_name, dataset)
+    try:
+        return _recorded_accuracy(str(path), path.stat().st_mtime_ns)
+    except OSError:  # no such file
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _recorded_accuracy(path: str, _mtime_ns: int) -> float | None:
+    # The pickers ask for every network on each change; the files seldom change.
+    try:
+        return read_metadata(path).get("test_accuracy")
+    except CheckpointError:
+        return None
+
+
+@dataclass(frozen=True)
+class DrawingResult:
+    """What the network made of the current drawing (all numpy, for the views).
+
+    ``image`` is the 28x28 model input (None: nothing drawn); ``transform``
+    says how the drawing became it (None when an image is fed unchanged);
+    ``error`` is one sentence when the model could not run.
+    """
+
+    image: np.ndarray | None
+    probabilities: np.ndarray | None = None
+    activations: OrderedDict | None = None
+    transform: object | None = None
+    true_label: int | None = None
+    error: str | None = None
+    note: str | None = None  # why there is no answer although something is drawn ("draw a bigger digit")
+
+    @property
+    def predicted(self) -> int | None:
+        return None if self.probabilities is None else int(np.argmax(self.probabilities))
+
+
+@dataclass(frozen=True)
+class NetworkState:
+    """Which weights are shown and where they came from; ``ModelSession.restore`` puts them back."""
+
+    model_name: str
+    dataset: str
+    model: nn.Module
+    metadata: dict
+    source_kind: str
+    source: str
+
+
+@dataclass
+class RunEnd:
+    """A finished run as the training worker hands it over (plain fields plus the trained model).
+
+    ``kept_weights_from_before`` is True when the engine itself went back to
+    the weights the run started from (a run that diverged before any good
+    checkpoint): the session then shows the network from before the run.
+    """
+
+    reason: str  # "completed", "stopped", "diverged" or "error"
+    message: str
+    steps: int = 0
+    model: nn.Module | None = None
+    metadata: dict | None = None
+    test_accuracy: float | None = None
+    kept_weights_from_before: bool = False
+    go_back: bool = False  # the user chose the network from before the run over a stopped run's weights
+    adopted: bool = False  # set by end_training
+    restored: bool = False  # set by end_training
+
+
+class ModelSession(ExplainMixin):
+    """The current network and everything announced about it (see the module docstring)."""
+
+    def __init__(self, model_name: str = "lenet5", dataset: str = "mnist") -> None:
+        self.events = EventGroup(
+            "network_changed", "weights_changed", "result_ready", "training_started", "training_finished"
+        )
+        self.model_name = model_name
+        self.dataset = dataset
+        self.model: nn.Module = build_model(model_name).eval()
+        self.metadata: dict = {}
+        self.source = "untrained (random weights)"
+        # What the weights are, for the app's logic: "untrained", "pretrained",
+        # "file", "training" (live, mid-run) or "trained" (a finished run).
+        self.source_kind = "untrained"
+        self.result = DrawingResult(None)
+        self.saved = False  # the weights on screen are in a file the user saved
+        self._run_before: NetworkState | None = None  # set while a run is going
+        self._run_model: nn.Module | None = None  # the session's copy that shows the run's weights
+
+    # -- what the views show ---------------------------------------------------
+    @property
+    def spec(self) -> ModelSpec:
+        return get_spec(self.model_name)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return class_names(self.dataset)
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return self.metadata.get("test_accuracy")
+
+    @property
+    def training(self) -> bool:
+        return self._run_before is not None
+
+    def infer(self, image: np.ndarray) -> tuple[np.ndarray, OrderedDict[str, np.ndarray]]:
+        """Probabilities and every stage's activations for one 28x28 image in [0, 1]."""
+        return activations(self.model, image)
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        return predict(self.model, image)
+
+    def layer_table(self) -> list[LayerInfo]:
+        return layer_table(self.model)
+
+    def stage_names(self) -> list[str]:
+        return list(self.infer(np.zeros((28, 28), np.float32))[1].keys())
+
+    def first_kernels(self) -> tuple[str, np.ndarray]:
+        return first_conv_kernels(self.model)
+
+    def c3_table(self) -> np.ndarray | None:
+        return c3_connection_table(self.model)
+
+    @property
+    def output_is_distance(self) -> bool:
+        """True when the last stage gives minus each class's distance (LeNet-5's RBF), not a score."""
+        from cnnviz.core.models.lenet import EuclideanRBF
+
+        return isinstance(stages(self.model)[-1][1], EuclideanRBF)
+
+    # -- why this class? (attribution; captum is imported on first use, ~1 s) ------------
+    def attribution(self, method: str, target: int | None = None, stage: str | None = None):
+        """An ``AttributionResult`` (28x28 numpy map) for the current input; None without an input.
+
+        Runs the session's own model: call it in the thread that runs inference (the GUI's).
+        """
+        return self.attribution_task(method, target, stage, copy_model=False)()
+
+    def attribution_task(self, method: str, target: int | None = None, stage: str | None = None,
+                         copy_model: bool = True):  # fmt: skip
+        """The same as a function ``task(progress=None)`` that may run in any thread.
+
+        It holds the current input and (``copy_model``) a copy of the model, so live
+        weights loaded meanwhile and the hooks of other methods never meet it.
+        """
+        import copy
+
+        from cnnviz.core.inspect.attribution import attribute
+
+        image, model = self.result.image, copy.deepcopy(self.model) if copy_model else self.model
+        return lambda progress=None: None if image is None else attribute(model, image, method, target, stage, progress)
+
+    def attribution_stages(self) -> tuple[list[str], str | None]:
+        """Stages Grad-CAM can use (feature maps of more than one cell) and the default one (None: none)."""
+        from cnnviz.core.inspect.attribution import last_conv_stage
+        from cnnviz.core.inspect.layers import stages
+
+        acts = self.infer(np.zeros((28, 28), np.float32))[1]
+        names = [n for n, _m in stages(self.model) if n in acts and acts[n].ndim == 3 and acts[n][0].size > 1]
+        try:
+            return names, last_conv_stage(self.model)
+        except CnnvizError:  # a user's network without convolutions: no default
+            return names, None
+
+    # -- the drawing -------------------------------------------------------------
+    def show_input(
+        self, image: np.ndarray | None, transform=None, true_label: int | None = None, note: str | None = None
+    ) -> DrawingResult:
+        """Run the network on a new 28x28 input (None: an empty canvas, or ``note`` says why) and announce it."""
+        if note is not None:
+            self.result = DrawingResult(image, transform=transform, true_label=true_label, note=note)
+        else:
+            self.result = self._result_for(image, transform, true_label)
+        self.events.result_ready.emit(self.result)
+        return self.result
+
+    def rerun(self) -> DrawingResult:
+        """The same input through the current weights (after they changed)."""
+        r = self.result
+        return self.show_input(r.image, r.transform, r.true_label)
+
+    def _result_for(self, image, transform, true_label) -> DrawingResult:
+        if image is None:
+            return DrawingResult(None, transform=transform, true_label=true_label)
+        try:
+            probabilities, acts = self.infer(image)
+        except Exception as exc:  # a user's network may fail on some input: one sentence, no traceback
+            error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            return DrawingResult(image, transform=transform, true_label=true_label, error=error)
+        return DrawingResult(image, probabilities, acts, transform, true_label)
+
+    # -- where the weights come from ---------------------------------------------
+    def _adopt(self, state: NetworkState) -> None:
+        self.model_name, self.dataset = state.model_name, state.dataset
+        self.model, self.metadata = state.model.eval().cpu(), state.metadata
+        self.source_kind, self.source = state.source_kind, state.source
+        self.saved = False
+        self.forget_kernel_edits()  # new weights: whatever is now loaded counts as trained
+        self.events.network_changed.emit()
+
+    def state(self) -> NetworkState:
+        return NetworkState(self.model_name, self.dataset, self.model, self.metadata, self.source_kind, self.source)
+
+    def restore(self, state: NetworkState) -> None:
+        self._adopt(state)
+
+    def load_pretrained(self, model_name: str, dataset: str) -> bool:
+        """Load the shipped weights; without a shipped file, use random weights and return False."""
+        path = pretrained_path(model_name, dataset)
+        if not path.exists():
+            model = build_model(model_name)
+            self._adopt(NetworkState(model_name, dataset, model, {}, "untrained", "untrained (no pretrained file)"))
+            return False
+        model, meta = load_checkpoint(path, model_name)
+        self._adopt(NetworkState(model_name, dataset, model, meta, "pretrained", f"pretrained {path.name}"))
+        return True
+
+    def load_untrained(self, model_name: str, dataset: str) -> None:
+        """Fresh random weights for a network (e.g. a user's own, which ships no weights)."""
+        self._adopt(
+            NetworkState(model_name, dataset, build_model(model_name), {}, "untrained", "untrained (random weights)")
+        )
+
+    def load_file(self, path: str | Path, model_name: str | None = None) -> None:
+        """Load a user's weights file; on any problem raise ``CheckpointError`` and keep the current model.
+
+        ``model_name`` (e.g. the model on screen) makes a file of another model
+        an error; a legacy ``.pt`` file is always read as the current model.
+        """
+        legacy = Path(path).suffix in (".pt", ".pth")
+        model, meta = load_checkpoint(path, self.model_name if legacy else model_name)
+        dataset = meta.get("dataset", self.dataset)
+        dataset = dataset if isinstance(dataset, str) and dataset in ("mnist", "fashion-mnist") else self.dataset
+        self._adopt(NetworkState(meta["model"], dataset, model, meta, "file", f"file {Path(path).name}"))
+
+    @property
+    def has_unsaved_work(self) -> bool:
+        """Weights the user made (a finished run) that no file holds yet: ask before throwing them away."""
+        return self.source_kind == "trained" and not self.saved
+
+    def save(self, path: str | Path) -> Path:
+        # Keep the provenance (accuracy, recipe, ...) and refresh model, dataset, versions and date.
+        meta = {**self.metadata, **build_metadata(self.model_name, self.model, dataset=self.dataset)}
+        saved = save_checkpoint(path, self.model, meta)
+        self.saved = True
+        return saved
+
+    # -- training ---------------------------------------------------------------------
+    def begin_training(
+        self, model_name: str, dataset: str, from_current: bool, seed: int = 0
+    ) -> tuple[nn.Module, str | None]:
+        """Show a run's weights from now on; return (the model to train, a note for the user or None).
+
+        From scratch: fresh weights, repeatable with ``seed``. Continuing with
+        another model than the current one: its pretrained weights, if shipped.
+        The session keeps its own copy, kept current by ``show_live_weights``.
+        """
+        before = self.state()
+        note = None
+        if not from_current:
+            model, start = build_model(model_name, seed=seed), "random weights"
+        else:
+            if model_name != self.model_name and not self.load_pretrained(model_name, dataset):
+                note = f"No pretrained {get_spec(model_name).display_name} for {dataset}: training from random weights."
+            model, start = self.model, self.source
+        self._run_before, self._run_model = before, model
+        self._adopt(NetworkState(model_name, dataset, model, {}, "training", f"training from {start}"))
+        self.events.training_started.emit()
+        trainee = build_model(self.model_name)  # a copy: the GUI thread reads the session's own meanwhile
+        trainee.load_state_dict(self.model.state_dict())
+        return trainee, note
+
+    def show_live_weights(self, weights: dict, step: int) -> bool:
+        """Show weights from the running run (a ``copy_weights`` result).
+
+        False, and nothing changes, if no run is going or the user has put another network on
+        screen since it started: live weights never overwrite what the user chose.
+        """
+        if not self.training or self.model is not self._run_model:
+            return False
+        with torch.no_grad():
+            self.model.load_state_dict(weights)
+        self.source_kind, self.source = "training", f"training (live, batch {step:,})"
+        self.events.weights_changed.emit()
+        return True
+
+    def end_training(self, end: RunEnd) -> RunEnd:
+        """Apply the rules for a run's model at its end, then announce it.
+
+        - Not one batch ran, or the run failed: the network from before the run comes back.
+        - Diverged, and the engine went back to the starting weights: the network from before comes back.
+        - Otherwise (completed, stopped, diverged with a good checkpoint): the run's model is adopted,
+          with its metadata (a completed run's test accuracy; "not evaluated" otherwise).
+        """
+        before, self._run_before = self._run_before, None
+        shown, self._run_model = self._run_model, None
+        if before is None:
+            raise RuntimeError("end_training without begin_training")
+        if self.model is not shown:  # the user put another network on screen meanwhile: leave it
+            end.message += " Another network was opened during training, so the run's weights were not kept."
+            self.events.training_finished.emit(end)
+            return end
+        go_back = (
+            end.model is None or end.steps == 0 or end.reason == "error"
+            or (end.reason == "diverged" and end.kept_weights_from_before) or end.go_back
+        )  # fmt: skip
+        if go_back:
+            self._adopt(before)
+            end.restored = True
+            if end.steps:
+                end.message += f" The network from before the run ({before.source}) is back."
+        else:
+            metadata = dict(end.metadata or {})
+            if end.reason != "completed":
+                metadata.pop("test_accuracy", None)
+            self._adopt(NetworkState(self.model_name, self.dataset, end.model, metadata, "trained",
+                                     "trained in this session"))  # fmt: skip
+            end.adopted = True
+            if end.reason == "stopped":
+                end.message += " The weights learned so far are now the current network."
+            elif end.reason == "diverged":
+                end.message += " The last good weights (checked on the test set) are now the current network."
+        self.events.training_finished.emit(end)
+        return end
+
+    # -- test images ------------------------------------------------------------------
+    def test_set_in_memory(self, data_dir=None) -> bool:
+        """Whether ``random_test_image`` answers at once (False: it reads, maybe downloads, first)."""
+        return is_loaded(self.dataset, False, data_dir)
+
+    def random_test_image(self, data_dir=None, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
+        """A random test image of the current dataset (28x28 float in [0, 1]) and its label."""
+        images, labels = load_split(self.dataset, False, data_dir)
+        i = int((rng or np.random.default_rng()).integers(len(images)))
+        return images[i].float().div(255).numpy(), int(labels[i])

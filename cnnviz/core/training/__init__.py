@@ -1,0 +1,1 @@
+"""Training: the loop (a generator of statistics), rollback, the run's log, evaluation, the device."""

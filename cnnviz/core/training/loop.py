@@ -1,0 +1,496 @@
+"""The training loop: a generator of plain-number statistics.
+
+The whole split sits on the device as uint8; each batch is a ``randperm``
+slice, converted and (optionally) augmented on the device. The caller drives
+the generator (a CLI progress bar, or the app's worker thread) and may pause,
+resume or stop it through a ``TrainControl`` from any thread.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnnviz.core.data.augment import Augmentation
+from cnnviz.core.data.datasets import class_names, dataset_info, load_split, to_float
+from cnnviz.core.errors import CnnvizError
+from cnnviz.core.models.registry import build_model, get_spec
+from cnnviz.core.training.device import resolve_device, set_cpu_threads
+from cnnviz.core.training.rollback import Rollback
+from cnnviz.core.training.validation import number_problem
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("onecycle", "cosine", "constant")
+# Adam at 0.008 with batch 96: the one-epoch LeNet recipe (99.0 % for seeds 0-2).
+DEFAULT_LR = {"adam": 0.008, "adamw": 0.008, "sgd": 0.05}
+# Adam's moments forget fast (after the train_mnist_fast record's 0.7/0.9; 0.8/0.9
+# did best for LeNet): in a one-epoch run the gradients change faster than a
+# 0.9/0.999 average follows.
+DEFAULT_BETAS = (0.8, 0.9)
+# One-cycle: the share of the run spent raising the learning rate. A short
+# warm-up leaves a one-epoch run most of its steps at a high, falling rate.
+DEFAULT_WARMUP = 0.05
+
+
+def default_lr(optimizer: str, epochs: int) -> float:
+    """The default peak learning rate: the one-epoch recipe's, divided by sqrt(epochs).
+
+    0.008 serves one epoch (99.0 % for seeds 0-2) but is too hot for long runs (98.8 % after 15
+    epochs, against 99.26 % at 0.008 / sqrt(15)); one epoch keeps its rate exactly.
+    """
+    return DEFAULT_LR[optimizer] / math.sqrt(max(1, epochs))
+
+
+REPORT_INTERVAL = 1 / 30  # seconds between read-backs: the monitor redraws at 30 Hz
+ROLLBACK_EVERY = 100  # steps between weight copies a diverging run can go back to
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes any int64 that is not negative
+
+
+@dataclass
+class TrainConfig:
+    model: str = "lenet"
+    dataset: str = "mnist"
+    epochs: int = 1
+    batch_size: int = 96  # 625 steps an epoch: one-epoch LeNet did better than with 128 or 64
+    lr: float | None = None  # None: the optimizer's default (DEFAULT_LR)
+    optimizer: str = "adam"
+    momentum: float = 0.9  # SGD only
+    nesterov: bool = True  # SGD only
+    betas: tuple[float, float] | None = None  # Adam/AdamW only; None: DEFAULT_BETAS
+    weight_decay: float = 0.0
+    schedule: str = "onecycle"
+    warmup: float | None = None  # one-cycle only: share of the steps warming up; None: DEFAULT_WARMUP
+    cycle_momentum: bool = False  # one-cycle only: swing momentum/beta1 by 0.05 against the learning rate
+    augment: bool = False
+    mirror: bool = False  # left-right flips (clothes, not digits)
+    label_smoothing: float = 0.1  # one-epoch LeNet: +0.1 % test accuracy over 0.0
+    device: str = "auto"
+    seed: int = 0
+    threads: int | None = None  # CPU threads for this run's thread; None: all cores
+
+    def __post_init__(self) -> None:
+        get_spec(self.model)  # raises a clear error for an unknown model
+        dataset_info(self.dataset)
+        if self.betas is not None:
+            if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
+                raise CnnvizError("Betas must be two numbers (beta1, beta2).")
+            self.betas = tuple(self.betas)  # a list from JSON metadata compares equal to a new config's
+        for name in ("nesterov", "augment", "mirror", "cycle_momentum"):
+            if not isinstance(getattr(self, name), bool):
+                raise CnnvizError(f"{name.replace('_', ' ').capitalize()} must be True or False.")
+        if self.optimizer not in OPTIMIZERS:
+            raise CnnvizError(f"Optimizer must be one of {', '.join(OPTIMIZERS)}.")
+        if self.schedule not in SCHEDULES:
+            raise CnnvizError(f"Schedule must be one of {', '.join(SCHEDULES)}.")
+        betas = self.betas or ()
+        # (name, value, whole number?, None allowed?, in range?, what the range is)
+        fields = [
+            ("epochs", self.epochs, True, False, lambda v: v >= 1, "must be at least 1"),
+            ("batch size", self.batch_size, True, False, lambda v: v >= 1, "must be at least 1"),
+            ("learning rate", self.lr, False, True, lambda v: v > 0, "must be positive"),
+            ("weight decay", self.weight_decay, False, False, lambda v: v >= 0, "must not be negative"),
+            ("momentum", self.momentum, False, False, lambda v: 0 <= v < 1, "must be at least 0 and below 1"),
+            *((f"beta{i + 1}", b, False, False, lambda v: 0 <= v < 1, "must be at least 0 and below 1")
+              for i, b in enumerate(betas)),
+            ("warmup", self.warmup, False, True, lambda v: 0 < v < 1, "must be above 0 and below 1"),
+            ("label smoothing", self.label_smoothing, False, False, lambda v: 0 <= v < 1,
+             "must be at least 0 and below 1"),
+            ("seed", self.seed, True, False, lambda v: 0 <= v <= MAX_SEED, "must be between 0 and 2**63 - 1"),
+            ("threads", self.threads, True, True, lambda v: v >= 1, "must be at least 1"),
+        ]  # fmt: skip
+        for name, value, integer, optional, in_range, requirement in fields:
+            if optional and value is None:
+                continue
+            # That it is a number first: NaN fails every comparison, so a range message would mislead.
+            problem = number_problem(name, value, integer=integer) or (
+                None if in_range(value) else f"{name} {requirement}"
+            )
+            if problem:
+                raise CnnvizError(problem[0].upper() + problem[1:] + ".")
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else default_lr(self.optimizer, self.epochs)
+
+    @property
+    def adam_betas(self) -> tuple[float, float]:
+        return self.betas if self.betas is not None else DEFAULT_BETAS
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class BatchStats:
+    """A group of consecutive batches (``first_step`` to ``step``), read back from the device in one go.
+
+    ``loss``, ``accuracy`` and ``lr`` are those of the group's last batch; the
+    tuples hold one value per batch of the group, in order.
+    """
+
+    step: int  # the group's last step, 1-based over the whole run
+    total_steps: int
+    epoch: int  # 1-based; a group never spans two epochs
+    loss: float
+    accuracy: float  # of the last batch, in [0, 1]
+    images_per_second: float  # over the group's wall time
+    lr: float
+    first_step: int = 0  # 0: the same as ``step`` (a group of one)
+    losses: tuple[float, ...] = ()
+    accuracies: tuple[float, ...] = ()
+    lrs: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.first_step:
+            self.first_step = self.step
+        if not self.losses:  # a group of one given by its scalars
+            self.losses, self.accuracies, self.lrs = (self.loss,), (self.accuracy,), (self.lr,)
+
+    @property
+    def batches(self) -> int:
+        return self.step - self.first_step + 1
+
+    @property
+    def steps(self) -> range:
+        return range(self.first_step, self.step + 1)
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    epochs: int
+    train_loss: float
+    train_accuracy: float
+    test_loss: float
+    test_accuracy: float
+    seconds: float  # wall time of the epoch's training, without evaluation
+
+
+@dataclass
+class TrainingEnded:
+    reason: str  # "completed", "stopped" or "diverged"
+    message: str
+    epochs_completed: int
+    test_accuracy: float | None
+    seconds: float
+    device: str
+    kept_step: int | None = None  # diverged: the step whose weights were restored (0: from before the run)
+
+
+TrainEvent = BatchStats | EpochStats | TrainingEnded
+
+
+@dataclass
+class TrainControl:
+    """Thread-safe pause/resume/stop, honoured before every batch."""
+
+    _run: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._run.set()
+
+    def pause(self) -> None:
+        self._run.clear()
+
+    def resume(self) -> None:
+        self._run.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._run.set()  # wake a paused loop so it can see the stop
+
+    @property
+    def paused(self) -> bool:
+        return not self._run.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._run.wait()
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    lr, wd = config.learning_rate, config.weight_decay
+    if config.optimizer == "sgd":
+        # torch refuses Nesterov without momentum; with momentum 0 both are plain SGD anyway.
+        nesterov = config.nesterov and config.momentum > 0
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=nesterov, weight_decay=wd)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=config.adam_betas, weight_decay=wd)
+    return torch.optim.Adam(params, lr=lr, betas=config.adam_betas, weight_decay=wd)
+
+
+def make_schedule(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int):
+    if config.schedule == "onecycle":
+        # Cycling the momentum (Adam's beta1) swings it 0.05 either side of its
+        # value: for 0.9 that is torch's own 0.85-0.95, what runs recorded
+        # before the field existed did. A steady beta1 did as well for LeNet.
+        centre = config.momentum if config.optimizer == "sgd" else config.adam_betas[0]
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=config.learning_rate,
+            total_steps=total_steps,
+            pct_start=config.warmup if config.warmup is not None else DEFAULT_WARMUP,
+            cycle_momentum=config.cycle_momentum,
+            base_momentum=round(max(centre - 0.05, 0.0), 12),
+            max_momentum=round(min(centre + 0.05, 0.999), 12),
+        )
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+
+
+@torch.no_grad()
+def evaluate_loss_accuracy(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over uint8 images already on the model's device.
+
+    Summed on the device and read back once, not once per batch.
+    """
+    was_training = model.training
+    model.eval()
+    sums = torch.zeros(2, device=images.device)  # loss, correct
+    for i in range(0, len(images), batch_size):
+        scores = model(to_float(images[i : i + batch_size]))
+        y = labels[i : i + batch_size]
+        sums[0] += F.cross_entropy(scores, y, reduction="sum")
+        sums[1] += (scores.argmax(1) == y).sum()
+    model.train(was_training)
+    total_loss, correct = _read_back(sums)
+    return total_loss / len(images), correct / len(images)
+
+
+def _read_back(values: torch.Tensor) -> list:
+    """The loop's one way to bring device numbers to the host (a synchronisation on CUDA/MPS)."""
+    return values.cpu().tolist()
+
+
+class _Pending:
+    """Per-batch loss and correct count held on the device until the next report."""
+
+    def __init__(self) -> None:
+        self.losses: list[torch.Tensor] = []
+        self.correct: list[torch.Tensor] = []
+        self.sizes: list[int] = []
+        self.lrs: list[float] = []
+        self.first_step = 0
+        self.started = 0.0
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def add(self, step: int, loss: torch.Tensor, correct: torch.Tensor, size: int, lr: float) -> None:
+        if not self.sizes:
+            self.first_step = step
+        self.losses.append(loss)
+        self.correct.append(correct)
+        self.sizes.append(size)
+        self.lrs.append(lr)
+
+    def read(self) -> tuple[list[float], list[float]]:
+        """Losses and accuracies of the batches held, in one transfer; empties the holder."""
+        values = _read_back(torch.stack([torch.stack(self.losses).float(), torch.stack(self.correct).float()]))
+        losses, correct = values
+        accuracies = [c / n for c, n in zip(correct, self.sizes, strict=True)]
+        self.losses, self.correct, self.sizes, self.lrs = [], [], [], []
+        return losses, accuracies
+
+
+def train(
+    config: TrainConfig,
+    model: nn.Module | None = None,
+    control: TrainControl | None = None,
+    data_dir=None,
+    *,
+    report_interval: float = REPORT_INTERVAL,
+    rollback_every: int = ROLLBACK_EVERY,
+    max_steps: int | None = None,
+) -> Iterator[TrainEvent]:
+    """Train ``model`` (a fresh one of ``config.model`` if None) in place.
+
+    Parameters
+    ----------
+    config
+        The recipe.
+    model
+        Trained in place; None builds a fresh, seeded one.
+    control
+        Pause/resume/stop from any thread, honoured before every batch.
+    data_dir
+        Dataset folder (None: the default).
+    report_interval
+        Seconds between read-backs of the batches' losses (0: after every
+        batch). Between reports nothing waits for the device.
+    rollback_every
+        Steps between the weight copies a diverging run can roll back to.
+    max_steps
+        End the run after this many batches (its last epoch cut short, still
+        evaluated): for previews and tests.
+
+    Yields
+    ------
+    BatchStats
+        One per report: every batch since the previous one.
+    EpochStats
+        One per epoch, after its evaluation on the test set.
+    TrainingEnded
+        Last, once. "diverged" when a loss became non-finite or grew far above
+        its start, or an epoch ended at chance level; the weights are then
+        rolled back to the latest copy that still scores above chance on the
+        test set, or else to the weights from before the run.
+    """
+    control = control or TrainControl()
+    device = resolve_device(config.device)
+    if device.type == "cpu":
+        set_cpu_threads(config.threads)  # per thread: the GUI thread may keep its own setting
+    torch.manual_seed(config.seed)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    if model is None:
+        model = build_model(config.model, seed=config.seed)
+    model.to(device).train()
+
+    train_x, train_y = load_split(config.dataset, True, data_dir, device)
+    test_x, test_y = load_split(config.dataset, False, data_dir, device)
+    n = len(train_x)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    if max_steps is not None:
+        total_steps = max(1, min(total_steps, max_steps))
+    epochs = math.ceil(total_steps / steps_per_epoch)
+
+    optimizer = make_optimizer(config, model.parameters())
+    schedule = make_schedule(config, optimizer, total_steps)
+    augment = Augmentation.from_flags(config.augment, config.mirror)
+    rollback = Rollback(model, len(class_names(config.dataset)), rollback_every)
+    pending = _Pending()
+    started = time.perf_counter()
+    step, test_accuracy, epochs_done = 0, None, 0
+    last_report = started
+
+    def ended(reason: str, message: str, kept_step: int | None = None) -> TrainingEnded:
+        seconds = time.perf_counter() - started
+        return TrainingEnded(reason, message, epochs_done, test_accuracy, seconds, str(device), kept_step)
+
+    def report(epoch: int) -> tuple[BatchStats | None, str | None]:
+        """Read back the pending batches: their stats (up to any damage) and what went wrong, if anything."""
+        nonlocal last_report  # ``totals`` is the current epoch's, rebound per epoch below
+        first, lrs, sizes = pending.first_step, pending.lrs, pending.sizes
+        losses, accuracies = pending.read()
+        now = time.perf_counter()
+        seconds, last_report = now - pending.started, now
+        bad = rollback.first_bad(losses)
+        keep = len(losses) if bad is None else bad
+        stats = None
+        if keep:
+            totals[0] += sum(loss * size for loss, size in zip(losses[:keep], sizes, strict=False))
+            totals[1] += sum(acc * size for acc, size in zip(accuracies[:keep], sizes, strict=False))
+            totals[2] += sum(sizes[:keep])
+            stats = BatchStats(
+                step=first + keep - 1,
+                total_steps=total_steps,
+                epoch=epoch,
+                loss=losses[keep - 1],
+                accuracy=accuracies[keep - 1],
+                images_per_second=sum(sizes) / max(seconds, 1e-9),
+                lr=lrs[keep - 1],
+                first_step=first,
+                losses=tuple(losses[:keep]),
+                accuracies=tuple(accuracies[:keep]),
+                lrs=tuple(lrs[:keep]),
+            )
+        if bad is not None:
+            return stats, f"at batch {first + bad} the loss became {losses[bad]:.4g}"
+        rollback.sound_up_to(step)
+        return stats, None
+
+    def diverged(what: str) -> TrainingEnded:
+        nonlocal test_accuracy
+        kept = rollback.restore_best(lambda: evaluate_loss_accuracy(model, test_x, test_y)[1])
+        test_accuracy = kept.test_accuracy
+        if kept.step == 0:
+            where = "no weights saved during the run still scored above chance, so the weights from before the run were restored"
+        else:
+            where = (f"the weights of batch {kept.step} were restored "
+                     f"({100 * kept.test_accuracy:.2f}% on the test set)")  # fmt: skip
+        return ended("diverged", f"Training diverged: {what}; {where}. Try a smaller learning rate.", kept.step)
+
+    def flush(epoch: int):
+        """Yield the pending batches' stats, then the end of the run if they show damage; returns True then."""
+        stats, damage = report(epoch)
+        if stats:
+            yield stats
+        if damage:
+            yield diverged(damage)
+            return True
+        return False
+
+    for epoch in range(1, epochs + 1):
+        epoch_start = time.perf_counter()
+        order = torch.randperm(n, device=device, generator=generator)
+        totals = [0.0, 0.0, 0]  # the epoch's summed loss, correct count, images (host-side, from reports)
+        first = 0
+        while first < n and step < total_steps:
+            if not control._run.is_set() or control.stopped:
+                # Show every batch done before blocking on a pause or ending.
+                if pending and (yield from flush(epoch)):
+                    return
+                if not control._run.is_set():
+                    control.wait_while_paused()
+                    last_report = time.perf_counter()  # paused time is not the next group's
+            if control.stopped:
+                yield ended("stopped", f"Stopped by the user after {step} of {total_steps} batches.")
+                return
+            if not pending:
+                pending.started = time.perf_counter()
+            index = order[first : first + config.batch_size]
+            first += config.batch_size
+            x, y = to_float(train_x[index]), train_y[index]
+            if augment is not None:
+                x = augment(x, generator)
+            scores = model(x)
+            loss = F.cross_entropy(scores, y, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            lr = optimizer.param_groups[0]["lr"]
+            schedule.step()
+            step += 1
+            pending.add(step, loss.detach(), (scores.detach().argmax(1) == y).sum(), len(y), lr)
+            at_end = first >= n or step >= total_steps
+            if at_end or time.perf_counter() - last_report >= report_interval:
+                if (yield from flush(epoch)):
+                    return
+                if not at_end:
+                    rollback.maybe_take(step)
+        seconds = time.perf_counter() - epoch_start
+        test_loss, test_accuracy = evaluate_loss_accuracy(model, test_x, test_y)
+        if not math.isfinite(test_loss):  # the epoch's last steps broke the weights after the last report
+            yield diverged(f"after epoch {epoch} the test loss became {test_loss:.4g}")
+            return
+        if not rollback.above_chance(test_accuracy):
+            yield diverged(f"epoch {epoch} ended at {100 * test_accuracy:.2f}% test accuracy, chance level")
+            return
+        rollback.epoch_passed(step, test_accuracy)
+        epochs_done = epoch
+        yield EpochStats(
+            epoch=epoch,
+            epochs=epochs,
+            train_loss=totals[0] / totals[2],
+            train_accuracy=totals[1] / totals[2],
+            test_loss=test_loss,
+            test_accuracy=test_accuracy,
+            seconds=seconds,
+        )
+    model.eval()
+    yield ended("completed", f"Trained {epochs_done} epoch(s): test accuracy {100 * test_accuracy:.2f}%.")

@@ -1,0 +1,1 @@
+"""Weights on disk: safetensors checkpoints and the checks a file must pass before use."""

@@ -1,0 +1,67 @@
+"""``cnnviz`` / ``cnnviz gui`` / ``python -m cnnviz``: start the desktop app."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+APP_NAME = ORG_NAME = "cnnviz"
+
+
+def _install_excepthook() -> None:
+    """Unexpected errors become one sentence in a message box, never a traceback."""
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def hook(exc_type, exc, tb) -> None:
+        from cnnviz.qt.app.errors import format_exception_for_people
+
+        text = format_exception_for_people(exc_type, exc, tb)
+        print(f"cnnviz: {text}", file=sys.stderr)
+        if os.environ.get("CNNVIZ_DEBUG"):
+            sys.__excepthook__(exc_type, exc, tb)
+        app = QApplication.instance()
+        if app is not None and not getattr(hook, "showing", False):
+            hook.showing = True
+            try:
+                QMessageBox.warning(app.activeWindow(), "cnnviz", text)
+            finally:
+                hook.showing = False
+
+    sys.excepthook = hook
+
+
+def create_application(argv: list[str] | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName(APP_NAME)
+    app.setOrganizationName(ORG_NAME)
+    app.setApplicationDisplayName("cnnviz")
+    if "QT_STYLE_OVERRIDE" not in os.environ:
+        app.setStyle("Fusion")  # the same look on every system a class may use
+    return app
+
+
+def main(argv: list[str] | None = None, model: str | None = None) -> int:
+    """Run the app; ``model`` (a zoo name or ``PATH.py:NAME``, as typed by the user) is opened first."""
+    app = create_application(argv)
+    _install_excepthook()
+    from cnnviz.qt.app.main_window import MainWindow
+
+    # The window and its canvas come up at once; torch and the model load in
+    # the background, and whatever is drawn meanwhile is answered when ready.
+    window = MainWindow(defer_model=True, initial_model=model)
+    if window.docks.compact and not window.settings.contains("geometry"):
+        window.showMaximized()  # a projector: every pixel
+    else:
+        window.show()
+    window.canvas.setFocus()
+    code = app.exec()
+    loader = window.state.loader
+    if loader is not None:  # closed while the network loaded: let `import torch` finish before the interpreter exits
+        loader.join()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

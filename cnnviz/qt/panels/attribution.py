@@ -1,0 +1,314 @@
+"""Why this class? (``attributionOverlay``): a heat map over the drawing and the model input.
+
+The panel picks a method, a class and (for Grad-CAM) a stage; the maps come
+from the core (``ModelSession.attribution``, captum underneath) as numpy and
+go out through the state (``AppState.show_heat``), which the canvas and the
+input preview follow. The live methods (Saliency, Grad-CAM, Guided Backprop)
+take 1-10 ms for the zoo's networks and run on the GUI thread inside the
+result's signal, so the heat always belongs to the drawing on screen.
+Integrated Gradients and Occlusion take 0.1-2 s: they run on request in a
+``LatestJobRunner`` thread on a copy of the model, with progress and Cancel.
+Off, the panel does nothing at all for a stroke.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.qt.state.latest_worker import LatestJobRunner
+
+LIVE = {"saliency": "Saliency", "gradcam": "Grad-CAM", "guided": "Guided Backprop"}
+ON_REQUEST = {"ig": "Integrated Gradients", "occlusion": "Occlusion"}
+DRAWING_HEAT_SIDE = 140  # about the pixels of the canvas's heat picture (it is scaled to the square)
+HEAT_ALPHA = 190  # the strongest pixel's opacity: the drawing always shows through
+METHOD_TIPS = {
+    "saliency": "How much each pixel's change would change the class score (|gradient|)",
+    "gradcam": "Where a stage's feature maps hold evidence for the class (Grad-CAM, coarse)",
+    "guided": "The gradient with only positive signals passed back through each ReLU: sharp strokes",
+    "ig": "Each pixel's share of the score, from a black image to yours (slow: on request)",
+    "occlusion": "How much the score drops when a 4×4 square is blacked out (slow: on request)",
+}
+
+
+@functools.lru_cache(maxsize=2)
+def _heat_lut(signed: bool) -> np.ndarray:
+    """(2, 256, 4) uint8 RGBA for |value| / peak = i / 255: [0] for positive values, [1] for negative ones."""
+    from cnnviz.core.inspect.attribution import heat_colors  # numpy only; the core module is loaded by now
+
+    t = np.linspace(0.0, 1.0, 256)
+    if signed:  # pure red for, blue against: white blends would grey the black canvas
+        rgb = np.stack([np.repeat(heat_colors(np.array([s]), True), 256, axis=0) for s in (1.0, -1.0)])
+    else:  # red to yellow: black says nothing on the black canvas, white would hide the ink
+        rgb = np.repeat(heat_colors(np.append(0.34 + 0.4 * t, 1.0), False)[None, :-1], 2, axis=0)
+    alpha = np.broadcast_to((HEAT_ALPHA * t**0.6 + 0.5).astype(np.uint8)[None, :, None], (2, 256, 1))
+    return np.concatenate([rgb, alpha], axis=-1)
+
+
+def heat_rgba(values: np.ndarray, peak: float, signed: bool) -> np.ndarray:
+    """An H x W x 4 picture of a map: colour and opacity grow with |value| / ``peak``.
+
+    Magnitudes run from red to yellow, signed maps are red for and blue against, and the
+    faintest values are transparent, so the ink shows through wherever the map is weak.
+    A lookup table, so colouring a 140 x 140 picture on every stroke costs well under a millisecond.
+    """
+    t = np.clip(np.abs(values) * (255.0 / max(peak, 1e-12)) + 0.5, 0, 255).astype(np.intp)
+    return _heat_lut(signed)[(values < 0).astype(np.intp), t]
+
+
+class AttributionPanel(QWidget):
+    """Controls for the heat-map overlay; see the module docstring.
+
+    ``result`` is the ``AttributionResult`` on screen (None: no heat shown).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("attributionOverlay")
+        self.setAccessibleName("Why this class?")
+        self.state = None
+        self.result = None
+        self._request = 0  # tag of the newest background request
+        self._stages_known = False  # the stage list costs a forward pass: filled once the overlay is on
+        self.enabled = QCheckBox("&Show heat map on the drawing")
+        self.enabled.setObjectName("attributionEnabled")
+        self.enabled.setAccessibleName("Show heat map")
+        self.enabled.setToolTip("Colour the drawing and the model input by how much each pixel speaks for the class")
+        self.method = self._combo("attributionMethod", "Method", "How the heat map is computed")
+        for key, name in LIVE.items():
+            self.method.addItem(f"{name} (live)", key)
+        for key, name in ON_REQUEST.items():
+            self.method.addItem(f"{name} (on request)", key)
+        for i in range(self.method.count()):
+            self.method.setItemData(i, METHOD_TIPS[self.method.itemData(i)], Qt.ItemDataRole.ToolTipRole)
+        self.target = self._combo("attributionTarget", "Class to explain",
+                                  "The class whose evidence is shown; click a bar in the Prediction panel to pick one")  # fmt: skip
+        self.stage = self._combo("attributionStage", "Grad-CAM stage",
+                                 "The stage whose feature maps Grad-CAM weighs (deeper: more about the class, coarser)")  # fmt: skip
+        self.compute = QPushButton("&Compute")
+        self.compute.setObjectName("attributionCompute")
+        self.compute.setAccessibleName("Compute the heat map")
+        self.compute.setToolTip("Compute the slow method for the current drawing in the background")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setObjectName("attributionCancel")
+        self.cancel.setAccessibleName("Cancel the computation")
+        self.cancel.setToolTip("Stop the background computation")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("attributionProgress")
+        self.progress.setAccessibleName("Computation progress")
+        self.progress.setRange(0, 100)
+        self.note = QLabel("Turn the heat map on to see which pixels make the network choose its class.")
+        self.note.setObjectName("attributionNote")
+        self.note.setAccessibleName("What the heat map shows")
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+
+        form = QFormLayout()
+        form.addRow(self.enabled)
+        form.addRow("&Method", self.method)
+        form.addRow("C&lass", self.target)
+        form.addRow("St&age", self.stage)  # Alt+T is the Training menu
+        row = QHBoxLayout()
+        row.addWidget(self.compute)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.cancel)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addLayout(form)
+        layout.addLayout(row)
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+
+        self.runner = LatestJobRunner("attribution", self)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_background_result)
+        self.runner.failed.connect(self._on_background_failed)
+        self.runner.cancelled.connect(self._on_cancelled)
+        self.enabled.toggled.connect(self._on_settings)
+        self.method.currentIndexChanged.connect(self._on_settings)
+        self.target.currentIndexChanged.connect(self._on_settings)
+        self.stage.currentIndexChanged.connect(self._on_settings)
+        self.compute.clicked.connect(self.start_background)
+        self.cancel.clicked.connect(self.runner.cancel)
+        self._set_running(False)
+        self._update_controls()
+
+    def _combo(self, name: str, accessible: str, tip: str) -> QComboBox:
+        combo = QComboBox()
+        combo.setObjectName(name)
+        combo.setAccessibleName(accessible)
+        combo.setToolTip(tip)
+        return combo
+
+    # -- following the state -------------------------------------------------------------
+    def follow(self, state) -> None:
+        """Subscribe to the app's state: the network (classes, stages), each result, picked classes, closing."""
+        self.state = state
+        state.networkChanged.connect(self._on_network)
+        state.resultReady.connect(self._on_result)
+        state.classPicked.connect(self.pick_class)
+        state.closing.connect(self.runner.stop)
+
+    def _on_network(self) -> None:
+        session = self.state.session
+        keep_target = self.target.currentData()
+        for combo in (self.target, self.stage):
+            combo.blockSignals(True)
+            combo.clear()
+        self.target.addItem("The predicted class", None)
+        for k, name in enumerate(session.class_names):
+            self.target.addItem(f"{k}: {name}" if name != str(k) else name, k)
+        self.target.setCurrentIndex(max(0, self.target.findData(keep_target)))
+        stages, default = session.attribution_stages() if self.enabled.isChecked() else ([], None)
+        self._stages_known = self.enabled.isChecked()
+        self.stage.addItem(f"Last convolutional stage ({default})" if default else "Last convolutional stage", None)
+        for name in stages:
+            self.stage.addItem(name, name)
+        for combo in (self.target, self.stage):
+            combo.blockSignals(False)
+        self.runner.cancel()
+
+    def pick_class(self, index: int) -> None:
+        """Explain class ``index`` (the student clicked its bar)."""
+        self.target.setCurrentIndex(max(0, self.target.findData(int(index))))
+
+    def _on_settings(self) -> None:
+        if self.state is None or self.state.session is None:
+            self._update_controls()
+            return
+        if self.enabled.isChecked() and not self._stages_known:
+            self._on_network()  # the stage list costs one forward pass: only once the overlay is wanted
+        self._update_controls()
+        self.runner.cancel()
+        if not self.enabled.isChecked():
+            self._show(None, "Turn the heat map on to see which pixels make the network choose its class.")
+        elif self.live():
+            self._on_result(self.state.session.result)
+        else:
+            self.start_background()
+
+    def live(self) -> bool:
+        return self.method.currentData() in LIVE
+
+    def _update_controls(self) -> None:
+        on = self.enabled.isChecked()
+        for widget in (self.method, self.target):
+            widget.setEnabled(on)
+        self.stage.setEnabled(on and self.method.currentData() == "gradcam")
+        self.compute.setVisible(not self.live())
+        self.progress.setVisible(not self.live())
+        self.cancel.setVisible(not self.live())
+        self.compute.setEnabled(on and not self.runner.busy())
+
+    # -- computing -----------------------------------------------------------------------
+    def _on_result(self, result) -> None:
+        if not self.enabled.isChecked():
+            return  # off: a stroke costs nothing here
+        if result.image is None or result.probabilities is None:
+            self._show(None, "Draw a digit to see why the network chooses its class.")
+            return
+        if not self.live():  # a slow method's map belongs to the old drawing: ask again
+            self.runner.cancel()
+            self._show(None, "The drawing changed: press Compute for a new map.")
+            return
+        from cnnviz.core.errors import CnnvizError
+
+        try:
+            target = self.target.currentData()
+            target = result.predicted if target is None else target  # known already: saves attribute() a forward pass
+            answer = self.state.session.attribution(self.method.currentData(), target, self.stage.currentData())
+        except CnnvizError as exc:
+            self._show(None, str(exc))
+            return
+        except Exception as exc:  # a user's network may defeat a method anywhere: one sentence, no traceback
+            self._show(None, f"{self.method.currentText().split(' (')[0]} does not work on this network "
+                             f"({type(exc).__name__}: {exc}).")  # fmt: skip
+            return
+        self._show(answer)
+
+    def start_background(self) -> None:
+        """Compute the selected slow method for the current input in the background (replacing any running one)."""
+        session = None if self.state is None else self.state.session
+        if session is None or not self.enabled.isChecked() or session.result.image is None:
+            return
+        self._request += 1
+        task = session.attribution_task(self.method.currentData(), self.target.currentData(), self.stage.currentData())
+        self._show(None, f"Computing {self.method.currentText().split(' (')[0]}…")
+        self.progress.setValue(0)
+        self._set_running(True)
+        self.runner.submit(self._request, task, cancel_running=True)
+
+    def _on_progress(self, tag: int, fraction: float) -> None:
+        if tag == self._request:
+            self.progress.setValue(int(round(100 * fraction)))
+
+    def _on_background_result(self, tag: int, answer) -> None:
+        if tag != self._request:
+            return
+        self._set_running(False)
+        if self.enabled.isChecked() and not self.live() and answer is not None:
+            self.progress.setValue(100)
+            self._show(answer)
+
+    def _on_background_failed(self, tag: int, text: str) -> None:
+        if tag == self._request:
+            self._set_running(False)
+            self._show(None, f"Could not compute the map: {text}")
+
+    def _on_cancelled(self, tag: int) -> None:
+        if tag == self._request:
+            self._set_running(False)
+            self.progress.setValue(0)
+            if not self.live() and self.enabled.isChecked():
+                self.note.setText("Cancelled. Press Compute to start again.")
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel.setEnabled(running)
+        self.compute.setEnabled(self.enabled.isChecked() and not running)
+
+    # -- showing -------------------------------------------------------------------------
+    def _show(self, answer, note: str = "") -> None:
+        """Send the heat pictures of ``answer`` (None: clear them) through the state, and say what they show."""
+        self.result = answer
+        if self.state is not None:
+            if answer is None:
+                self.state.show_heat(None, None)
+            else:
+                self.state.show_heat(*self._pictures(answer.map, self.state.session.result.transform))
+        if answer is not None:
+            note = self._describe(answer)
+        self.note.setText(note)
+
+    @staticmethod
+    def _pictures(values: np.ndarray, transform) -> tuple[np.ndarray, np.ndarray]:
+        signed = bool((values < 0).any())
+        peak = float(np.abs(values).max())
+        drawing = values if transform is None else transform.map_to_drawing(values, "bilinear")
+        # Every other pixel of a 280 px drawing: a smooth map loses nothing, and colouring costs a quarter.
+        step = max(1, min(drawing.shape) // DRAWING_HEAT_SIDE)
+        return heat_rgba(values, peak, signed), heat_rgba(drawing[::step, ::step], peak, signed)
+
+    def _describe(self, answer) -> str:
+        names = self.state.session.class_names
+        name = names[answer.target] if answer.target < len(names) else str(answer.target)
+        chosen = "the prediction" if self.target.currentData() is None else "your pick"
+        method = {**LIVE, **ON_REQUEST}[answer.method]
+        where = f" at stage {answer.stage}" if answer.stage else ""
+        signed = answer.method in ("guided", "ig", "occlusion")
+        colours = ("red: pixels that speak for it, blue: against it" if signed
+                   else "brighter and more opaque: stronger evidence")  # fmt: skip
+        text = f"{method} for class {name} ({chosen}){where}; {colours}."
+        return f"{text} {answer.note}".strip()

@@ -1,0 +1,280 @@
+"""Six networks side by side (``modelComparison``): the zoo reads the current input at once.
+
+The six networks run off the drawing path: each new input is handed to a
+``LatestJobRunner`` (one background thread, one torch thread, the newest input
+wins and older waiting ones are dropped), which runs
+``cnnviz.core.inspect.comparison.ZooComparison`` on it. The GUI thread only paints
+the answers, at most ~30 times a second, and greys them while a newer input
+is still on its way, so a student sees how far behind the row is. A hidden
+panel computes nothing; it catches up when it is shown.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from cnnviz.qt.state.latest_worker import LatestJobRunner
+from cnnviz.qt.state.lazy import core
+from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, scaled_font
+
+REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
+MIN_JOB_INTERVAL_S = 0.05  # ~20 rounds of six networks a second at most: the drawing keeps the cores
+STALE_OPACITY = 0.4
+HEADER_EVERY_S = 1.0  # the header's "answers arrive N ms after" (median of the last 20) changes once a second
+STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
+
+
+class ComparisonView(QWidget):
+    """Six cards (name, top class and confidence, ten small bars), painted in one pass."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("comparisonView")
+        self.setAccessibleName("Six networks' answers")
+        self.setToolTip(
+            "Each zoo network with its shipped weights reads the same 28×28 input.\n"
+            "Bars: the ten class probabilities; the orange bar is that network's answer.\n"
+            "The current network's card is outlined; greyed cards are still working on your newest stroke."
+        )
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(240, 200)
+        self.answers: list[dict] = []
+        self.class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
+        self.current = ""
+        self.stale = False
+        self.paint_count = 0
+
+    def sizeHint(self) -> QSize:
+        return QSize(420, 420)
+
+    def columns(self) -> int:
+        return 3 if self.width() > 1.25 * self.height() else 2
+
+    def paintEvent(self, event) -> None:
+        self.paint_count += 1
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().base())
+        if not self.answers:
+            p.setPen(QColor(140, 140, 140))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Draw a digit: six networks will read it")
+            p.end()
+            return
+        if self.stale:
+            p.setOpacity(STALE_OPACITY)
+        cols = self.columns()
+        rows = (len(self.answers) + cols - 1) // cols
+        w, h = self.width() / cols, self.height() / rows
+        for i, answer in enumerate(self.answers):
+            self._paint_card(p, QRectF((i % cols) * w, (i // cols) * h, w, h).adjusted(3, 3, -3, -3), answer)
+        p.end()
+
+    def _paint_card(self, p: QPainter, r: QRectF, answer: dict) -> None:
+        text = self.palette().text().color()
+        p.setPen(QPen(ACCENT, 3) if answer["name"] == self.current else QPen(QColor(150, 150, 150), 1))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(r)
+        r = r.adjusted(6, 4, -6, -4)
+        title, big, small = (
+            scaled_font(self.font(), 0.9, True),
+            scaled_font(self.font(), 1.5, True),
+            scaled_font(self.font(), 0.75),
+        )
+        p.setFont(title)
+        line = p.fontMetrics().height()
+        p.setPen(text)
+        name = answer["display_name"] + ("" if answer["trained"] else " (untrained)")
+        p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft, p.fontMetrics().elidedText(
+            name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+        p.setFont(big)
+        big_line = p.fontMetrics().height()
+        top = answer["top"]
+        label = self.class_names[top] if top < len(self.class_names) else str(top)
+        p.setPen(ACCENT)
+        p.drawText(QRectF(r.x(), r.y() + line, r.width(), big_line), Qt.AlignmentFlag.AlignLeft,
+                   p.fontMetrics().elidedText(f"{label}  {100 * answer['confidence']:.1f}%",
+                                              Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+        # Ten bars from the bottom up, digit labels under them.
+        p.setFont(small)
+        label_h = p.fontMetrics().height()
+        area = QRectF(r.x(), r.y() + line + big_line + 4, r.width(), r.height() - line - big_line - 4 - label_h)
+        probs = answer["probabilities"]
+        step = area.width() / len(probs)
+        for k, prob in enumerate(probs):
+            x = area.x() + k * step
+            p.fillRect(QRectF(x + 1, area.y(), step - 2, area.height()), self.palette().alternateBase())
+            bar = max(0.0, float(prob)) * area.height()
+            p.fillRect(QRectF(x + 1, area.bottom() - bar, step - 2, bar), ACCENT if k == top else BAR_COLOR)
+            p.setPen(text)
+            p.drawText(QRectF(x, area.bottom(), step, label_h), Qt.AlignmentFlag.AlignCenter, str(k))
+
+
+class ComparisonPanel(QWidget):
+    """The six zoo networks on the current input; see the module docstring.
+
+    ``latencies_ms`` keeps, for the newest answers, how long each took from the
+    input's arrival to its answer on the panel (the benchmark reads it).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("modelComparison")
+        self.setAccessibleName("Six networks side by side")
+        self.header = QLabel("Six networks with their shipped weights")
+        self.header.setObjectName("comparisonHeader")
+        self.header.setAccessibleName("Which weights and how far behind")
+        self.header.setToolTip("The shipped weights of each network for the current dataset, whatever the current "
+                               "network's weights are; and how long the answers took to arrive")  # fmt: skip
+        self.header.setWordWrap(True)
+        self.view = ComparisonView()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.header)
+        layout.addWidget(self.view, 1)
+        self.runner = LatestJobRunner("compare-networks", self, min_interval_s=MIN_JOB_INTERVAL_S)
+        self.runner.finished.connect(self._on_answers)
+        self.runner.failed.connect(lambda _tag, text: self.header.setText(f"The networks could not run: {text}"))
+        self._zoos: dict = {}  # dataset -> ZooComparison, touched only in the runner's thread
+        self._dataset = "mnist"
+        self._dataset_name = "MNIST"
+        self._input: np.ndarray | None = None
+        self._known: dict | None = None
+        self._serial = 0  # of the newest input
+        self._answered = 0  # serial of the answers on screen
+        self._sent = 0  # serial of the newest input handed to the runner
+        self._sent_at: dict[int, float] = {}
+        self.latencies_ms: collections.deque[float] = collections.deque(maxlen=2000)
+        self._repaint = QTimer(self)
+        self._repaint.setSingleShot(True)
+        self._repaint.setInterval(REPAINT_MS)
+        self._repaint.timeout.connect(self._show)
+        # Grey the cards only when the newest input has waited a while: greying on every stroke flickers.
+        self._stale_timer = QTimer(self)
+        self._stale_timer.setSingleShot(True)
+        self._stale_timer.setInterval(STALE_AFTER_MS)
+        self._stale_timer.timeout.connect(self._grey_if_behind)
+        self._pending_answers: tuple[int, list[dict]] | None = None
+        self._last_repaint = 0.0
+        self._header_at, self._header_timed = 0.0, False
+
+    def follow(self, state) -> None:
+        """Subscribe to the app's state: the dataset and current network, each result's input, closing."""
+
+        def network() -> None:
+            session = state.session
+            self._dataset = session.dataset
+            self._dataset_name = core().DATASETS[session.dataset].display_name
+            self.view.class_names = tuple(session.class_names)
+            self.view.current = session.model_name
+            self.view.update()
+            self._set_header()
+
+        state.networkChanged.connect(network)
+
+        def result_ready(result) -> None:
+            session = state.session
+            # The current network's answer is on screen already; with its shipped weights it is the card's too.
+            shipped = session.source_kind == "pretrained" and result.probabilities is not None
+            self.set_input(result.image, {session.model_name: result.probabilities} if shipped else None)
+
+        state.resultReady.connect(result_ready)
+        state.closing.connect(self.shutdown)
+
+    # -- inputs in, answers out ----------------------------------------------------------
+    def set_input(self, image: np.ndarray | None, known: dict | None = None) -> None:
+        """A new 28x28 input (None: nothing drawn). Answered in the background if the panel shows.
+
+        ``known``: {network name: probabilities} already computed for it with shipped weights.
+        """
+        self._serial += 1
+        self._input = None if image is None else np.asarray(image, np.float32)
+        self._known = known
+        if self._input is None:
+            self.runner.cancel()
+            self._answered, self._pending_answers = self._serial, None
+            self.view.answers, self.view.stale = [], False
+            self.view.update()
+            self._set_header()
+            return
+        if self.isVisible():
+            self._send()
+        if not self._stale_timer.isActive():
+            self._stale_timer.start()
+
+    def pending(self) -> bool:
+        """True while the answers on screen are not those for the newest input."""
+        return self._input is not None and self._answered != self._serial
+
+    def _send(self) -> None:
+        serial, image, dataset, known = self._serial, self._input, self._dataset, self._known
+        self._sent = serial
+        self._sent_at[serial] = time.perf_counter()
+        zoos = self._zoos
+
+        def job(_progress):
+            if dataset not in zoos:
+                from cnnviz.core.inspect.comparison import ZooComparison
+
+                zoos[dataset] = ZooComparison(dataset)
+            return zoos[dataset].predict(image, known)
+
+        self.runner.submit(serial, job)
+
+    def _on_answers(self, serial: int, answers: list[dict]) -> None:
+        sent = self._sent_at.pop(serial, None)
+        for old in [s for s in self._sent_at if s < serial]:  # dropped in favour of this newer one
+            del self._sent_at[old]
+        if sent is not None:
+            self.latencies_ms.append((time.perf_counter() - sent) * 1000)
+        if serial < self._answered or self._input is None:
+            return
+        self._pending_answers = (serial, answers)
+        if not self._repaint.isActive():
+            # Answers arrive as fast as inputs do; paint at most ~30 times a second, always the newest.
+            wait = REPAINT_MS - (time.perf_counter() - self._last_repaint) * 1000
+            self._repaint.start(max(0, int(wait)))
+
+    def _show(self) -> None:
+        if self._pending_answers is None:
+            return
+        (serial, answers), self._pending_answers = self._pending_answers, None
+        self._last_repaint = time.perf_counter()
+        self._answered = serial
+        self.view.answers = answers
+        self.view.stale = self.view.stale and serial != self._serial
+        self.view.setAccessibleDescription(
+            "; ".join(f"{a['display_name']}: {self.view.class_names[a['top']]} ({100 * a['confidence']:.0f}%)"
+                      for a in answers))  # fmt: skip
+        self.view.update()
+        # A new text lays the dock out again: once a second, not on every answer (but at once for the first).
+        if not self._header_timed or time.perf_counter() - self._header_at > HEADER_EVERY_S:
+            self._set_header()
+
+    def _grey_if_behind(self) -> None:
+        if self.pending() and self.view.answers and not self.view.stale:
+            self.view.stale = True
+            self.view.update()
+
+    def _set_header(self) -> None:
+        self._header_at, self._header_timed = time.perf_counter(), bool(self.latencies_ms)
+        text = f"Shipped weights for {self._dataset_name}."
+        if self.latencies_ms:
+            recent = sorted(list(self.latencies_ms)[-20:])
+            text += f" Answers arrive {recent[len(recent) // 2]:.0f} ms after your stroke."
+        self.header.setText(text)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._input is not None and self._sent != self._serial:  # catch up with what was drawn while hidden
+            QTimer.singleShot(0, self, lambda: self.isVisible() and self._send())
+
+    def shutdown(self) -> None:
+        """Stop the background thread (the window is closing)."""
+        self._repaint.stop()
+        self._stale_timer.stop()
+        self.runner.stop()

@@ -1,0 +1,284 @@
+"""The Qt face of the app's one owner: ``ModelSession``'s events as signals, and the drawing pipeline.
+
+``AppState`` holds the ``ModelSession`` (the owner, in the Qt-free core) once
+it is loaded, turns its events into Qt signals, and turns canvas drawings into
+one coalesced inference per event-loop turn (the newest drawing wins; nothing
+queues behind the model). Every panel connects to the signals of what it shows
+and reads ``state.session``; no panel calls another, nor the window::
+
+    canvas --drawingChanged--> AppState.set_drawing --(coalesced)--> session.show_input --> resultReady
+    training worker --weights--> session.show_live_weights --> weightsChanged --> (re-infer) --> resultReady
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from cnnviz.qt.state.lazy import core, emit_unless_gone
+
+# Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
+MIN_DRAWING_EXTENT = 0.12
+
+
+class AppState(QObject):
+    """Signals of the app's state; see the module docstring.
+
+    Signals
+    -------
+    heatChanged(object, object) a heat picture (RGBA) for the model input and one for the canvas, or None, None
+    classPicked(int)        the student picked a class to explain (e.g. clicked its bar)
+    closing()               the window closes: background workers stop now
+    sessionReady()          the network is loaded: ``session`` is set
+    loadFailed(object)      the network could not be loaded (the exception)
+    networkChanged()        another network, dataset or weights file
+    weightsChanged()        the same network's weights moved (live training)
+    resultReady(object)     a ``DrawingResult`` for the current drawing
+    trainingStarted()
+    trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
+    statusMessage(str, int) a line for the status bar and how long to show it (ms)
+    unitSelected(object)    the unit to inspect: (stage, channel, y, x), or None
+    unitExplained(object)   ``explain_selected_unit``'s answer: a ``UnitExplanation.as_dict()``, or None
+    stageSelected(str)      a stage to show in the feature-maps panel (a click in the diagram)
+    """
+
+    heatChanged = Signal(object, object)
+    classPicked = Signal(int)
+    closing = Signal()
+    sessionReady = Signal()
+    loadFailed = Signal(object)
+    networkChanged = Signal()
+    weightsChanged = Signal()
+    resultReady = Signal(object)
+    trainingStarted = Signal()
+    trainingFinished = Signal(object)
+    statusMessage = Signal(str, int)
+    unitSelected = Signal(object)
+    unitExplained = Signal(object)
+    stageSelected = Signal(str)
+    _loaded = Signal(object)  # from the loader thread
+
+    def __init__(
+        self, data_dir: str | Path | None = None, parent: QObject | None = None, preload: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(parent)
+        self.preload = preload  # modules the loader thread imports, so the GUI thread never waits for them
+        self.session = None
+        self.data_dir: Path | None = Path(data_dir) if data_dir else None
+        self._data_dir_arg = data_dir
+        self.device_text = "…"
+        self.load_error: str | None = None
+        self.inference_count = 0
+        self._pending_drawing: np.ndarray | None = None
+        self._pending_image: tuple[np.ndarray, int | None] | None = None
+        self.loader: threading.Thread | None = None
+        self._infer_timer = QTimer(self)
+        self._infer_timer.setSingleShot(True)
+        self._infer_timer.setInterval(0)
+        self._infer_timer.timeout.connect(self._run_inference)
+        self._loaded.connect(self._on_loaded)
+        self.selected_unit: tuple[str, int, int, int] | None = None
+        self.unit_explanation: dict | None = None
+        self.unit_error: str | None = None  # why the selected unit could not be explained
+
+    # -- loading ------------------------------------------------------------------------
+    def load(self, model: str, dataset: str, *, in_background: bool) -> None:
+        """Build the session for ``model``/``dataset`` (a zoo name or ``PATH.py:NAME``)."""
+        if not in_background:
+            self._on_loaded(self._build_session(model, dataset))
+            return
+
+        def work() -> None:
+            try:
+                result = self._build_session(model, dataset)
+            except BaseException as exc:  # reported in the window, never a traceback
+                result = exc
+            emit_unless_gone(self._loaded, result)
+
+        self.loader = threading.Thread(target=work, name="cnnviz-load-model", daemon=True)
+        self.loader.start()
+
+    def _build_session(self, model: str, dataset: str) -> dict:
+        """Import the core and build the session. Touches no widget: may run in any thread."""
+        c = core()
+        # One torch thread here: a thread that once ran a two-thread OpenMP team
+        # keeps it for life, and libgomp then throttles every later team (the
+        # training thread's) to sleep between ops, costing training ~40 %.
+        c.set_cpu_threads(1)
+        from cnnviz.core.models.user_model import is_user_spec, load_user_model
+
+        notes, user_network = [], None
+        if dataset not in c.DATASETS:
+            dataset = "mnist"
+        if is_user_spec(model):  # named on the command line (cnnviz --model PATH.py:NAME): the user asked
+            try:
+                user_network = load_user_model(model)
+                notes.extend(user_network.warnings)
+            except c.CnnvizError as exc:
+                notes.append(f"Could not open your network, so LeNet-5 is shown: {exc}")
+        if user_network is None and model not in [s.name for s in c.list_models()]:
+            model = "lenet5"
+        session = c.ModelSession("lenet5" if user_network else model, dataset)
+        try:
+            if user_network is not None:
+                session.load_untrained(user_network.name, dataset)
+            else:
+                session.load_pretrained(model, dataset)
+        except c.CnnvizError as exc:  # a damaged shipped file: keep random weights, say so
+            notes.append(f"Pretrained weights could not be read: {exc}")
+        session.infer(np.zeros((28, 28), np.float32))  # first-call costs, off the first stroke
+        try:
+            device = c.device_label(c.resolve_device("auto"))
+        except Exception:  # a broken driver must not stop the app
+            device = "CPU"
+        data_dir = Path(self._data_dir_arg) if self._data_dir_arg else c.default_data_dir()
+        for module in self.preload:  # e.g. the Training panel (pyqtgraph): imported off the GUI thread
+            importlib.import_module(module)
+
+        return {"session": session, "notes": notes, "device": device, "data_dir": data_dir}
+
+    def _on_loaded(self, result) -> None:
+        self.loader = None
+        if isinstance(result, BaseException):
+            self.loadFailed.emit(result)
+            return
+        # One torch thread for drawing, in this (the GUI) thread only: a training
+        # thread still uses every core (see cnnviz.core.training.device.set_cpu_threads).
+        core().set_cpu_threads(1)
+        self.device_text = result["device"]
+        self.data_dir = result["data_dir"]
+        self.attach(result["session"])
+        for note in result["notes"]:
+            self.statusMessage.emit(note, 15000)
+
+    def attach(self, session) -> None:
+        """Adopt a session: its events become this object's signals."""
+        self.session = session
+        ev = session.events
+        ev.network_changed.connect(self._on_network_changed)
+        ev.weights_changed.connect(self._on_weights_changed)
+        ev.result_ready.connect(self._on_result_ready)
+        ev.training_started.connect(self.trainingStarted.emit)
+        ev.training_finished.connect(self.trainingFinished.emit)
+        self.sessionReady.emit()
+        self._on_network_changed()
+
+    def is_ready(self) -> bool:
+        return self.session is not None
+
+    def _on_network_changed(self) -> None:
+        self.networkChanged.emit()
+        self.rerun()
+
+    def _on_weights_changed(self) -> None:
+        self.weightsChanged.emit()
+        self.rerun()
+
+    def _on_result_ready(self, result) -> None:
+        self.inference_count += 1
+        if result.error:
+            self.statusMessage.emit(f"The network could not run on this drawing ({result.error}).", 8000)
+        self.resultReady.emit(result)
+
+    # -- the drawing -------------------------------------------------------------------
+    def set_drawing(self, drawing: np.ndarray) -> None:
+        """A new canvas image (white ink on black): keep only the newest, answer it on the next loop turn."""
+        self._pending_drawing, self._pending_image = drawing, None
+        if not self._infer_timer.isActive():
+            self._infer_timer.start()
+
+    def set_test_image(self, image: np.ndarray, label: int | None) -> None:
+        """A dataset image, fed to the network as it is (no crop and re-centre: that rule is for drawings)."""
+        self._pending_drawing, self._pending_image = None, (np.asarray(image, np.float32), label)
+        if not self._infer_timer.isActive():
+            self._infer_timer.start()
+
+    def rerun(self) -> None:
+        """Run the network again on the current input (new weights, new model)."""
+        if not self._infer_timer.isActive():
+            self._infer_timer.start()
+
+    def inference_pending(self) -> bool:
+        """True while a newer drawing (or weights) waits for the network."""
+        return self._infer_timer.isActive()
+
+    # -- overlays and picks, from one panel to the others -------------------------------
+    def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
+        """Lay heat pictures over the model input (28x28x4) and the drawing square (HxWx4); None clears."""
+        self.heatChanged.emit(input_rgba, drawing_rgba)
+
+    def pick_class(self, index: int) -> None:
+        """The student picked a class (its bar in the prediction panel): panels that explain one follow."""
+        self.classPicked.emit(int(index))
+
+    def _run_inference(self) -> None:
+        session = self.session
+        if session is None:  # still loading: the newest drawing waits for the network
+            return
+        drawing, self._pending_drawing = self._pending_drawing, None
+        image, self._pending_image = self._pending_image, None
+        if image is not None:
+            session.show_input(image[0], None, image[1])
+        elif drawing is not None:
+            prepared = core().prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
+            if prepared is None:
+                session.show_input(None)
+            elif prepared.extent < MIN_DRAWING_EXTENT:  # a dot would be blown up to 20x20 and "recognised"
+                session.show_input(None, note="Draw a bigger digit" if session.dataset == "mnist" else "Draw bigger")
+            else:  # the transform lets a 28x28 map (a heat map, a receptive field) be drawn back on the canvas
+                session.show_input(prepared.image, prepared.transform)
+        else:
+            session.rerun()
+
+    # -- what the student points at (unit inspector, architecture view) ------------------------
+    def select_unit(self, stage: str, channel: int, y: int = 0, x: int = 0) -> None:
+        """Inspect this unit from now on (a click on a feature map, an arrow key in the inspector)."""
+        self.selected_unit = (str(stage), int(channel), int(y), int(x))
+        self.unitSelected.emit(self.selected_unit)
+
+    def explain_selected_unit(self) -> dict | None:
+        """Explain the selected unit for the current input and announce it (``unitExplained``).
+
+        Called by the inspector only while it is on screen, so a hidden inspector costs a stroke nothing.
+        """
+        data, self.unit_error = None, None
+        if self.session is not None and self.selected_unit is not None:
+            try:
+                data = self.session.explain_unit(*self.selected_unit)
+            except core().CnnvizError as exc:  # e.g. a new network without that stage
+                self.unit_error = str(exc)
+            except Exception as exc:  # a user's network may fail anywhere: one sentence
+                self.unit_error = f"This unit cannot be explained ({type(exc).__name__}: {exc})."
+        self.unit_explanation = data
+        self.unitExplained.emit(data)
+        return data
+
+    def select_stage(self, name: str) -> None:
+        """Show this stage in the feature-maps panel (a click on a box of the architecture view)."""
+        self.stageSelected.emit(str(name))
+
+    def edit_first_kernel(self, out_channel: int, in_channel: int, kernel: np.ndarray) -> bool:
+        """Edit a first-layer kernel (the session announces the new weights); False, with a reason, if refused."""
+        return self._kernel_command(lambda: self.session.edit_first_kernel(out_channel, in_channel, kernel))
+
+    def reset_first_kernel(self, out_channel: int, in_channel: int = 0) -> bool:
+        """Put a first-layer kernel's trained weights back; False, with a reason, if refused."""
+        return self._kernel_command(lambda: self.session.reset_first_kernel(out_channel, in_channel))
+
+    def _kernel_command(self, command) -> bool:
+        if self.session is None:
+            return False
+        try:
+            command()
+        except core().CnnvizError as exc:
+            self.statusMessage.emit(str(exc), 8000)
+            return False
+        return True
+
+    def stop(self) -> None:
+        self._infer_timer.stop()
+        self.closing.emit()

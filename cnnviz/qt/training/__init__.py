@@ -1,0 +1,1 @@
+"""The Training panel: settings, run, curves, runs list, evaluation, confusion matrix, error gallery."""

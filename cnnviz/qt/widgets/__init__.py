@@ -1,0 +1,1 @@
+"""Building blocks shared by panels: canvas, mosaic, fitted text, style, visibility."""

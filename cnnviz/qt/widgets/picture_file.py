@@ -1,0 +1,70 @@
+"""Reading a picture file with Qt: size checked before decoding, large pictures shrunk while decoding.
+
+A 109-byte PNG can declare 30000x1 pixels; decoding it whole and padding it
+to a square once took gigabytes. So the declared size is read from the
+header first and refused over a limit, and anything larger than the canvas
+needs is decoded straight to a smaller size (``QImageReader.setScaledSize``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
+from PySide6.QtGui import QImage, QImageReader
+
+from cnnviz.core.data.files import read_regular
+from cnnviz.core.data.pictures import MAX_SIDE, picture_to_canvas
+from cnnviz.core.errors import CnnvizError
+
+MAX_FILE_BYTES = 100_000_000  # 100 MB of compressed picture
+MAX_DIMENSION = 8000  # pixels a side, declared in the file's header
+MAX_PIXELS = 40_000_000
+
+
+def _declared_size_ok(name: str, size: QSize) -> None:
+    w, h = size.width(), size.height()
+    if w > MAX_DIMENSION or h > MAX_DIMENSION or w * h > MAX_PIXELS:
+        raise CnnvizError(
+            f"{name} is {w}x{h} pixels; cnnviz opens pictures up to {MAX_DIMENSION}x{MAX_DIMENSION} "
+            f"and {MAX_PIXELS // 1_000_000} million pixels."
+        )
+
+
+def read_picture(path: str | os.PathLike) -> np.ndarray:
+    """The pixels of a picture file as an H x W x 4 uint8 RGBA array, at most ``MAX_SIDE`` a side.
+
+    The file is opened once (a regular file of at most 100 MB, never
+    blocking) and decoded from memory. Raises ``CnnvizError`` with one
+    sentence for anything that is not a readable picture of a sane size.
+    """
+    path = Path(path)
+    name = f"'{path.name}'"
+    data = read_regular(path, what="picture", limit=MAX_FILE_BYTES)
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    reader.setAutoTransform(True)  # photos from phones are stored sideways with an EXIF rotation
+    size = reader.size()  # from the header: nothing is decoded yet
+    if not size.isValid() or size.isEmpty():
+        raise CnnvizError(f"{name} is not a picture cnnviz can read (try PNG or JPEG).")
+    _declared_size_ok(name, size)
+    longer = max(size.width(), size.height())
+    if longer > MAX_SIDE:
+        scale = MAX_SIDE / longer
+        reader.setScaledSize(QSize(max(1, round(size.width() * scale)), max(1, round(size.height() * scale))))
+    image = reader.read()
+    if image.isNull():
+        raise CnnvizError(f"{name} is not a picture cnnviz can read (try PNG or JPEG).")
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    h, w, bpl = image.height(), image.width(), image.bytesPerLine()
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8, count=h * bpl).reshape(h, bpl)
+    return rows[:, : 4 * w].reshape(h, w, 4).copy()
+
+
+def picture_for_canvas(path: str | os.PathLike) -> np.ndarray:
+    """A picture file -> the canvas's square of white ink on black (see ``picture_to_canvas``)."""
+    return picture_to_canvas(read_picture(path), f"'{Path(path).name}'")

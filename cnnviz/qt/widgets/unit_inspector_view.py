@@ -1,0 +1,385 @@
+"""The unit inspector: how one clicked unit got its value, written out step by step.
+
+Takes plain data only (``cnnviz.core.inspect.unit_inspector.UnitExplanation.as_dict()``,
+numpy kernels); never torch. The owner connects its signals: the arrow keys
+step the unit (``unitStepped``), the kernel editor edits or resets the first
+layer's kernel (``kernelEdited``, ``kernelResetRequested``); the owner
+recomputes and calls ``show_explanation``/``set_kernel`` again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.qt.widgets.style import ACCENT, gray_image, scaled_font
+
+
+def cell_text(v: float) -> str:
+    """A matrix cell: two decimals keep a 5x5 patch, kernel and products side by side."""
+    return f"{v:.2f}"
+
+
+def _num(v: float | None) -> str:
+    return "pad" if v is None else f"{v:.4g}"
+
+
+def step_summary(step: dict) -> str:
+    """One line per step, as on a slide: the arithmetic with its numbers."""
+    d, kind, v = step["details"], step["kind"], step["value"]
+    if kind == "convolution":
+        return f"Σ over {len(d['inputs'])} input map(s) of patch × kernel = {_num(d['sum_of_products'])}, + bias {_num(d['bias'])} = {_num(v)}"
+    if kind == "batchnorm":
+        return f"BatchNorm: {_num(d['input'])} × {_num(d['scale'])} + {_num(d['shift'])} = {_num(v)}"
+    if kind == "activation":
+        return f"{d['function']} {d['formula']}: a = {_num(d['input'])} → {_num(v)}"
+    if kind == "subsampling":
+        return f"2×2 sum {_num(d['sum'])} × {_num(d['coefficient'])} + bias {_num(d['bias'])} = {_num(v)}"
+    if kind == "max_pool":
+        return f"max of the window = {_num(v)} (at row {d['winner'][0]}, column {d['winner'][1]})"
+    if kind == "avg_pool":
+        return f"mean of the window: {_num(d['sum'])} / {d['divisor']} = {_num(v)}"
+    if kind == "linear":
+        return f"Σ weight × input over {d['n_inputs']} inputs + bias {_num(d['bias'])} = {_num(v)}"
+    if kind == "rbf":
+        return f"minus the squared distance to the class's centre: −{_num(d['distance'])} = {_num(v)}"
+    if kind == "inception":
+        lo, hi = d["channels"]
+        return f"{d['branch']} (channels {lo}–{hi - 1}), its channel {d['branch_channel']} = {_num(v)}"
+    if kind == "residual":
+        return f"main path {_num(d['main'])} + skip ({d['skip_kind']}) {_num(d['skip'])} = {_num(v)}"
+    if kind == "normalize":
+        return f"normalise: ({_num(d['input'])} − {d['mean']:.4g}) / {d['std']:.4g} = {_num(v)}"
+    if kind == "lrn":
+        return f"local response norm: {_num(d['input'])} / {_num(d['divisor'])} = {_num(v)}"
+    if kind == "pad":
+        return "padding" if d["source"] is None else f"copied from {d['source']} = {_num(v)}"
+    return f"{kind}: {_num(v)}"
+
+
+def _child_lines(step: dict) -> list[tuple[str, dict | None]]:
+    """Sub-rows of a step: input maps of a convolution, top inputs of a linear unit, nested steps."""
+    d, kind = step["details"], step["kind"]
+    if kind == "convolution":
+        return [(f"map {i['channel']}: Σ patch × kernel = {_num(i['sum'])}", i) for i in d["inputs"]]
+    if kind in ("linear", "rbf"):
+        key = "contribution" if kind == "linear" else "squared_difference"
+        rows = [(f"input {t['source']} = {_num(t['input'])} → {_num(t[key])}", None) for t in d["top"]]
+        return rows + [(f"the other inputs together: {_num(d['rest'])}", None)]
+    if kind == "inception":
+        return [(step_summary(s), s) for s in d["steps"]]
+    if kind == "residual":
+        return [(step_summary(s), s) for s in d["main_steps"] + d["skip_steps"]]
+    return []
+
+
+class _Matrix(QTableWidget):
+    """A small grid of numbers (a patch, a kernel, products); editable for the kernel editor."""
+
+    def __init__(self, name: str, editable: bool = False) -> None:
+        super().__init__(0, 0)
+        self.setObjectName(name)
+        self.horizontalHeader().setVisible(False)
+        self.verticalHeader().setVisible(False)
+        # Sized once per fill by _fit: ResizeToContents would re-measure the grid at every cell (~20 ms a unit).
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        if not editable:
+            self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Maximum)
+
+    def set_values(self, rows) -> None:
+        rows = np.asarray([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
+        self.blockSignals(True)
+        self.setRowCount(rows.shape[0])
+        self.setColumnCount(rows.shape[1])
+        peak = float(np.nanmax(np.abs(rows))) if np.isfinite(rows).any() else 0.0
+        for (r, c), v in np.ndenumerate(rows):
+            item = self.item(r, c)
+            if item is None:  # items are reused: the inspector refills its grids on every stroke
+                item = QTableWidgetItem()
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.setItem(r, c, item)
+            item.setText("pad" if np.isnan(v) else cell_text(v))
+            tint = QBrush()
+            if peak > 0 and not np.isnan(v):  # red for positive, blue for negative, as in the maps
+                color = QColor(ACCENT if v > 0 else QColor("#4c6ef5"))
+                color.setAlphaF(0.45 * min(abs(v) / peak, 1.0))
+                tint = QBrush(color)
+            item.setBackground(tint)
+        self.blockSignals(False)
+        self._fit()
+
+    def _fit(self) -> None:
+        # Exactly the cells' size: a layout otherwise squeezes the grid behind scroll bars.
+        self.resizeColumnsToContents()
+        self.resizeRowsToContents()
+        frame = 2 * self.frameWidth()
+        self.setFixedSize(self.horizontalHeader().length() + frame, self.verticalHeader().length() + frame)
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange and self.rowCount():  # presentation mode: larger cells
+            self._fit()
+
+    def values(self) -> np.ndarray:
+        return np.array(
+            [[float(self.item(r, c).text()) for c in range(self.columnCount())] for r in range(self.rowCount())]
+        )
+
+
+class _InputView(QWidget):
+    """The 28x28 model input with the unit's receptive field outlined."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("unitReceptiveField")
+        self.setToolTip("The model input; the outline is the part of it this unit can see")
+        self.image: np.ndarray | None = None
+        self.box: dict | None = None
+
+    def sizeHint(self) -> QSize:
+        return QSize(140, 140)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        side = min(self.width(), self.height())
+        p.fillRect(self.rect(), self.palette().base())
+        if self.image is not None:
+            p.drawImage(QRectF(0, 0, side, side), gray_image(self.image))
+        if self.box:
+            s = side / 28.0
+            b = self.box
+            p.setPen(QPen(ACCENT, 2))
+            p.drawRect(QRectF(b["left"] * s, b["top"] * s, (b["right"] - b["left"]) * s, (b["bottom"] - b["top"]) * s))
+
+
+class UnitInspectorPanel(QWidget):
+    """Everything that made one unit's value: receptive field, steps, patches and kernels."""
+
+    unitStepped = Signal(str, int, int, int)  # stage, channel, y, x
+    kernelEdited = Signal(int, int, object)  # out channel, in channel, kernel (numpy)
+    kernelResetRequested = Signal(int, int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("unitInspector")
+        self.setAccessibleName("Unit inspector")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # arrow keys step the unit
+        self.data: dict | None = None
+        self._kernel_key: tuple[int, int] | None = None
+        self._presets: dict[str, np.ndarray] = {}
+
+        self.header = QLabel("Click a unit of a feature map to see how its value was computed.")
+        self.header.setObjectName("unitHeader")
+        self.header.setWordWrap(True)
+        self.header.setFont(scaled_font(self.font(), 1.15, bold=True))
+        self.field = QLabel("")
+        self.field.setObjectName("unitFieldText")
+        self.input_view = _InputView()
+        self.steps = QTreeWidget()
+        self.steps.setObjectName("unitSteps")
+        self.steps.setHeaderHidden(True)
+        self.steps.setWordWrap(True)
+        self.steps.currentItemChanged.connect(self._on_step_selected)
+        self.patch, self.kernel, self.products = (_Matrix(n) for n in ("unitPatch", "unitKernel", "unitProducts"))
+        matrices = QHBoxLayout()
+        self.patch_title = QLabel("input patch")
+        for title, table in (
+            (self.patch_title, self.patch),
+            (QLabel("× kernel"), self.kernel),
+            (QLabel("= products"), self.products),
+        ):
+            col = QVBoxLayout()
+            col.addWidget(title)
+            col.addWidget(table)
+            col.addStretch(1)
+            matrices.addLayout(col)
+        matrices.addStretch(1)
+        self.matrices = QWidget()
+        self.matrices.setLayout(matrices)
+        self.matrices.setVisible(False)
+
+        top = QHBoxLayout()
+        words = QVBoxLayout()
+        words.addWidget(self.header)
+        words.addWidget(self.field)
+        words.addStretch(1)
+        top.addLayout(words, 1)
+        top.addWidget(self.input_view)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.steps)
+        splitter.addWidget(self.matrices)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self._kernel_editor())
+
+    def _kernel_editor(self) -> QGroupBox:
+        box = QGroupBox("Edit a first-layer kernel")
+        box.setObjectName("kernelEditor")
+        self.kernel_table = _Matrix("kernelEditorTable", editable=True)
+        self.kernel_table.setToolTip("Type a weight into a cell; the maps and the prediction follow")
+        self.kernel_table.cellChanged.connect(self._on_kernel_cell_changed)
+        self.preset_box = QComboBox()
+        self.preset_box.setObjectName("kernelPreset")
+        self.preset_box.activated.connect(self._on_preset_chosen)
+        self.reset_button = QPushButton("Reset to trained")
+        self.reset_button.setObjectName("kernelReset")
+        self.reset_button.clicked.connect(self._on_reset)
+        self.kernel_state = QLabel("")
+        side = QVBoxLayout()
+        side.addWidget(QLabel("Preset"))
+        side.addWidget(self.preset_box)
+        side.addWidget(self.reset_button)
+        side.addWidget(self.kernel_state)
+        side.addStretch(1)
+        row = QHBoxLayout(box)
+        row.addWidget(self.kernel_table)
+        row.addLayout(side)
+        row.addStretch(1)
+        box.setEnabled(False)
+        return box
+
+    # -- what the owner calls ----------------------------------------------------------
+    def show_explanation(self, data: dict, image: np.ndarray | None = None) -> None:
+        """Show a ``UnitExplanation.as_dict()``; ``image`` is the 28x28 model input, if known."""
+        self.data = data
+        u = data["unit"]
+        where = f"channel {u['channel']}" + (
+            f", row {u['y']}, column {u['x']}" if len(data["output_shape"]) == 3 else ""
+        )
+        self.header.setText(f"{data['stage']} · {where} = {_num(data['value'])}")
+        box = data["receptive_field"]
+        if box is None:
+            self.field.setText("Receptive field: none, this unit lies in the padding.")
+        else:
+            self.field.setText(
+                f"Receptive field: rows {box['top']}–{box['bottom'] - 1}, columns {box['left']}–{box['right'] - 1} "
+                f"({box['bottom'] - box['top']}×{box['right'] - box['left']} pixels)"
+            )
+        self.input_view.box = box
+        if image is not None:
+            self.input_view.image = np.asarray(image, dtype=np.float32)
+        self.input_view.update()
+        self.steps.clear()
+        for step in data["steps"]:
+            item = QTreeWidgetItem([step_summary(step)])
+            item.setData(0, Qt.ItemDataRole.UserRole, step)
+            for text, payload in _child_lines(step):
+                child = QTreeWidgetItem([text])
+                child.setData(0, Qt.ItemDataRole.UserRole, payload)
+                item.addChild(child)
+            self.steps.addTopLevelItem(item)
+        self.steps.expandToDepth(0)
+        conv = next((s for s in data["steps"] if s["kind"] == "convolution"), None)
+        self._show_matrices(conv["details"]["inputs"][0] if conv and conv["details"]["inputs"] else None)
+
+    def set_kernel(
+        self, out_channel: int, in_channel: int, kernel: np.ndarray, presets: dict[str, np.ndarray], edited: bool
+    ) -> None:
+        """Show the first layer's kernel (out_channel, in_channel) in the editor, with presets of its size."""
+        self._kernel_key = (out_channel, in_channel)
+        self._presets = dict(presets)
+        self.kernel_table.set_values(np.asarray(kernel).tolist())
+        self.preset_box.clear()
+        self.preset_box.addItems(["(choose)", *self._presets])
+        self.kernel_state.setText("edited, not the trained kernel" if edited else "the trained kernel")
+        self.reset_button.setEnabled(edited)
+        self.findChild(QGroupBox, "kernelEditor").setEnabled(True)
+
+    def clear(self) -> None:
+        self.data = None
+        self.steps.clear()
+        self.header.setText("Click a unit of a feature map to see how its value was computed.")
+        self.field.setText("")
+        self.input_view.box = None
+        self.input_view.update()
+        self.matrices.setVisible(False)
+
+    def step_unit(self, dy: int, dx: int, dc: int = 0) -> None:
+        """Move the unit within its stage's output (clamped) and announce it."""
+        if self.data is None:
+            return
+        shape, u = self.data["output_shape"], self.data["unit"]
+        c = min(max(u["channel"] + dc, 0), shape[0] - 1)
+        y = min(max(u["y"] + dy, 0), shape[1] - 1) if len(shape) == 3 else 0
+        x = min(max(u["x"] + dx, 0), shape[2] - 1) if len(shape) == 3 else 0
+        if (c, y, x) != (u["channel"], u["y"], u["x"]):
+            self.unitStepped.emit(self.data["stage"], c, y, x)
+
+    def text(self) -> str:
+        """What the panel says, as plain text (tests, screen readers)."""
+        lines = [self.header.text(), self.field.text()]
+        for i in range(self.steps.topLevelItemCount()):
+            item = self.steps.topLevelItem(i)
+            lines.append(item.text(0))
+            lines += ["  " + item.child(k).text(0) for k in range(item.childCount())]
+        return "\n".join(lines)
+
+    # -- handlers ----------------------------------------------------------------------
+    def keyPressEvent(self, event) -> None:
+        moves = {
+            Qt.Key.Key_Left: (0, -1, 0),
+            Qt.Key.Key_Right: (0, 1, 0),
+            Qt.Key.Key_Up: (-1, 0, 0),
+            Qt.Key.Key_Down: (1, 0, 0),
+            Qt.Key.Key_PageUp: (0, 0, -1),
+            Qt.Key.Key_PageDown: (0, 0, 1),
+        }
+        if event.key() in moves and self.data is not None:
+            self.step_unit(*moves[event.key()])
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def _show_matrices(self, conv_input: dict | None) -> None:
+        self.matrices.setVisible(conv_input is not None)
+        if conv_input is not None:
+            self.patch_title.setText(f"input map {conv_input['channel']}: patch")
+            self.patch.set_values(conv_input["patch"])
+            self.kernel.set_values(conv_input["kernel"])
+            self.products.set_values(conv_input["products"])
+
+    def _on_step_selected(self, current: QTreeWidgetItem | None, _previous) -> None:
+        payload = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
+        if isinstance(payload, dict) and "patch" in payload:
+            self._show_matrices(payload)
+
+    def _on_kernel_cell_changed(self, row: int, col: int) -> None:
+        if self._kernel_key is None:
+            return
+        try:
+            kernel = self.kernel_table.values()
+        except ValueError:  # not a number: put the shown value back
+            self.kernel_state.setText("type a number, e.g. -0.5")
+            return
+        self.kernelEdited.emit(*self._kernel_key, kernel.astype(np.float32))
+
+    def _on_preset_chosen(self, index: int) -> None:
+        name = self.preset_box.itemText(index)
+        if self._kernel_key is not None and name in self._presets:
+            self.kernelEdited.emit(*self._kernel_key, np.asarray(self._presets[name], dtype=np.float32))
+
+    def _on_reset(self) -> None:
+        if self._kernel_key is not None:
+            self.kernelResetRequested.emit(*self._kernel_key)

@@ -1,0 +1,1 @@
+"""Developer tooling: benchmarks, screenshots, the GPU check. Not imported by the app."""

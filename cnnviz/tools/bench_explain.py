@@ -1,0 +1,175 @@
+"""``cnnviz bench --app``, the explanation panels: stroke-to-screen with them showing, and how stale
+the six networks' answers get.
+
+Scenarios, on the real MainWindow with the same scripted strokes as the plain
+stroke benchmark (``cnnviz.tools.bench_app``), clock from the mouse event until the
+prediction bars, the feature maps (and, with the overlay on, the model input
+with its heat) have been repainted:
+
+- ``none``: neither panel showing: the reference, measured in the same run.
+- ``six``: the Six networks panel showing (the other five networks run in its
+  worker thread, off the drawing path; the current one's answer is reused);
+  the current network's p95 must stay within one 60 Hz frame for LeNet-5.
+- ``all``: the unit inspector open with a unit selected, the Grad-CAM overlay on (computed
+  on the GUI thread in the result's signal) and the Six networks panel
+  showing; targets 16 ms for LeNet-5 and 33 ms for the largest network (most
+  parameters).
+
+The scenarios take turns, one round of three strokes each, so a busy
+machine slows them alike. Staleness is the time from an input reaching the Six networks panel to its
+answers arriving back in the GUI thread (the panel then paints within 33 ms).
+Runs in a child process like the plain benchmark; figures are printed, not asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cnnviz.tools.bench_common import _child_env, _percentile, _strokes, time_strokes
+
+TARGETS_MS = {"none": {}, "six": {"lenet5": 16.0}, "all": {"lenet5": 16.0, "largest": 33.0}}
+
+
+def _layout(window) -> dict:
+    """Dock the Six networks, "Why this class?" and the inspector under the answer, beside the
+    feature maps, once; return the docks each scenario shows."""
+    from PySide6.QtCore import Qt
+
+    vertical = Qt.Orientation.Vertical
+    window.splitDockWidget(window.dock_prediction, window.dock_comparison, vertical)
+    window.splitDockWidget(window.dock_comparison, window.dock_attribution, vertical)
+    window.splitDockWidget(window.dock_attribution, window.dock_inspector, vertical)
+    return {"none": [], "six": [window.dock_comparison],
+            "all": [window.dock_comparison, window.dock_attribution, window.dock_inspector]}  # fmt: skip
+
+
+def _show(window, docks: dict, scenario: str) -> list[str]:
+    """Show the scenario's panels (and the overlay, for "all"); return the names of the panels showing."""
+    for name, wanted in docks.items():
+        if name != scenario:
+            for dock in wanted:
+                dock.hide()
+    for dock in docks[scenario]:
+        dock.show()
+    panel = window.attribution
+    panel.method.setCurrentIndex(panel.method.findData("gradcam"))
+    panel.enabled.setChecked(scenario == "all")
+    state, session = window.state, window.session
+    if scenario == "all":  # the inspector explains a unit on every stroke
+        stage = session.attribution_stages()[1]
+        if stage is not None:
+            shape = session.infer(session.result.image if session.result.image is not None else _blank())[1][
+                stage
+            ].shape
+            state.select_unit(stage, 0, shape[1] // 2, shape[2] // 2)
+    window.dock_maps.raise_()
+    showing = [d.windowTitle() for d in docks[scenario] if d.widget().isVisible()]
+    return showing + (["Feature maps"] if window.feature_maps.mosaic.isVisible() else [])
+
+
+def _blank():
+    import numpy as np
+
+    return np.zeros((28, 28), np.float32)
+
+
+def explain_latency(data_dir=None, quick: bool = False) -> dict:
+    """Stroke-to-screen (ms) per scenario and model, and the six networks' staleness, in this process.
+
+    The scenarios take turns, one round of strokes each, so a noisy neighbour hits them alike.
+    """
+    from PySide6.QtCore import QSettings
+
+    from cnnviz.qt.app.launch import create_application
+
+    app = create_application([])
+    from cnnviz.core import list_models
+    from cnnviz.qt.app.main_window import MainWindow
+
+    largest = max((s for s in list_models() if s.source_path is None), key=lambda s: s.num_params).name
+    models = ["lenet5", largest] + ([] if quick else ["googlenet"])
+    scenarios = ["none", "six", "all"]
+    only = [s for s in os.environ.get("CNNVIZ_BENCH_SCENARIOS", "").split(",") if s in scenarios]
+    scenarios = only or scenarios  # CNNVIZ_BENCH_SCENARIOS=none,six: a subset
+    moves, rounds = (30, 2) if quick else (60, 4)
+    tmp = tempfile.TemporaryDirectory()
+    window = MainWindow(data_dir=data_dir,
+                        settings=QSettings(str(Path(tmp.name) / "b.ini"), QSettings.Format.IniFormat))  # fmt: skip
+    window.resize(1600, 1000)
+    window.show()
+    for _ in range(20):
+        app.processEvents()
+    docks = _layout(window)
+    out: dict = {"largest": largest, "results": {}, "showing": {}}
+    for name in models:
+        window.switch_model(name, "mnist")
+        samples = {s: [] for s in scenarios}
+        missed = dict.fromkeys(scenarios, 0)
+        stale = {s: [] for s in scenarios}
+        for rnd in range(rounds + 1):  # round 0 warms caches, layouts and the six networks' weights
+            for scenario in scenarios:
+                out["showing"][scenario] = _show(window, docks, scenario)
+                for _ in range(10):
+                    app.processEvents()
+                window.comparison.latencies_ms.clear()
+                got, miss = time_strokes(app, window, _strokes(moves), heat=scenario == "all")
+                deadline = time.perf_counter() + 5  # the last answers arrive
+                while window.comparison.pending() and time.perf_counter() < deadline:
+                    app.processEvents()
+                if rnd > 0:
+                    samples[scenario] += got
+                    missed[scenario] += miss
+                    stale[scenario] += list(window.comparison.latencies_ms) if scenario != "none" else []
+        for scenario in scenarios:
+            out["results"][f"{scenario}/{name}"] = {
+                "scenario": scenario, "model": name, "n": len(samples[scenario]), "missed": missed[scenario],
+                "p50_ms": _percentile(samples[scenario], 0.5), "p95_ms": _percentile(samples[scenario], 0.95),
+                "stale_n": len(stale[scenario]), "stale_p50_ms": _percentile(stale[scenario], 0.5),
+                "stale_p95_ms": _percentile(stale[scenario], 0.95),
+            }  # fmt: skip
+    window.close()
+    app.processEvents()
+    tmp.cleanup()
+    return out
+
+
+def run(data_dir=None, quick: bool = False) -> dict:
+    """Run ``explain_latency`` in a child process and print its table."""
+    code = (
+        "import json, sys; from cnnviz.tools.bench_explain import explain_latency; "
+        "print('JSON' + json.dumps(explain_latency(sys.argv[1] or None, sys.argv[2] == '1')))"
+    )
+    args = [sys.executable, "-c", code, str(data_dir or ""), "1" if quick else "0"]
+    proc = subprocess.run(args, capture_output=True, text=True, env=_child_env(), timeout=1800)
+    figures = next((json.loads(line[4:]) for line in proc.stdout.splitlines() if line.startswith("JSON")), None)
+    if figures is None:
+        print(f"   the explanation benchmark failed: {proc.stderr.strip().splitlines()[-1:]}")
+        return {}
+    print("   none: neither panel showing (the reference, same run)")
+    print("   six: the Six networks panel showing (the six zoo networks in a worker thread)")
+    print("   all: unit inspector open; Grad-CAM overlay on; Six networks showing")
+    print(f"   {'scenario/model':<18} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8}  {'target':<22} "
+          f"{'six networks answer, ms after input: p50 / p95':>10}")  # fmt: skip
+    for key, r in figures["results"].items():
+        targets = TARGETS_MS[r["scenario"]]
+        limit = targets.get(r["model"], targets.get("largest") if r["model"] == figures["largest"] else None)
+        target = f"p95 <= {limit:.0f} ms: {'met' if r['p95_ms'] <= limit else 'MISSED'}" if limit else ""
+        missed = f" ({r['missed']} timed out)" if r["missed"] else ""
+        print(f"   {key:<18} {r['n']:>6} {r['p50_ms']:>8.2f} {r['p95_ms']:>8.2f}  {target:<22} "
+              + (f"{r['stale_p50_ms']:.1f} / {r['stale_p95_ms']:.1f} ({r['stale_n']} answers)" if r["stale_n"] else "")
+              + missed)  # fmt: skip
+    print(
+        f"   largest network (parameters): {figures['largest']}; scenarios interleaved, one round of strokes "
+        "each in turn; showing: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in figures["showing"].items())
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    run(quick="--quick" in sys.argv)
