@@ -5,7 +5,8 @@ from the repository root (``PYTHONPATH=.`` where nothing is installed). It
 needs only the core's dependencies (torch, torchvision, numpy, safetensors,
 tqdm, pytest), and fits in about five minutes on one GPU:
 
-1. ``pytest tests/gpu`` in a subprocess: pass/fail per test.
+1. ``pytest tests/gpu`` in a subprocess: pass/fail per test; then the sync
+   count: read-backs per batch and any other host synchronisation in the loop.
 2. ``cnnviz train --model lenet --device cuda`` (the one-epoch recipe) for
    seeds 0, 1, 2: seconds to 99.0 % test accuracy from process start and from
    the first batch, images per second, final accuracy.
@@ -51,6 +52,7 @@ class Plan:
     cpu_batches: int = 40
     cpu_warmup: int = 5
     cpu_cap_s: float = 10.0  # per network
+    sync_steps: int = 300  # batches in the sync count
     variant_models: tuple[str, ...] = ("lenet", "resnet")
     variant_steps: int = 300
     variant_warmup: int = 30
@@ -63,8 +65,8 @@ FULL = Plan()
 # Seconds, not minutes: the plumbing of every part, with figures too small to mean much.
 QUICK = Plan(budget_s=120.0, pytest_timeout_s=90.0, seeds=(0,), train_timeout_s=90.0, train_batch_size=6000,
              zoo_gpu_cap_s=5.0, zoo_max_steps=3, cpu_batches=2, cpu_warmup=1, cpu_cap_s=5.0,
-             variant_models=("lenet",), variant_steps=3, variant_warmup=1, variant_cap_s=5.0, compile_cap_s=90.0)  # fmt: skip
-PARTS = ("pytest", "train", "zoo", "variants")
+             sync_steps=20, variant_models=("lenet",), variant_steps=3, variant_warmup=1, variant_cap_s=5.0, compile_cap_s=90.0)  # fmt: skip
+PARTS = ("pytest", "syncs", "train", "zoo", "variants")
 
 
 class Report:
@@ -154,6 +156,7 @@ def run(args, started: float) -> dict:
         print(f"gpu_check: {data_error}", flush=True)
     report.save()
     from cnnviz.tools.gpu_check_parts import part_pytest, part_time_to_99, part_zoo
+    from cnnviz.tools.gpu_check_syncs import part_syncs
     from cnnviz.tools.gpu_check_variants import part_variants
 
     def saver(name):
@@ -161,6 +164,7 @@ def run(args, started: float) -> dict:
 
     steps = {
         "pytest": lambda: part_pytest(out, min(plan.pytest_timeout_s, deadline() - 10), data_dir),
+        "syncs": lambda: part_syncs(gpu or "cpu", data_dir, plan.sync_steps),
         "train": lambda: part_time_to_99(
             gpu, plan.seeds, plan.train_timeout_s, data_dir, saver("train"), deadline, plan.train_batch_size
         ),  # fmt: skip

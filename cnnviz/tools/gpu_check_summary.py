@@ -35,6 +35,13 @@ def summary(data: dict) -> str:
             lines += [f"  {outcome}: {name}" for name, outcome in p.get("tests", {}).items() if outcome in shown]
         else:
             lines.append(f"tests/gpu: {p['status']} {p.get('why') or p.get('error', '')}")
+    s = parts.get("syncs")
+    if s and "batches" in s:
+        hidden = "not countable without CUDA" if s["hidden_syncs"] is None else f"{s['hidden_syncs']} other host syncs"
+        lines.append(f"syncs ({s['device']}): {s['read_backs']} read-backs in {s['batches']} batches "
+                     f"({s['reports']} reports), {hidden}")  # fmt: skip
+    elif s:
+        lines.append(f"syncs: {s['status']} ({s.get('why') or s.get('error', '')})")
     t = parts.get("train")
     if t and not t.get("runs"):
         lines.append(f"time to 99 %: {t['status']} ({t.get('why') or t.get('error', '')})")

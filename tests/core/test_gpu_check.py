@@ -21,6 +21,9 @@ def test_quick_check_writes_every_part_and_says_whether_cuda_is_there(tmp_path, 
     if not cuda:  # CUDA is the one reason tests/gpu skips
         assert parts["pytest"]["passed"] == 0 and parts["pytest"]["skipped"] == len(parts["pytest"]["tests"]) > 0
         assert parts["train"]["status"] == "skipped" and "CUDA not available" in parts["train"]["why"]
+    syncs = parts["syncs"]
+    assert syncs["batches"] > 0 and 0 < syncs["read_backs"] <= syncs["reports"] + 1
+    assert (syncs["hidden_syncs"] == 0) if cuda else syncs["hidden_syncs"] is None
     networks = parts["zoo"]["networks"]
     assert {"lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet"} <= networks.keys()
     assert all(n["cpu"]["images_per_second"] > 0 for n in networks.values())

@@ -231,7 +231,10 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
 
 
 def make_schedule(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int):
-    if config.schedule == "onecycle":
+    if config.schedule == "onecycle" and total_steps >= 3:
+        # The warm-up gets at least 1.5 steps: torch's OneCycleLR divides by zero when a phase is shorter
+        # (20 steps at 5 % is one step). Runs of 30 steps or more keep the recipe's share exactly.
+        warmup = config.warmup if config.warmup is not None else DEFAULT_WARMUP
         # Cycling the momentum (Adam's beta1) swings it 0.05 either side of its
         # value: for 0.9 that is torch's own 0.85-0.95, what runs recorded
         # before the field existed did. A steady beta1 did as well for LeNet.
@@ -240,7 +243,7 @@ def make_schedule(config: TrainConfig, optimizer: torch.optim.Optimizer, total_s
             optimizer,
             max_lr=config.learning_rate,
             total_steps=total_steps,
-            pct_start=config.warmup if config.warmup is not None else DEFAULT_WARMUP,
+            pct_start=min(max(warmup, 1.5 / total_steps), 0.5),
             cycle_momentum=config.cycle_momentum,
             base_momentum=round(max(centre - 0.05, 0.0), 12),
             max_momentum=round(min(centre + 0.05, 0.999), 12),
@@ -478,7 +481,7 @@ def train(
         if not math.isfinite(test_loss):  # the epoch's last steps broke the weights after the last report
             yield diverged(f"after epoch {epoch} the test loss became {test_loss:.4g}")
             return
-        if not rollback.above_chance(test_accuracy):
+        if rollback.epoch_failed(step, test_accuracy):
             yield diverged(f"epoch {epoch} ended at {100 * test_accuracy:.2f}% test accuracy, chance level")
             return
         rollback.epoch_passed(step, test_accuracy)

@@ -29,6 +29,10 @@ LOSS_WINDOW = 10
 CHANCE_FACTOR = 1.5
 
 
+# Runs shorter than this may end at chance level without having diverged.
+SHORT_RUN_STEPS = 25
+
+
 class WeightCopy:
     """Preallocated copy of a model's ``state_dict`` tensors (parameters and buffers) on their device."""
 
@@ -118,6 +122,11 @@ class Rollback:
 
     def above_chance(self, test_accuracy: float) -> bool:
         return test_accuracy > self.chance
+
+    def epoch_failed(self, step: int, test_accuracy: float) -> bool:
+        """An epoch that ends at chance has diverged, unless the whole run is too short to have
+        learned anything yet (a few steps of a lesson or a quick check are at chance by nature)."""
+        return step >= SHORT_RUN_STEPS and not self.above_chance(test_accuracy)
 
     def candidates(self) -> list[WeightCopy]:
         """Copies to try on divergence, newest first; the last one is the fallback."""
