@@ -58,8 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=d["dataset"], choices=list(DATASETS))
     p.add_argument("--epochs", type=int, default=d["epochs"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
-    lr_help = ", ".join(f"{lr:g} {name}" for name, lr in DEFAULT_LR.items())
-    p.add_argument("--lr", type=float, default=d["lr"], help=f"learning rate (default: {lr_help})")
+    lr_help = ", ".join(f"{lr:g} {name}" for name, lr in DEFAULT_LR.items()) + ", / sqrt(epochs); lenet5 a quarter"
+    p.add_argument("--lr", type=float, default=d["lr"], help=f"peak learning rate (default: {lr_help})")
     p.add_argument("--optimizer", default=d["optimizer"], choices=list(OPTIMIZERS))
     p.add_argument("--weight-decay", type=float, default=d["weight_decay"])
     p.add_argument("--schedule", default=d["schedule"], choices=list(SCHEDULES))

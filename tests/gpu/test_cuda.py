@@ -127,7 +127,9 @@ def test_a_training_thread_pauses_resumes_and_stops_on_cuda_without_hidden_syncs
                     events.append(event)
                     if isinstance(event, BatchStats):
                         copies.append((event.step, copy_weights(model)))  # between batches: consistent
-            syncs.extend(f"{w.filename}:{w.lineno}: {w.message}" for w in caught if "called a synchronizing" in str(w.message))
+            syncs.extend(
+                f"{w.filename}:{w.lineno}: {w.message}" for w in caught if "called a synchronizing" in str(w.message)
+            )
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 

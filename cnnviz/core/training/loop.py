@@ -30,6 +30,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("onecycle", "cosine", "constant")
 # Adam at 0.008 with batch 96: the one-epoch LeNet recipe (99.0 % for seeds 0-2).
 DEFAULT_LR = {"adam": 0.008, "adamw": 0.008, "sgd": 0.05}
+LR_SCALE = {"lenet5": 0.25}  # per model, on DEFAULT_LR (see default_lr)
 # Adam's moments forget fast (after the train_mnist_fast record's 0.7/0.9; 0.8/0.9
 # did best for LeNet): in a one-epoch run the gradients change faster than a
 # 0.9/0.999 average follows.
@@ -39,13 +40,11 @@ DEFAULT_BETAS = (0.8, 0.9)
 DEFAULT_WARMUP = 0.05
 
 
-def default_lr(optimizer: str, epochs: int) -> float:
-    """The default peak learning rate: the one-epoch recipe's, divided by sqrt(epochs).
-
-    0.008 serves one epoch (99.0 % for seeds 0-2) but is too hot for long runs (98.8 % after 15
-    epochs, against 99.26 % at 0.008 / sqrt(15)); one epoch keeps its rate exactly.
-    """
-    return DEFAULT_LR[optimizer] / math.sqrt(max(1, epochs))
+def default_lr(optimizer: str, epochs: int, model: str | None = None) -> float:
+    """The one-epoch recipe's peak rate / sqrt(epochs) x the model's scale. 0.008 serves one epoch (99.0 %,
+    seeds 0-2) but is too hot for long runs (98.8 % after 15 epochs, 99.26 % at 0.008 / sqrt(15)); LeNet-5's
+    RBF wants a quarter (resources/benchmarks/lenet5-lr-sweep-*: one epoch 95.3 % against 91.0 %)."""
+    return DEFAULT_LR[optimizer] / math.sqrt(max(1, epochs)) * LR_SCALE.get(model or "", 1.0)
 
 
 REPORT_INTERVAL = 1 / 30  # seconds between read-backs: the monitor redraws at 30 Hz
@@ -117,7 +116,7 @@ class TrainConfig:
 
     @property
     def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else default_lr(self.optimizer, self.epochs)
+        return self.lr if self.lr is not None else default_lr(self.optimizer, self.epochs, self.model)
 
     @property
     def adam_betas(self) -> tuple[float, float]:

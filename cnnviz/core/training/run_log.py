@@ -164,7 +164,7 @@ def _parts(s: dict) -> dict[str, str]:
     """Each comparable setting as a short phrase, in the order a label reads."""
     lr = s.get("lr")
     if lr is None and s.get("optimizer") in DEFAULT_LR:  # the rate the run used: the default for its epochs
-        lr = default_lr(s["optimizer"], s.get("epochs") or 1)
+        lr = default_lr(s["optimizer"], s.get("epochs") or 1, s.get("model"))
     optimizer = _OPTIMIZERS.get(s.get("optimizer"), str(s.get("optimizer", "")))
     parts = {
         "model": _model_name(s.get("model")),

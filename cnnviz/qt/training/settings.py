@@ -159,6 +159,7 @@ class TrainingSettings(QGroupBox):
             "and compare their curves in the runs list (sigmoid learns much more slowly)."
         )
         self.model_combo.currentIndexChanged.connect(self._enable_activation)
+        self.model_combo.currentIndexChanged.connect(lambda _index: self._show_default_lr())  # LeNet-5: its own rate
 
         self.epochs_spin = QSpinBox(objectName="trainEpochs")
         self.epochs_spin.setRange(1, 200)
@@ -308,7 +309,9 @@ class TrainingSettings(QGroupBox):
     def _show_default_lr(self) -> None:
         if self._lr_is_default and self.optimizer_combo.currentData() in DEFAULT_LR:
             self._setting_lr = True
-            self.lr_spin.setValue(default_lr(self.optimizer_combo.currentData(), self.epochs_spin.value()))
+            self.lr_spin.setValue(
+                default_lr(self.optimizer_combo.currentData(), self.epochs_spin.value(), self.model_combo.currentData())
+            )
             self._setting_lr = False
 
     def _on_lr_changed(self, _value: float) -> None:
