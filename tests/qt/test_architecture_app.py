@@ -87,7 +87,7 @@ def test_a_click_on_a_box_shows_that_stage_in_the_feature_maps(qtbot, window, dr
 def test_the_keyboard_walks_the_stages_and_enter_shows_one(qtbot, window):
     _show_architecture(qtbot, window)
     view = window.architecture
-    assert view.stages() == window.session.stage_names()
+    assert view.stages() == list(window.session.description.stage_names)
     qtbot.keyClick(view, Qt.Key.Key_Down)
     qtbot.keyClick(view, Qt.Key.Key_Down)
     assert view.selected == "C1"
@@ -103,7 +103,7 @@ def test_a_users_network_is_a_chain_of_its_stages(qtbot, window, tmp_path):
     window.settle()
     _show_architecture(qtbot, window)
     nodes = list(_nodes(window).values())
-    stages = window.session.stage_names()
+    stages = list(window.session.description.stage_names)
     assert [n["id"] for n in nodes] == ["image", *stages]
     for previous, node in zip(nodes, nodes[1:], strict=False):
         assert node["inputs"] == [previous["id"]] and node["stage"] == node["id"]

@@ -104,7 +104,8 @@ def test_gradcam_uses_the_last_convolutional_stage_or_the_one_picked(window, dra
     window.settle()
     _choose(panel.method, "gradcam")
     panel.enabled.setChecked(True)
-    stages, default = window.session.attribution_stages()
+    described = window.session.description
+    stages, default = list(described.attribution_stages), described.grad_cam_stage
     assert panel.stage.isEnabled() and default in stages and panel.result.stage == default
     assert [panel.stage.itemData(i) for i in range(1, panel.stage.count())] == stages
     other = stages[0]

@@ -85,7 +85,7 @@ def test_other_models_say_only_lenet5_has_a_c3_table(window):
 
 def test_layer_table_totals_for_lenet5(window):
     table = window.layer_table
-    rows = window.session.layer_table()
+    rows = window.session.description.layers
     assert table.rowCount() == len(rows) + 1
     assert table.totals() == ("60,000", "340,908")
     assert table.item(table.rowCount() - 1, 0).text() == "Total"
@@ -98,7 +98,7 @@ def test_layer_table_totals_for_lenet5(window):
 
 def test_layer_table_follows_the_model(window):
     window.model_picker.setCurrentIndex(window.model_picker.findData("alexnet"))
-    rows = window.session.layer_table()
+    rows = window.session.description.layers
     assert window.layer_table.rowCount() == len(rows) + 1
     assert window.layer_table.totals()[0] == f"{sum(r.params for r in rows):,}" == "543,882"
 

@@ -359,7 +359,7 @@ def test_session_change_from_elsewhere_refreshes_everything(qtbot, window):
     window.session.load_pretrained("resnet", "fashion-mnist")
     assert window.model_picker.currentData() == "resnet"
     assert window.dataset_picker.currentData() == "fashion-mnist"
-    assert window.layer_table.item(0, 0).text() == window.session.layer_table()[0].name
+    assert window.layer_table.item(0, 0).text() == window.session.description.layers[0].name
     assert window.c3.stack.currentIndex() == 0  # ResNet has no C3 table
     assert "ResNet" in window.status_model.text()
 

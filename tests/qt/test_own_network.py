@@ -41,7 +41,7 @@ def test_every_panel_shows_the_users_network(qtbot, own, draw):
     assert window.activations["blocks.1"].shape == (16, 14, 14)  # the loop's second block, after the skip add
     name, weights = session.first_kernels()
     assert name == "stem" and window.kernels.mosaic.block(name).channels == weights.shape[0] == 16
-    rows = session.layer_table()
+    rows = session.description.layers
     assert [r.name for r in rows] == stages
     assert window.layer_table.rowCount() == len(rows) + 1
     assert window.layer_table.totals()[0] == f"{sum(r.params for r in rows):,}"

@@ -206,8 +206,9 @@ class FeatureMapsView(QWidget):
 
         def network() -> None:
             session = state.session
-            self.set_output_kind("rbf" if session.output_is_distance else "scores", session.class_names)
-            self.set_layer_names(session.stage_names())
+            described = session.description
+            self.set_output_kind("rbf" if described.output_is_distance else "scores", session.class_names)
+            self.set_layer_names(list(described.stage_names))
 
         state.networkChanged.connect(network)
         state.resultReady.connect(lambda result: self.set_activations(result.activations))
@@ -375,10 +376,10 @@ class KernelsView(QWidget):
         """Subscribe to the app's state: new networks and live weights redraw the kernels."""
 
         def refresh() -> None:
-            try:
-                self.set_kernels(*state.session.first_kernels())
-            except ValueError:  # a network without a convolution (a user's own may be one)
+            if state.session.description.first_conv_stage is None:  # a user's own network may have none
                 self.set_kernels(None, None)
+            else:
+                self.set_kernels(*state.session.first_kernels())
 
         state.networkChanged.connect(refresh)
         state.weightsChanged.connect(refresh)

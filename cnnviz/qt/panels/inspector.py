@@ -112,7 +112,7 @@ class InspectorPanel(UnitInspectorPanel):
     def _on_unit_selected(self, unit) -> None:
         stage, channel = unit[0], unit[1]
         session = self.state.session
-        if session is not None and stage == session.first_conv_stage() and channel != self._kernel_out:
+        if session is not None and stage == session.description.first_conv_stage and channel != self._kernel_out:
             self._kernel_out = channel  # a first-layer unit: edit the kernel that made it
             self._show_kernel()
         self.refresh()
@@ -212,12 +212,10 @@ class ArchitecturePanel(ArchitectureView):
         self.stageClicked.connect(state.select_stage)
 
     def show_network(self, state) -> None:
-        try:
-            nodes = state.session.architecture_nodes()
-        except Exception as exc:  # a user's network whose shapes cannot be traced: one sentence, no diagram
-            nodes = []
-            state.statusMessage.emit(f"The architecture view cannot draw this network ({exc}).", 8000)
-        self.set_architecture(nodes)
+        described = state.session.description
+        if described.architecture_error:  # a user's network whose shapes cannot be traced: no diagram
+            state.statusMessage.emit(described.architecture_error, 8000)
+        self.set_architecture(list(described.architecture))
         self._acts = None
 
     def _on_result(self, result) -> None:
