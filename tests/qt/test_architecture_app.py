@@ -36,7 +36,7 @@ def test_googlenet_shows_four_branches_and_a_concatenation(qtbot, window, draw):
         concat = nodes[stage]
         assert concat["kind"] == "concat" and sorted(concat["inputs"]) == sorted(b["id"] for b in branches)
         assert sum(b["output_shape"][0] for b in branches) == concat["output_shape"][0]
-        assert list(window.activations[stage].shape) == concat["output_shape"]
+        assert list(window.session.result.activations[stage].shape) == concat["output_shape"]
     # Each box with a map shows the drawing's activation; it follows the next stroke.
     stem = window.architecture.items_by_id["stem"].thumb
     before = stem.pixmap().toImage()
@@ -78,7 +78,7 @@ def test_a_click_on_a_box_shows_that_stage_in_the_feature_maps(qtbot, window, dr
     fm = window.feature_maps
     assert fm.chooser.currentText() == "inception3a" and fm.mosaic.block_names() == ["inception3a"]
     assert is_on_screen(fm)  # the feature maps come to the front
-    np.testing.assert_array_equal(fm.mosaic.block("inception3a").data, window.activations["inception3a"])
+    np.testing.assert_array_equal(fm.mosaic.block("inception3a").data, window.session.result.activations["inception3a"])
     assert view.selected == "inception3a"
     window.state.select_stage("pool3")  # the owner's method, as any panel would call it
     assert fm.chooser.currentText() == "pool3" and view.selected == "pool3"

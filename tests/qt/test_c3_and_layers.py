@@ -60,8 +60,8 @@ def test_clicking_a_column_highlights_its_s2_inputs_and_shows_the_maps(qtbot, wi
             assert c3.grid.item(i, (column + 1) % 16).background().color() != accent
         assert f"C3 map {column}" in c3.caption.text()
         assert c3.strip.inputs == expected and c3.strip.column == column
-        np.testing.assert_array_equal(c3.strip._s2, window.activations["S2"])
-        np.testing.assert_array_equal(c3.strip._c3, window.activations["C3"])
+        np.testing.assert_array_equal(c3.strip._s2, window.session.result.activations["S2"])
+        np.testing.assert_array_equal(c3.strip._c3, window.session.result.activations["C3"])
 
 
 def test_header_click_selects_a_column_too(qtbot, window):
@@ -110,4 +110,4 @@ def test_the_c3_maps_catch_up_when_their_tab_is_raised(qtbot, window, draw):
     assert window.c3._stale and window.c3.strip._s2 is None
     window.dock_c3.raise_()
     qtbot.waitUntil(lambda: not window.c3._stale)
-    np.testing.assert_array_equal(window.c3.strip._s2, window.activations["S2"])
+    np.testing.assert_array_equal(window.c3.strip._s2, window.session.result.activations["S2"])

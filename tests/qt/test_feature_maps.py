@@ -17,7 +17,7 @@ from cnnviz.qt.widgets.visibility import is_on_screen
 def drawn(window, draw):
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
-    assert window.activations is not None
+    assert window.session.result.activations is not None
     return window
 
 
@@ -160,7 +160,7 @@ def test_other_networks_label_their_class_scores(qtbot, window, draw):
     window.settle()
     block = window.feature_maps.mosaic.block("fc3")
     assert block.labels == [str(i) for i in range(10)]  # Fashion-MNIST's long names do not fit a cell
-    assert block.marked == int(np.argmax(window.probabilities)) and "score" in block.title
+    assert block.marked == int(np.argmax(window.session.result.probabilities)) and "score" in block.title
 
 
 @pytest.mark.parametrize("model", ["googlenet", "resnet", "alexnet", "vgg"])
