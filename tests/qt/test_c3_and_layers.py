@@ -107,7 +107,7 @@ def test_the_c3_maps_catch_up_when_their_tab_is_raised(qtbot, window, draw):
     assert not is_on_screen(window.c3)  # behind the Layers tab
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
-    assert window.c3._stale and window.c3.strip._s2 is None
+    assert window.c3.while_hidden.stale and window.c3.strip._s2 is None
     window.dock_c3.raise_()
-    qtbot.waitUntil(lambda: not window.c3._stale)
+    qtbot.waitUntil(lambda: not window.c3.while_hidden.stale)
     np.testing.assert_array_equal(window.c3.strip._s2, window.session.result.activations["S2"])

@@ -127,9 +127,9 @@ def test_a_hidden_panel_costs_nothing_and_catches_up_when_shown(qtbot, drawn, dr
     painted = fm.mosaic.paint_count
     draw(drawn.canvas, line((0.2, 0.5), (0.8, 0.5)))
     drawn.settle()
-    assert fm._stale and fm.mosaic.paint_count == painted
+    assert fm.while_hidden.stale and fm.mosaic.paint_count == painted
     drawn.dock_maps.raise_()
-    qtbot.waitUntil(lambda: not fm._stale)  # caught up when its tab came to the front
+    qtbot.waitUntil(lambda: not fm.while_hidden.stale)  # caught up when its tab came to the front
     np.testing.assert_array_equal(fm.mosaic.block("C1").data, drawn.activations["C1"])
 
 

@@ -382,7 +382,7 @@ def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, dra
     w = MainWindow(settings=settings, defer_model=True)
     qtbot.addWidget(w)
     w.show()
-    assert w.session is None and not w.is_ready()
+    assert w.session is None and not w.state.is_ready()
     assert not w.act_random.isEnabled() and not w.model_picker.isEnabled()
     assert w.prediction.label.text() == "Loading…"
     draw(w.canvas, line((0.5, 0.15), (0.5, 0.85)))
@@ -390,7 +390,7 @@ def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, dra
     assert w.canvas.stroke_count() == 1 and w.prediction.bars.probabilities is None
     with qtbot.waitSignal(w.sessionReady, timeout=30_000):
         gate.set()
-    qtbot.waitUntil(lambda: not w.inference_pending())
+    qtbot.waitUntil(lambda: not w.state.inference_pending())
     assert w.model_picker.isEnabled() and w.act_random.isEnabled()
     assert w.model_picker.currentData() == "lenet5"
     assert w.prediction.bars.probabilities is not None  # the stroke drawn while loading is answered

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.core.data.datasets import class_names, is_loaded, load_split
+from cnnviz.core.data.datasets import class_names, is_loaded
 from cnnviz.core.errors import CheckpointError
 from cnnviz.core.inspect.activations import activations, c3_connection_table, first_conv_kernels, predict
 from cnnviz.core.inspect.description import NetworkDescription, describe
@@ -38,6 +38,7 @@ from cnnviz.core.models.registry import ModelSpec, build_model, get_spec
 from cnnviz.core.resources import pretrained_path
 from cnnviz.core.session.events import Event, EventGroup
 from cnnviz.core.session.explain import ExplainMixin
+from cnnviz.core.training.evaluate import count_test_images, load_test_images
 from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 
 
@@ -390,8 +391,15 @@ class ModelSession(ExplainMixin):
         """Whether ``random_test_image`` answers at once (False: it reads, maybe downloads, first)."""
         return is_loaded(self.dataset, False, data_dir)
 
+    def random_test_index(self, data_dir=None, rng: np.random.Generator | None = None) -> int:
+        """A random index into the current dataset's test set (read first if it is not in memory)."""
+        return int((rng or np.random.default_rng()).integers(count_test_images(self.dataset, data_dir)))
+
+    def test_image(self, index: int, data_dir=None) -> tuple[np.ndarray, int]:
+        """Test image ``index`` of the current dataset (28x28 float in [0, 1], as the network gets it) and its label."""
+        images, labels = load_test_images(self.dataset, [index], data_dir)
+        return images[0], int(labels[0])
+
     def random_test_image(self, data_dir=None, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
-        """A random test image of the current dataset (28x28 float in [0, 1]) and its label."""
-        images, labels = load_split(self.dataset, False, data_dir)
-        i = int((rng or np.random.default_rng()).integers(len(images)))
-        return images[i].float().div(255).numpy(), int(labels[i])
+        """A random test image of the current dataset and its label (``random_test_index``, ``test_image``)."""
+        return self.test_image(self.random_test_index(data_dir, rng), data_dir)

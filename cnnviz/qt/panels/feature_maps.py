@@ -33,7 +33,7 @@ from cnnviz.qt.widgets.style import (
     format_shape,
     scaled_font,
 )
-from cnnviz.qt.widgets.visibility import is_on_screen
+from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
 ALL_LAYERS = "All layers"
 HOVER_HELP = "Hover to read a value; click a unit to see how it was computed; Shift+click to enlarge its map."
@@ -122,7 +122,7 @@ class FeatureMapsView(QWidget):
         self.setAccessibleName("Feature maps")
         self.setToolTip("")
         self._acts: OrderedDict[str, np.ndarray] | None = None
-        self._stale = False
+        self.while_hidden = SkipWhileHidden(self, self._show)  # redraw when shown; a hidden panel costs nothing
         self._output_kind, self._class_names = "scores", [str(i) for i in range(10)]
 
         self.chooser = QComboBox()
@@ -227,17 +227,13 @@ class FeatureMapsView(QWidget):
     def set_activations(self, acts: OrderedDict[str, np.ndarray] | None) -> None:
         self._acts = acts
         self._update_zoom()  # its own window: it follows the drawing even with this tab hidden
-        if not is_on_screen(self):
-            self._stale = True  # redraw when shown; a hidden panel costs nothing
-            return
-        self._show()
-
-    def refresh_if_stale(self) -> None:
-        if self._stale and is_on_screen(self):
+        if not self.while_hidden.skip():
             self._show()
 
+    def refresh_if_stale(self) -> None:
+        self.while_hidden.catch_up()
+
     def _show(self) -> None:
-        self._stale = False
         acts = self._acts
         layer = self.chooser.currentText()
         if acts is not None and layer != ALL_LAYERS and layer in acts:
