@@ -67,7 +67,7 @@ def stroke_latency(data_dir=None, quick: bool = False) -> dict:
                 samples += got
                 missed += miss
         # The bare forward pass on the same input, for scale.
-        x = window.result.image
+        x = window.session.result.image
         forward = []
         for _ in range(50):
             t0 = time.perf_counter()
@@ -105,7 +105,7 @@ _COLD_START = textwrap.dedent(
         app.processEvents()
     app.processEvents()
     print("READY", time.perf_counter() - t0, flush=True)
-    if not window.is_ready():  # an idle event loop, as in the app
+    if not window.state.is_ready():  # an idle event loop, as in the app
         from PySide6.QtCore import QEventLoop
         loop = QEventLoop()
         window.sessionReady.connect(loop.quit)

@@ -50,7 +50,7 @@ def time_strokes(app, window, strokes, heat: bool = False) -> tuple[list[float],
         QApplication.sendEvent(canvas, event)
 
     def marks() -> tuple[int, int, int, int]:
-        return (window.inference_count, window.prediction.bars.paint_count, window.feature_maps.mosaic.paint_count,
+        return (window.state.inference_count, window.prediction.bars.paint_count, window.feature_maps.mosaic.paint_count,
                 window.preview.paint_count)  # fmt: skip
 
     samples, missed = [], 0

@@ -62,7 +62,7 @@ def _show(window, docks: dict, scenario: str) -> list[str]:
     panel.enabled.setChecked(scenario == "all")
     state, session = window.state, window.session
     if scenario == "all":  # the inspector explains a unit on every stroke
-        stage = session.attribution_stages()[1]
+        stage = session.description.grad_cam_stage
         if stage is not None:
             shape = session.infer(session.result.image if session.result.image is not None else _blank())[1][
                 stage

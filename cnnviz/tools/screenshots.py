@@ -46,7 +46,7 @@ def shoot_drawing(path: Path, settings_dir: Path) -> None:
     draw(window.canvas, three_outline())
     window.dock_c3.raise_()
     window.c3.select_column(9)  # C3 map 9 reads from four S2 maps: the table's point
-    _wait_until(lambda: window.probabilities is not None)
+    _wait_until(lambda: window.session is not None and window.session.result.probabilities is not None)
     _wait(1000)  # let the feature-map panels finish painting
     window.grab().save(str(path))
     _dispose(window)
@@ -54,7 +54,7 @@ def shoot_drawing(path: Path, settings_dir: Path) -> None:
 
 def shoot_training(path: Path, settings_dir: Path, batches: int, image_seed: int) -> None:
     window = _window(settings_dir, "training")
-    window.test_image_rng = np.random.default_rng(image_seed)  # the same test image every time
+    window.files.test_image_rng = np.random.default_rng(image_seed)  # the same test image every time
     _wait_until(window.show_random_test_image)
     window.dock_training.raise_()
     monitor = window.monitor
@@ -78,7 +78,7 @@ def shoot_screen(folder: Path, settings_dir: Path) -> list[Path]:
     window = MainWindow(settings=settings)
     window.showMaximized() if window.docks.compact else window.show()
     draw(window.canvas, three_outline())
-    _wait_until(lambda: window.probabilities is not None)
+    _wait_until(lambda: window.session is not None and window.session.result.probabilities is not None)
     screen = QGuiApplication.primaryScreen()
     size = screen.geometry().size() * screen.devicePixelRatio()
     tag = f"{size.width()}x{size.height()}"

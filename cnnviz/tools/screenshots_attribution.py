@@ -29,7 +29,7 @@ def _show_beside_prediction(window, dock) -> None:
 def shoot_attribution(path: Path, settings_dir: Path) -> None:
     window = _window(settings_dir, "attribution")
     draw(window.canvas, three_outline())
-    _wait_until(lambda: window.probabilities is not None)
+    _wait_until(lambda: window.session is not None and window.session.result.probabilities is not None)
     _show_beside_prediction(window, window.dock_attribution)
     panel = window.attribution
     panel.method.setCurrentIndex(panel.method.findData("gradcam"))

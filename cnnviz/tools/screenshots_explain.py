@@ -24,7 +24,7 @@ def shoot_inspector(path: Path, settings_dir: Path) -> None:
 
     window = _window(settings_dir, "inspector")
     draw(window.canvas, three_outline())
-    _wait_until(lambda: window.probabilities is not None)
+    _wait_until(lambda: window.session is not None and window.session.result.probabilities is not None)
     window.state.select_unit(*C3_UNIT)
     _wait_until(lambda: window.inspector.data is not None)
     window.inspector.steps.setCurrentItem(window.inspector.steps.topLevelItem(0).child(0))  # map 0's patch
@@ -42,7 +42,13 @@ def shoot_architecture(path: Path, settings_dir: Path) -> None:
     shots = []
     for model, stage in (("googlenet", "inception3a"), ("resnet", "layer2")):
         window.switch_model(model, "mnist")
-        _wait_until(lambda: window.probabilities is not None and not window.inference_pending())
+        _wait_until(
+            lambda: (
+                window.session is not None
+                and window.session.result.probabilities is not None
+                and not window.state.inference_pending()
+            )
+        )
         _wait(500)  # the thumbnails catch up
         view = window.architecture
         view.select_stage(stage)

@@ -37,7 +37,7 @@ def test_explain_unit_is_the_inspector_on_the_current_input(session):
 
 @pytest.mark.parametrize(("model", "stage"), [("lenet5", "C1"), ("lenet", "conv1"), ("resnet", "stem")])
 def test_the_first_convolutions_stage(model, stage):
-    assert ModelSession(model).first_conv_stage() == stage
+    assert ModelSession(model).description.first_conv_stage == stage
 
 
 def test_an_edit_announces_new_weights_and_a_reset_brings_back_exactly_the_trained_ones(session):
@@ -78,6 +78,6 @@ def test_edits_are_refused_while_training(session):
 
 
 def test_architecture_nodes_are_plain_data():
-    nodes = ModelSession("googlenet").architecture_nodes()
+    nodes = list(ModelSession("googlenet").description.architecture)
     json.dumps(nodes)
     assert nodes[0]["id"] == "image" and any(n["kind"] == "concat" for n in nodes)

@@ -110,8 +110,8 @@ def window(qtbot, settings):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    w.settle = lambda: qtbot.waitUntil(lambda: not w.inference_pending())  # the newest drawing is answered
-    qtbot.waitUntil(lambda: w.inference_count >= 1)  # the first (empty) inference has run
+    w.settle = lambda: qtbot.waitUntil(lambda: not w.state.inference_pending())  # the newest drawing is answered
+    qtbot.waitUntil(lambda: w.state.inference_count >= 1)  # the first (empty) inference has run
     return w
 
 

@@ -23,7 +23,7 @@ def test_the_app_starts_draws_and_quits_cleanly(tmp_path):
             app = QApplication.instance()
             from cnnviz.qt import MainWindow
             window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
-            print("shown", window.isVisible(), "ready", window.is_ready(), flush=True)
+            print("shown", window.isVisible(), "ready", window.state.is_ready(), flush=True)
 
             def ready():
                 print("name", app.applicationName(), app.organizationName())
@@ -32,7 +32,7 @@ def test_the_app_starts_draws_and_quits_cleanly(tmp_path):
                 window.close()
                 app.quit()
 
-            if window.is_ready():
+            if window.state.is_ready():
                 ready()
             else:
                 window.sessionReady.connect(ready)

@@ -21,7 +21,7 @@ def _nodes(window) -> dict[str, dict]:
 
 def _show_architecture(qtbot, window) -> None:
     window.dock_architecture.raise_()
-    qtbot.waitUntil(lambda: is_on_screen(window.architecture) and not window.architecture._stale)  # caught up
+    qtbot.waitUntil(lambda: is_on_screen(window.architecture) and not window.architecture.while_hidden.stale)  # caught up
 
 
 def test_googlenet_shows_four_branches_and_a_concatenation(qtbot, window, draw):
@@ -36,7 +36,7 @@ def test_googlenet_shows_four_branches_and_a_concatenation(qtbot, window, draw):
         concat = nodes[stage]
         assert concat["kind"] == "concat" and sorted(concat["inputs"]) == sorted(b["id"] for b in branches)
         assert sum(b["output_shape"][0] for b in branches) == concat["output_shape"][0]
-        assert list(window.activations[stage].shape) == concat["output_shape"]
+        assert list(window.session.result.activations[stage].shape) == concat["output_shape"]
     # Each box with a map shows the drawing's activation; it follows the next stroke.
     stem = window.architecture.items_by_id["stem"].thumb
     before = stem.pixmap().toImage()
@@ -78,7 +78,7 @@ def test_a_click_on_a_box_shows_that_stage_in_the_feature_maps(qtbot, window, dr
     fm = window.feature_maps
     assert fm.chooser.currentText() == "inception3a" and fm.mosaic.block_names() == ["inception3a"]
     assert is_on_screen(fm)  # the feature maps come to the front
-    np.testing.assert_array_equal(fm.mosaic.block("inception3a").data, window.activations["inception3a"])
+    np.testing.assert_array_equal(fm.mosaic.block("inception3a").data, window.session.result.activations["inception3a"])
     assert view.selected == "inception3a"
     window.state.select_stage("pool3")  # the owner's method, as any panel would call it
     assert fm.chooser.currentText() == "pool3" and view.selected == "pool3"
@@ -87,7 +87,7 @@ def test_a_click_on_a_box_shows_that_stage_in_the_feature_maps(qtbot, window, dr
 def test_the_keyboard_walks_the_stages_and_enter_shows_one(qtbot, window):
     _show_architecture(qtbot, window)
     view = window.architecture
-    assert view.stages() == window.session.stage_names()
+    assert view.stages() == list(window.session.description.stage_names)
     qtbot.keyClick(view, Qt.Key.Key_Down)
     qtbot.keyClick(view, Qt.Key.Key_Down)
     assert view.selected == "C1"
@@ -103,7 +103,7 @@ def test_a_users_network_is_a_chain_of_its_stages(qtbot, window, tmp_path):
     window.settle()
     _show_architecture(qtbot, window)
     nodes = list(_nodes(window).values())
-    stages = window.session.stage_names()
+    stages = list(window.session.description.stage_names)
     assert [n["id"] for n in nodes] == ["image", *stages]
     for previous, node in zip(nodes, nodes[1:], strict=False):
         assert node["inputs"] == [previous["id"]] and node["stage"] == node["id"]

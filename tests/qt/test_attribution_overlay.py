@@ -32,14 +32,14 @@ def test_saliency_heat_matches_captum_for_the_drawn_input(window, draw):
     _choose(panel.method, "saliency")
     panel.enabled.setChecked(True)
     session = window.session
-    expected = attribute(session.model, window.result.image, "saliency")
+    expected = attribute(session.model, window.session.result.image, "saliency")
     assert panel.result is not None and panel.result.method == "saliency"
-    assert panel.result.target == window.result.predicted == expected.target
+    assert panel.result.target == window.session.result.predicted == expected.target
     np.testing.assert_allclose(panel.result.map, expected.map, rtol=1e-5, atol=1e-7)
     heat = window.preview._heat
     assert heat is not None and (heat.width(), heat.height()) == (28, 28)
     canvas_heat = window.canvas._heat
-    drawing_h, drawing_w = window.result.transform.drawing_shape
+    drawing_h, drawing_w = window.session.result.transform.drawing_shape
     assert canvas_heat is not None and canvas_heat.width() >= 140
     assert canvas_heat.width() / canvas_heat.height() == drawing_w / drawing_h  # it covers the whole square
     # The strongest input pixel is the most opaque pixel of the picture.
@@ -55,12 +55,11 @@ def test_off_costs_nothing_per_stroke(window, draw, monkeypatch):
     calls = []
     monkeypatch.setattr(window.session, "attribution", lambda *a, **k: calls.append(a))
     monkeypatch.setattr(window.session, "attribution_task", lambda *a, **k: calls.append(a))
-    monkeypatch.setattr(window.session, "attribution_stages", lambda *a, **k: calls.append(a))
-    before = window.inference_count
+    before = window.state.inference_count
     for stroke in (SEVEN[:10], SEVEN[10:20], SEVEN[20:]):
         draw(window.canvas, stroke)
         window.settle()
-    assert window.inference_count >= before + 3 and calls == [] and panel.result is None
+    assert window.state.inference_count >= before + 3 and calls == [] and panel.result is None
 
 
 def test_every_stroke_updates_the_heat_while_on(qtbot, window, draw):
@@ -73,7 +72,7 @@ def test_every_stroke_updates_the_heat_while_on(qtbot, window, draw):
     qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(canvas, 0.4, 0.85))
     qtbot.mouseMove(canvas, canvas_point(canvas, 0.6, 0.5))
     window.settle()
-    np.testing.assert_allclose(panel.result.map, attribute(window.session.model, window.result.image, "saliency").map,
+    np.testing.assert_allclose(panel.result.map, attribute(window.session.model, window.session.result.image, "saliency").map,
                                rtol=1e-5, atol=1e-7)  # fmt: skip
     assert not np.allclose(panel.result.map, first)
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(canvas, 0.6, 0.5))
@@ -84,7 +83,7 @@ def test_picking_another_class_changes_the_map_and_clicking_a_bar_picks_it(qtbot
     panel.enabled.setChecked(True)
     draw(window.canvas, SEVEN)
     window.settle()
-    predicted = window.result.predicted
+    predicted = window.session.result.predicted
     other = (predicted + 1) % 10
     before = panel.result.map.copy()
     bars = window.prediction.bars
@@ -92,7 +91,7 @@ def test_picking_another_class_changes_the_map_and_clicking_a_bar_picks_it(qtbot
     qtbot.mouseClick(bars, Qt.MouseButton.LeftButton, pos=QPoint(bars.width() // 2, int(4 + (other + 0.5) * row_h)))
     assert panel.target.currentData() == other
     assert panel.result.target == other
-    expected = attribute(window.session.model, window.result.image, "saliency", target=other)
+    expected = attribute(window.session.model, window.session.result.image, "saliency", target=other)
     np.testing.assert_allclose(panel.result.map, expected.map, rtol=1e-5, atol=1e-7)
     assert not np.allclose(panel.result.map, before)
     assert "your pick" in panel.note.text()
@@ -104,12 +103,13 @@ def test_gradcam_uses_the_last_convolutional_stage_or_the_one_picked(window, dra
     window.settle()
     _choose(panel.method, "gradcam")
     panel.enabled.setChecked(True)
-    stages, default = window.session.attribution_stages()
+    described = window.session.description
+    stages, default = list(described.attribution_stages), described.grad_cam_stage
     assert panel.stage.isEnabled() and default in stages and panel.result.stage == default
     assert [panel.stage.itemData(i) for i in range(1, panel.stage.count())] == stages
     other = stages[0]
     _choose(panel.stage, other)
-    expected = attribute(window.session.model, window.result.image, "gradcam", stage=other)
+    expected = attribute(window.session.model, window.session.result.image, "gradcam", stage=other)
     assert panel.result.stage == other
     np.testing.assert_allclose(panel.result.map, expected.map, rtol=1e-5, atol=1e-6)
 
@@ -135,7 +135,7 @@ def test_a_test_image_without_transform_fills_the_square(window, data_dir):
     window.data_dir = data_dir  # the fixture has read the test set: the image comes at once
     assert window.show_random_test_image()
     window.settle()
-    assert window.result.transform is None
+    assert window.session.result.transform is None
     heat = window.canvas._heat
     assert heat is not None and (heat.width(), heat.height()) == (28, 28)
 
@@ -152,7 +152,7 @@ def test_integrated_gradients_runs_in_the_background_with_progress(qtbot, window
         assert panel.cancel.isEnabled() and not panel.compute.isEnabled()
     assert progress and progress[-1] == 1.0 and progress == sorted(progress)
     assert panel.progress.value() == 100
-    expected = attribute(window.session.model, window.result.image, "ig")
+    expected = attribute(window.session.model, window.session.result.image, "ig")
     np.testing.assert_allclose(panel.result.map, expected.map, rtol=1e-4, atol=1e-6)
     assert window.preview._heat is not None and not panel.cancel.isEnabled()
     # A new stroke makes the slow map stale: it is cleared, and Compute brings a new one.

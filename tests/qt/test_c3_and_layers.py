@@ -60,8 +60,8 @@ def test_clicking_a_column_highlights_its_s2_inputs_and_shows_the_maps(qtbot, wi
             assert c3.grid.item(i, (column + 1) % 16).background().color() != accent
         assert f"C3 map {column}" in c3.caption.text()
         assert c3.strip.inputs == expected and c3.strip.column == column
-        np.testing.assert_array_equal(c3.strip._s2, window.activations["S2"])
-        np.testing.assert_array_equal(c3.strip._c3, window.activations["C3"])
+        np.testing.assert_array_equal(c3.strip._s2, window.session.result.activations["S2"])
+        np.testing.assert_array_equal(c3.strip._c3, window.session.result.activations["C3"])
 
 
 def test_header_click_selects_a_column_too(qtbot, window):
@@ -85,7 +85,7 @@ def test_other_models_say_only_lenet5_has_a_c3_table(window):
 
 def test_layer_table_totals_for_lenet5(window):
     table = window.layer_table
-    rows = window.session.layer_table()
+    rows = window.session.description.layers
     assert table.rowCount() == len(rows) + 1
     assert table.totals() == ("60,000", "340,908")
     assert table.item(table.rowCount() - 1, 0).text() == "Total"
@@ -98,7 +98,7 @@ def test_layer_table_totals_for_lenet5(window):
 
 def test_layer_table_follows_the_model(window):
     window.model_picker.setCurrentIndex(window.model_picker.findData("alexnet"))
-    rows = window.session.layer_table()
+    rows = window.session.description.layers
     assert window.layer_table.rowCount() == len(rows) + 1
     assert window.layer_table.totals()[0] == f"{sum(r.params for r in rows):,}" == "543,882"
 
@@ -107,7 +107,7 @@ def test_the_c3_maps_catch_up_when_their_tab_is_raised(qtbot, window, draw):
     assert not is_on_screen(window.c3)  # behind the Layers tab
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
-    assert window.c3._stale and window.c3.strip._s2 is None
+    assert window.c3.while_hidden.stale and window.c3.strip._s2 is None
     window.dock_c3.raise_()
-    qtbot.waitUntil(lambda: not window.c3._stale)
-    np.testing.assert_array_equal(window.c3.strip._s2, window.activations["S2"])
+    qtbot.waitUntil(lambda: not window.c3.while_hidden.stale)
+    np.testing.assert_array_equal(window.c3.strip._s2, window.session.result.activations["S2"])

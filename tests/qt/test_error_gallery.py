@@ -122,10 +122,12 @@ def test_clicking_a_gallery_image_shows_the_mistake_everywhere(qtbot, evaluated,
     index = gallery.shown_indices()[0]
     view = gallery.images
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualItemRect(view.item(0)).center())
-    qtbot.waitUntil(lambda: window.true_label == true and not window.inference_pending(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: window.session.result.true_label == true and not window.state.inference_pending(), timeout=10_000
+    )
     image, _ = load_test_images("mnist", [index], data_dir)
-    assert np.array_equal(window.result.image, image[0])  # fed as it is, not re-centred
-    assert window.result.predicted == pred  # the network's mistake ...
+    assert np.array_equal(window.session.result.image, image[0])  # fed as it is, not re-centred
+    assert window.session.result.predicted == pred  # the network's mistake ...
     assert window.prediction.label.text().startswith(f"{pred} ")  # ... is what the prediction panel says
     assert f"true label: <b>{true}</b>" in window.canvas_panel.true_label.text()  # ... next to the truth
     assert not window.canvas.is_empty()

@@ -17,14 +17,14 @@ from cnnviz.qt.widgets.visibility import is_on_screen
 def drawn(window, draw):
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
-    assert window.activations is not None
+    assert window.session.result.activations is not None
     return window
 
 
 def test_all_layers_are_shown_as_tiles_coloured_from_the_activations(drawn):
     mosaic = drawn.feature_maps.mosaic
-    assert mosaic.block_names() == list(drawn.activations)
-    for name, act in drawn.activations.items():
+    assert mosaic.block_names() == list(drawn.session.result.activations)
+    for name, act in drawn.session.result.activations.items():
         block = mosaic.block(name)
         act = block.data[:, 0, 0] if block.is_vector else act  # LeNet-5's output shows as distances
         maps = act.reshape(act.shape[0], -1) if act.ndim == 3 else act[:, None]
@@ -54,9 +54,9 @@ def test_hover_reads_layer_channel_and_value(drawn):
     assert hit is not None and hit[0].name == "C3" and hit[1] == 5
     _, _, y, x = hit
     text = mosaic.describe_at(pos)
-    assert text.startswith("C3  ·  channel 5") and f"{drawn.activations['C3'][5, y, x]:.3f}" in text
+    assert text.startswith("C3  ·  channel 5") and f"{drawn.session.result.activations['C3'][5, y, x]:.3f}" in text
     f6 = mosaic.describe_at(mosaic.cell_center("F6", 40))
-    assert f6 == f"F6  ·  unit 40  ·  value {drawn.activations['F6'][40]:.3f}"
+    assert f6 == f"F6  ·  unit 40  ·  value {drawn.session.result.activations['F6'][40]:.3f}"
 
 
 def test_mouse_hover_updates_the_read_out(qtbot, drawn):
@@ -75,10 +75,10 @@ def test_shift_click_enlarges_a_map_that_follows_the_drawing(qtbot, drawn, draw)
     zoom = fm.zoom
     assert zoom is not None and zoom.isVisible() and zoom.objectName() == "mapZoom"
     assert (zoom.layer, zoom.channel) == ("S2", 3)
-    np.testing.assert_array_equal(zoom.image.image, drawn.activations["S2"][3])
+    np.testing.assert_array_equal(zoom.image.image, drawn.session.result.activations["S2"][3])
     draw(drawn.canvas, line((0.2, 0.5), (0.8, 0.5)))
     drawn.settle()
-    np.testing.assert_array_equal(zoom.image.image, drawn.activations["S2"][3])
+    np.testing.assert_array_equal(zoom.image.image, drawn.session.result.activations["S2"][3])
     fm.enlarge("F6", 7)  # a vector is shown as bars
     assert zoom.bars.isVisible() and not zoom.image.isVisible()
     zoom.close()
@@ -127,10 +127,10 @@ def test_a_hidden_panel_costs_nothing_and_catches_up_when_shown(qtbot, drawn, dr
     painted = fm.mosaic.paint_count
     draw(drawn.canvas, line((0.2, 0.5), (0.8, 0.5)))
     drawn.settle()
-    assert fm._stale and fm.mosaic.paint_count == painted
+    assert fm.while_hidden.stale and fm.mosaic.paint_count == painted
     drawn.dock_maps.raise_()
-    qtbot.waitUntil(lambda: not fm._stale)  # caught up when its tab came to the front
-    np.testing.assert_array_equal(fm.mosaic.block("C1").data, drawn.activations["C1"])
+    qtbot.waitUntil(lambda: not fm.while_hidden.stale)  # caught up when its tab came to the front
+    np.testing.assert_array_equal(fm.mosaic.block("C1").data, drawn.session.result.activations["C1"])
 
 
 def test_mosaic_relayout_when_shapes_change(qtbot):
@@ -148,10 +148,10 @@ def test_mosaic_relayout_when_shapes_change(qtbot):
 def test_lenet5s_output_row_reads_as_rbf_distances_with_the_answer_marked(drawn):
     """Not ten identical blue squares: the distance to each class's bitmap, named, the answer outlined."""
     block = drawn.feature_maps.mosaic.block("output")
-    np.testing.assert_allclose(block.data[:, 0, 0], -drawn.activations["output"])  # distances, >= 0
+    np.testing.assert_allclose(block.data[:, 0, 0], -drawn.session.result.activations["output"])  # distances, >= 0
     assert (block.data >= 0).all() and "distance" in block.title
     assert block.labels == [str(d) for d in range(10)]
-    assert block.marked == int(np.argmax(drawn.probabilities)) == int(np.argmin(block.data[:, 0, 0]))
+    assert block.marked == int(np.argmax(drawn.session.result.probabilities)) == int(np.argmin(block.data[:, 0, 0]))
 
 
 def test_other_networks_label_their_class_scores(qtbot, window, draw):
@@ -160,7 +160,7 @@ def test_other_networks_label_their_class_scores(qtbot, window, draw):
     window.settle()
     block = window.feature_maps.mosaic.block("fc3")
     assert block.labels == [str(i) for i in range(10)]  # Fashion-MNIST's long names do not fit a cell
-    assert block.marked == int(np.argmax(window.probabilities)) and "score" in block.title
+    assert block.marked == int(np.argmax(window.session.result.probabilities)) and "score" in block.title
 
 
 @pytest.mark.parametrize("model", ["googlenet", "resnet", "alexnet", "vgg"])

@@ -55,7 +55,7 @@ def test_the_prediction_and_maps_update_while_the_stroke_is_drawn(qtbot, window,
     for u, v in make_line((0.3, 0.2), (0.6, 0.8), n=10)[1:]:
         qtbot.mouseMove(canvas, canvas_point(canvas, u, v))
         window.settle()  # the coalescing timer has run
-        counts.append(window.inference_count)
+        counts.append(window.state.inference_count)
     # Mid-stroke (no release yet), every move has been answered.
     assert canvas.stroke_count() == 0
     assert counts == sorted(counts) and counts[-1] - counts[0] >= 8
@@ -63,7 +63,7 @@ def test_the_prediction_and_maps_update_while_the_stroke_is_drawn(qtbot, window,
     assert probs is not None and probs.shape == (10,) and abs(probs.sum() - 1) < 1e-4
     top = int(np.argmax(probs))
     assert window.prediction.label.text().startswith(f"{top}  (")
-    assert window.feature_maps.mosaic.block_names() == list(window.activations.keys())
+    assert window.feature_maps.mosaic.block_names() == list(window.session.result.activations.keys())
     expected = drawing_to_input(canvas.image_array(), ink_is_dark=False)
     np.testing.assert_allclose(window.preview.values, expected)
     np.testing.assert_allclose(probs, window.session.predict(expected), atol=1e-5)
@@ -169,11 +169,11 @@ def test_shortcuts_are_bound(window):
 
 def test_random_test_image_shows_its_true_label(qtbot, window, data_dir):
     window.data_dir = data_dir
-    window.test_image_rng = np.random.default_rng(3)
+    window.files.test_image_rng = np.random.default_rng(3)
     qtbot.keyClick(window.canvas, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.canvas.is_empty(), timeout=30_000)  # the first press reads the test set
     window.settle()
-    label = window.true_label
+    label = window.session.result.true_label
     assert f"true label: <b>{label}</b>" in window.canvas_panel.true_label.text()
     window.settle()
     # test images are what the model knows best; seed 3 picks an easy one
@@ -214,7 +214,7 @@ def test_first_random_image_reads_the_test_set_off_the_gui_thread(
     window.settle()
     assert window.prediction.bars.probabilities is not None
     gate.set()
-    qtbot.waitUntil(lambda: window.true_label is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.session.result.true_label is not None, timeout=30_000)
     assert window.act_random.isEnabled() and window.statusBar().currentMessage() == ""
 
 
@@ -344,13 +344,13 @@ def test_inference_is_coalesced_newest_drawing_wins(qtbot, window):
     """A burst of drawings between two event-loop turns costs one inference, on the last one."""
     from cnnviz.qt.widgets.canvas import MODEL_SIZE
 
-    before = window.inference_count
+    before = window.state.inference_count
     for k in range(5):
         img = np.zeros((MODEL_SIZE, MODEL_SIZE), np.uint8)
         img[40:240, 40 + 40 * k : 60 + 40 * k] = 255
         window.state.set_drawing(img)
     window.settle()
-    assert window.inference_count == before + 1
+    assert window.state.inference_count == before + 1
     np.testing.assert_allclose(window.preview.values, drawing_to_input(img, ink_is_dark=False))
 
 
@@ -359,7 +359,7 @@ def test_session_change_from_elsewhere_refreshes_everything(qtbot, window):
     window.session.load_pretrained("resnet", "fashion-mnist")
     assert window.model_picker.currentData() == "resnet"
     assert window.dataset_picker.currentData() == "fashion-mnist"
-    assert window.layer_table.item(0, 0).text() == window.session.layer_table()[0].name
+    assert window.layer_table.item(0, 0).text() == window.session.description.layers[0].name
     assert window.c3.stack.currentIndex() == 0  # ResNet has no C3 table
     assert "ResNet" in window.status_model.text()
 
@@ -382,7 +382,7 @@ def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, dra
     w = MainWindow(settings=settings, defer_model=True)
     qtbot.addWidget(w)
     w.show()
-    assert w.session is None and not w.is_ready()
+    assert w.session is None and not w.state.is_ready()
     assert not w.act_random.isEnabled() and not w.model_picker.isEnabled()
     assert w.prediction.label.text() == "Loading…"
     draw(w.canvas, line((0.5, 0.15), (0.5, 0.85)))
@@ -390,7 +390,7 @@ def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, dra
     assert w.canvas.stroke_count() == 1 and w.prediction.bars.probabilities is None
     with qtbot.waitSignal(w.sessionReady, timeout=30_000):
         gate.set()
-    qtbot.waitUntil(lambda: not w.inference_pending())
+    qtbot.waitUntil(lambda: not w.state.inference_pending())
     assert w.model_picker.isEnabled() and w.act_random.isEnabled()
     assert w.model_picker.currentData() == "lenet5"
     assert w.prediction.bars.probabilities is not None  # the stroke drawn while loading is answered
@@ -426,7 +426,7 @@ def test_a_dot_is_not_read_as_a_digit(qtbot, window, draw):
     """A click or a tiny scribble would be blown up to full size and "recognised": it is not."""
     draw(window.canvas, line((0.5, 0.5), (0.52, 0.51), n=3))
     window.settle()
-    assert window.probabilities is None and window.prediction.bars.probabilities is None
+    assert window.session.result.probabilities is None and window.prediction.bars.probabilities is None
     assert window.prediction.label.text() == "Draw a bigger digit"
     draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))  # a real stroke is read again
     window.settle()

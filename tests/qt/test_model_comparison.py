@@ -30,7 +30,7 @@ def test_the_six_answers_equal_each_networks_own_prediction(qtbot, window, draw)
     draw(window.canvas, SEVEN)
     window.settle()
     qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
-    image = window.result.image
+    image = window.session.result.image
     answers = panel.view.answers
     assert [a["name"] for a in answers] == ["lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet"]
     session = ModelSession()
@@ -40,7 +40,7 @@ def test_the_six_answers_equal_each_networks_own_prediction(qtbot, window, draw)
         np.testing.assert_allclose(answer["probabilities"], expected, atol=1e-6)
         assert answer["top"] == int(np.argmax(expected))
     # The current network's own answer on screen agrees with its card.
-    np.testing.assert_allclose(answers[0]["probabilities"], window.probabilities, atol=1e-6)
+    np.testing.assert_allclose(answers[0]["probabilities"], window.session.result.probabilities, atol=1e-6)
     assert panel.view.current == "lenet5" and not panel.view.stale
     assert "Shipped weights for MNIST" in panel.header.text() and "ms" in panel.header.text()
     first = answers[0]
@@ -109,7 +109,9 @@ def test_fashion_mnist_uses_its_own_weights_and_class_names(qtbot, window, draw)
     qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
     session = ModelSession()
     assert session.load_pretrained("lenet", "fashion-mnist")
-    np.testing.assert_allclose(panel.view.answers[1]["probabilities"], session.predict(window.result.image), atol=1e-6)
+    np.testing.assert_allclose(
+        panel.view.answers[1]["probabilities"], session.predict(window.session.result.image), atol=1e-6
+    )
     assert panel.view.current == "resnet" and panel.view.class_names[0] == "T-shirt/top"
     assert "Fashion-MNIST" in panel.header.text()
 
@@ -121,7 +123,7 @@ def test_the_worker_thread_ends_when_the_window_closes(qtbot, window, draw, busy
     draw(window.canvas, SEVEN)
     if busy:
         window.settle()
-        panel.set_input(window.result.image)  # a job in flight as the window closes
+        panel.set_input(window.session.result.image)  # a job in flight as the window closes
     window.close()
     assert not panel.runner.busy()
     assert not [t for t in threading.enumerate() if t.name.startswith("cnnviz-compare")]
@@ -139,6 +141,6 @@ def test_the_cards_keep_the_shipped_weights_whatever_the_current_weights(qtbot, 
     shipped = ModelSession()
     assert shipped.load_pretrained("lenet", "mnist")
     card = panel.view.answers[1]
-    np.testing.assert_allclose(card["probabilities"], shipped.predict(window.result.image), atol=1e-6)
-    assert not np.allclose(card["probabilities"], window.probabilities, atol=1e-3)
+    np.testing.assert_allclose(card["probabilities"], shipped.predict(window.session.result.image), atol=1e-6)
+    assert not np.allclose(card["probabilities"], window.session.result.probabilities, atol=1e-3)
     assert panel.view.current == "lenet"

@@ -81,18 +81,18 @@ def test_random_test_images_go_to_the_network_unchanged(qtbot, window, data_dir)
     from cnnviz.core.data.datasets import load_split
 
     window.switch_model("lenet5", "fashion-mnist")
-    window.test_image_rng = np.random.default_rng(0)
+    window.files.test_image_rng = np.random.default_rng(0)
     images, labels = load_split("fashion-mnist", False, data_dir)
     qtbot.waitUntil(window.show_random_test_image, timeout=60_000)  # the first press reads the test set
     picks = np.random.default_rng(0).integers(len(images), size=40)
-    window.test_image_rng = np.random.default_rng(0)
+    window.files.test_image_rng = np.random.default_rng(0)
     app_right = net_right = 0
     for i in picks:
         assert window.show_random_test_image()
         window.settle()
         image = images[i].float().div(255).numpy()
-        np.testing.assert_array_equal(window.result.image, image)  # no crop, no re-centring
-        assert window.true_label == int(labels[i])
-        app_right += int(np.argmax(window.probabilities)) == int(labels[i])
+        np.testing.assert_array_equal(window.session.result.image, image)  # no crop, no re-centring
+        assert window.session.result.true_label == int(labels[i])
+        app_right += int(np.argmax(window.session.result.probabilities)) == int(labels[i])
         net_right += int(np.argmax(window.session.predict(image))) == int(labels[i])
     assert app_right == net_right and app_right >= 30  # ~90 % of 40, as on the whole test set

@@ -33,15 +33,19 @@ def test_every_panel_shows_the_users_network(qtbot, own, draw):
     window.settle()
     probabilities = window.prediction.bars.probabilities
     assert probabilities.shape == (10,) and abs(probabilities.sum() - 1) < 1e-5
-    np.testing.assert_allclose(probabilities, session.predict(window.result.image), atol=1e-6)
+    np.testing.assert_allclose(probabilities, session.predict(window.session.result.image), atol=1e-6)
     stages = ["stem", "blocks.0", "blocks.1", "head"]
-    assert list(window.activations) == stages
+    assert list(window.session.result.activations) == stages
     chooser = window.feature_maps.chooser
     assert [chooser.itemText(i) for i in range(1, chooser.count())] == stages
-    assert window.activations["blocks.1"].shape == (16, 14, 14)  # the loop's second block, after the skip add
+    assert window.session.result.activations["blocks.1"].shape == (
+        16,
+        14,
+        14,
+    )  # the loop's second block, after the skip add
     name, weights = session.first_kernels()
     assert name == "stem" and window.kernels.mosaic.block(name).channels == weights.shape[0] == 16
-    rows = session.layer_table()
+    rows = session.description.layers
     assert [r.name for r in rows] == stages
     assert window.layer_table.rowCount() == len(rows) + 1
     assert window.layer_table.totals()[0] == f"{sum(r.params for r in rows):,}"

@@ -17,5 +17,7 @@ def test_screenshot_command_draws_a_three_and_pauses_training(data_dir, tmp_path
 
 def test_the_drawn_three_is_read_as_a_three(qtbot, window):
     screenshots.draw(window.canvas, screenshots.three_outline())
-    qtbot.waitUntil(lambda: window.probabilities is not None, timeout=10_000)
-    assert int(window.probabilities.argmax()) == 3
+    qtbot.waitUntil(
+        lambda: window.session is not None and window.session.result.probabilities is not None, timeout=10_000
+    )
+    assert int(window.session.result.probabilities.argmax()) == 3

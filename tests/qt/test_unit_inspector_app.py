@@ -49,7 +49,7 @@ def test_every_stage_of_every_zoo_network_agrees_with_the_captured_activations(q
     assert window.switch_model(model, "mnist") and window.session.source_kind == "pretrained"
     window.state.set_test_image(*test_image)
     window.settle()
-    for stage, act in window.activations.items():
+    for stage, act in window.session.result.activations.items():
         c, y, x = _middle(act)
         data = _select(qtbot, window, stage, c, y, x)
         assert abs(data["value"] - _value(act, c, y, x)) <= 1e-5, stage
@@ -62,13 +62,13 @@ def test_every_stage_of_every_zoo_network_agrees_with_the_captured_activations(q
     # A drawing: the same numbers, and the field is outlined on the canvas too (through the transform).
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
-    for stage, act in window.activations.items():
+    for stage, act in window.session.result.activations.items():
         c, y, x = _middle(act)
         data = _select(qtbot, window, stage, c, y, x)
         assert abs(data["value"] - _value(act, c, y, x)) <= 1e-5, stage
         edges = _outline(data["receptive_field"])
-        top, left, bottom, right = window.result.transform.box_to_drawing(*edges)
-        rows, cols = window.result.transform.drawing_shape
+        top, left, bottom, right = window.session.result.transform.box_to_drawing(*edges)
+        rows, cols = window.session.result.transform.drawing_shape
         assert window.preview._outline == edges
         assert window.canvas._outline == pytest.approx((top / rows, left / cols, bottom / rows, right / cols)), stage
 
@@ -86,20 +86,22 @@ def test_a_click_on_a_drawn_digits_unit_outlines_its_field_on_the_input_and_the_
     stage, c, y, x = selected.args[0]
     assert (stage, c) == ("C3", 4) and 0 <= y < block.data.shape[1] and 0 <= x < block.data.shape[2]
     data = _select(qtbot, window, stage, c, y, x)
-    assert abs(data["value"] - window.activations["C3"][c, y, x]) <= 1e-5
+    assert abs(data["value"] - window.session.result.activations["C3"][c, y, x]) <= 1e-5
     assert window.inspector.hasFocus()  # the arrow keys step at once
     assert fm.zoom is None  # a plain click inspects; it does not enlarge the map
     box = data["receptive_field"]
     assert window.preview._outline == _outline(box)
-    transform = window.result.transform
+    transform = window.session.result.transform
     top, left, bottom, right = transform.box_to_drawing(*_outline(box))
     rows, cols = transform.drawing_shape
     assert window.canvas._outline == pytest.approx((top / rows, left / cols, bottom / rows, right / cols))
     # Another stroke re-crops the drawing: the same unit is explained again, its outline follows.
     draw(window.canvas, line((0.2, 0.5), (0.8, 0.5)))
     window.settle()
-    qtbot.waitUntil(lambda: abs(window.inspector.data["value"] - window.activations["C3"][c, y, x]) <= 1e-5)
-    new = window.result.transform.box_to_drawing(*_outline(box))
+    qtbot.waitUntil(
+        lambda: abs(window.inspector.data["value"] - window.session.result.activations["C3"][c, y, x]) <= 1e-5
+    )
+    new = window.session.result.transform.box_to_drawing(*_outline(box))
     assert window.canvas._outline == pytest.approx((new[0] / rows, new[1] / cols, new[2] / rows, new[3] / cols))
 
 
@@ -131,7 +133,7 @@ def test_arrow_keys_step_the_unit_and_slide_the_outline(qtbot, window, draw):
     assert _select(qtbot, window, "C1", 0, 11, 11)["receptive_field"]["top"] == first["top"] + 1
     qtbot.keyClick(window.inspector, Qt.Key.Key_PageDown)
     data = _select(qtbot, window, "C1", 1, 11, 11)
-    assert abs(data["value"] - window.activations["C1"][1, 11, 11]) <= 1e-5
+    assert abs(data["value"] - window.session.result.activations["C1"][1, 11, 11]) <= 1e-5
 
 
 def test_a_hidden_inspector_costs_nothing_and_catches_up_when_shown(qtbot, window, draw):
@@ -147,7 +149,7 @@ def test_a_hidden_inspector_costs_nothing_and_catches_up_when_shown(qtbot, windo
     assert explained == []  # off the drawing path while behind another tab
     window.dock_inspector.raise_()
     qtbot.waitUntil(lambda: len(explained) == 1)
-    assert abs(window.inspector.data["value"] - window.activations["C3"][2, 4, 4]) <= 1e-5
+    assert abs(window.inspector.data["value"] - window.session.result.activations["C3"][2, 4, 4]) <= 1e-5
 
 
 def test_editing_a_kernel_changes_the_maps_and_the_answer_reset_restores_them_and_saving_warns(
@@ -159,15 +161,15 @@ def test_editing_a_kernel_changes_the_maps_and_the_answer_reset_restores_them_an
     panel = window.inspector
     assert panel._kernel_key == (2, 0) and panel.kernel_editor.isEnabled()
     trained_kernel = window.kernels._kernels[1][2, 0].copy()
-    before_acts = {k: v.copy() for k, v in window.activations.items()}
-    before_probs = window.probabilities.copy()
-    count = window.inference_count
+    before_acts = {k: v.copy() for k, v in window.session.result.activations.items()}
+    before_probs = window.session.result.probabilities.copy()
+    count = window.state.inference_count
     panel.preset_box.activated.emit(panel.preset_box.findText("zero"))  # what choosing the preset does
-    qtbot.waitUntil(lambda: window.inference_count > count and not window.inference_pending())
-    c1 = window.activations["C1"]
+    qtbot.waitUntil(lambda: window.state.inference_count > count and not window.state.inference_pending())
+    c1 = window.session.result.activations["C1"]
     assert np.ptp(c1[2]) == 0 and not np.array_equal(c1[2], before_acts["C1"][2])  # a zero kernel: bias only
     np.testing.assert_array_equal(c1[[0, 1, 3, 4, 5]], before_acts["C1"][[0, 1, 3, 4, 5]])
-    assert not np.array_equal(window.probabilities, before_probs)
+    assert not np.array_equal(window.session.result.probabilities, before_probs)
     assert np.all(window.kernels._kernels[1][2, 0] == 0)  # the kernels view follows
     qtbot.waitUntil(lambda: abs(panel.data["value"] - c1[2, 14, 14]) <= 1e-5)
     assert panel.reset_button.isEnabled() and "edited" in panel.kernel_state.text()
@@ -181,12 +183,12 @@ def test_editing_a_kernel_changes_the_maps_and_the_answer_reset_restores_them_an
     window.ask = lambda title, text, buttons: "Save anyway"
     assert window.save_weights(tmp_path / "edited.safetensors") and (tmp_path / "edited.safetensors").exists()
 
-    count = window.inference_count
+    count = window.state.inference_count
     qtbot.mouseClick(panel.reset_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.inference_count > count and not window.inference_pending())
+    qtbot.waitUntil(lambda: window.state.inference_count > count and not window.state.inference_pending())
     for name, act in before_acts.items():
-        np.testing.assert_array_equal(window.activations[name], act)  # exactly the trained network again
-    np.testing.assert_array_equal(window.probabilities, before_probs)
+        np.testing.assert_array_equal(window.session.result.activations[name], act)  # exactly the trained network again
+    np.testing.assert_array_equal(window.session.result.probabilities, before_probs)
     np.testing.assert_array_equal(window.kernels._kernels[1][2, 0], trained_kernel)
     assert window.session.edited_kernels() == [] and not panel.reset_button.isEnabled()
     asked.clear()
@@ -199,9 +201,9 @@ def test_a_cell_edit_goes_through_the_owner_and_new_weights_forget_it(qtbot, win
     window.settle()
     _select(qtbot, window, "C1", 0, 14, 14)
     panel = window.inspector
-    count = window.inference_count
+    count = window.state.inference_count
     panel.kernel_table.item(2, 2).setText("3")
-    qtbot.waitUntil(lambda: window.inference_count > count and not window.inference_pending())
+    qtbot.waitUntil(lambda: window.state.inference_count > count and not window.state.inference_pending())
     assert window.kernels._kernels[1][0, 0, 2, 2] == 3.0 and window.session.edited_kernels() == [(0, 0)]
     window.switch_model("lenet5", "mnist")  # new weights: the edit is forgotten
     window.settle()

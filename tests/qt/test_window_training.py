@@ -27,14 +27,14 @@ def test_training_from_the_window_locks_pickers_and_updates_the_prediction(qtbot
     window.switch_model("lenet", "mnist")
 
     answered = []
-    window.state.weightsChanged.connect(lambda: answered.append(window.inference_count))
+    window.state.weightsChanged.connect(lambda: answered.append(window.state.inference_count))
     with qtbot.waitSignal(monitor.trainingStarted, timeout=TIMEOUT_MS):
         window.act_train_start.trigger()  # the Training menu (Ctrl+T)
     assert not window.model_picker.isEnabled() and not window.dataset_picker.isEnabled()
     assert not window.act_open_weights.isEnabled()
     qtbot.waitUntil(lambda: len(answered) >= 1, timeout=TIMEOUT_MS)
     before = answered[0]
-    qtbot.waitUntil(lambda: window.inference_count > before, timeout=10_000)  # re-run on the new weights
+    qtbot.waitUntil(lambda: window.state.inference_count > before, timeout=10_000)  # re-run on the new weights
     assert window.prediction.bars.probabilities is not None
     np.testing.assert_allclose(window.prediction.bars.probabilities.sum(), 1.0, atol=1e-4)
     window.act_train_pause.trigger()  # Ctrl+P pauses, and again resumes

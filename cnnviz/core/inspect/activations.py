@@ -8,7 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.core.inspect.layers import capture, model_device, stages
+from cnnviz.core.inspect.description import first_conv, first_conv_stage
+from cnnviz.core.inspect.layers import capture, model_device
 
 
 def _as_batch(model: nn.Module, image: np.ndarray) -> torch.Tensor:
@@ -52,15 +53,9 @@ def activations(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, Ordere
 
 def first_conv_kernels(model: nn.Module) -> tuple[str, np.ndarray]:
     """The name of the stage holding the first convolution ("C1", as every panel calls it, not the
-    module path "C1.0") and its weights (out x in x kh x kw)."""
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Conv2d):
-            for stage_name, stage in stages(model):
-                if any(sub is module for sub in stage.modules()):
-                    name = stage_name
-                    break
-            return name, module.weight.detach().cpu().numpy()
-    raise ValueError("model has no convolution")
+    module path "C1.0") and its weights (out x in x kh x kw); ``CnnvizError`` without a convolution."""
+    conv = first_conv(model)
+    return first_conv_stage(model) or "", conv.weight.detach().cpu().numpy()
 
 
 def c3_connection_table(model: nn.Module) -> np.ndarray | None:

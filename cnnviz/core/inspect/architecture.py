@@ -9,12 +9,14 @@ shapes come from one zero image run through the model with forward hooks.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from cnnviz.core.inspect.layers import stages
+from cnnviz.core.inspect.layers import first_tensor, model_device, stages
 from cnnviz.core.inspect.receptive_field import flat_chain, is_chain
 from cnnviz.core.models.lenet import PartialConv2d
 from cnnviz.core.models.zoo import BasicBlock, Inception
@@ -71,22 +73,32 @@ def _describe(module: nn.Module) -> str:
     return " + ".join(parts)
 
 
-def _shapes(model: nn.Module) -> dict[nn.Module, tuple[int, ...]]:
-    """Output shape (no batch axis) of every module, from one zero image in eval mode."""
+@contextmanager
+def record_shapes(model: nn.Module) -> Iterator[dict[nn.Module, tuple[int, ...]]]:
+    """Hooks that record the output shape (no batch axis) of every module while the block runs."""
     shapes: dict[nn.Module, tuple[int, ...]] = {}
-    hooks = [
-        m.register_forward_hook(lambda mod, _a, out: shapes.__setitem__(mod, tuple(out.shape[1:])))
-        for m in model.modules()
-        if m is not model
-    ]
-    was_training = model.training
-    model.eval()  # a training-mode pass would move BatchNorm's running statistics
+
+    def hook(module, _inputs, output) -> None:
+        out = first_tensor(output)
+        if out is not None:
+            shapes[module] = tuple(out.shape[1:])
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if m is not model]
     try:
-        with torch.no_grad():
-            model(torch.zeros(1, 1, 28, 28, device=next(model.parameters()).device))
+        yield shapes
     finally:
         for h in hooks:
             h.remove()
+
+
+def _shapes(model: nn.Module) -> dict[nn.Module, tuple[int, ...]]:
+    """Output shape (no batch axis) of every module, from one zero image in eval mode."""
+    was_training = model.training
+    model.eval()  # a training-mode pass would move BatchNorm's running statistics
+    try:
+        with torch.no_grad(), record_shapes(model) as shapes:
+            model(torch.zeros(1, 1, 28, 28, device=model_device(model)))
+    finally:
         model.train(was_training)
     return shapes
 
@@ -147,7 +159,7 @@ def _residual(name: str, blocks: list[tuple[str, BasicBlock]], source: str, shap
     return nodes
 
 
-def architecture(model: nn.Module) -> list[Node]:
+def architecture(model: nn.Module, shapes: dict[nn.Module, tuple[int, ...]] | None = None) -> list[Node]:
     """The model's diagram as nodes in a valid drawing order (every node after its inputs).
 
     Parameters
@@ -155,8 +167,10 @@ def architecture(model: nn.Module) -> list[Node]:
     model
         Any model whose top-level children are its stages (``layers.stages``);
         they are taken to run one after the other.
+    shapes
+        Every module's output shape (``record_shapes``), if already recorded; else one zero image is run.
     """
-    shapes = _shapes(model)
+    shapes = _shapes(model) if shapes is None else shapes
     nodes = [Node(IMAGE, "image", "image", "28x28 drawing", (1, 28, 28), [], None)]
     source = IMAGE
     for name, stage in stages(model):

@@ -29,7 +29,6 @@ behind, and never writes a parameter's ``.grad`` (captum differentiates with
 
 from __future__ import annotations
 
-import math
 import warnings
 import weakref
 from collections.abc import Callable
@@ -41,8 +40,8 @@ from captum.attr import GuidedBackprop, IntegratedGradients, LayerAttribution, L
 from torch import nn
 
 from cnnviz.core.errors import CnnvizError
+from cnnviz.core.inspect.description import grad_cam_stages
 from cnnviz.core.inspect.layers import stages
-from cnnviz.core.models.lenet import PartialConv2d
 
 METHODS: dict[str, str] = {
     "saliency": "Saliency",
@@ -86,10 +85,6 @@ class AttributionResult:
 _LAST_CONV: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionary()
 
 
-def _has_conv(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.Conv2d | PartialConv2d) for m in module.modules())
-
-
 def _stage_shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     hooks = [
@@ -111,11 +106,7 @@ def last_conv_stage(model: nn.Module) -> str:
         return _LAST_CONV[model]
     device = next(model.parameters()).device
     shapes = _stage_shapes(model, torch.zeros(1, 1, 28, 28, device=device))
-    found = [
-        name
-        for name, module in stages(model)
-        if _has_conv(module) and len(shapes.get(name, ())) == 3 and math.prod(shapes[name][1:]) > 1
-    ]
+    found = grad_cam_stages(stages(model), shapes)
     if not found:
         raise CnnvizError("Grad-CAM needs a convolutional stage with feature maps, and this model has none.")
     _LAST_CONV[model] = found[-1]

@@ -58,11 +58,6 @@ class ZooComparison:
             self._models[name] = entry
         return self._models[name]
 
-    def load_all(self) -> None:
-        """Read every weights file now (otherwise the first ``predict`` does)."""
-        for name in self.names:
-            self._model(name)
-
     def predict(self, image: np.ndarray, known: dict[str, np.ndarray] | None = None) -> list[dict]:
         """Every network's answer for one 28x28 image in [0, 1].
 

@@ -16,18 +16,11 @@ import torch
 from torch import nn
 
 from cnnviz.core.errors import CnnvizError
+from cnnviz.core.inspect.description import first_conv
 
 PRESETS = ("vertical edge", "horizontal edge", "blur", "identity", "zero")
 
 _TRAINED: weakref.WeakKeyDictionary[nn.Module, dict[tuple[int, int], np.ndarray]] = weakref.WeakKeyDictionary()
-
-
-def first_conv(model: nn.Module) -> nn.Conv2d:
-    """The model's first ``nn.Conv2d`` (LeNet-5's C1 included)."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            return module
-    raise CnnvizError("The model has no convolution whose kernels could be edited.")
 
 
 def _check(conv: nn.Conv2d, out_channel: int, in_channel: int) -> None:

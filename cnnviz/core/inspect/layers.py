@@ -203,6 +203,13 @@ def layer_table(model: nn.Module, input_size: tuple[int, int, int] = (1, 28, 28)
             model(torch.zeros(1, *input_size, device=model_device(model)))
     finally:
         model.train(was_training)
+    return table_rows(named, outputs, counts)
+
+
+def table_rows(
+    named: list[tuple[str, nn.Module]], outputs: OrderedDict[str, np.ndarray], counts: dict[str, int]
+) -> list[LayerInfo]:
+    """The layer table's rows from what ``capture(model, named, connections=True)`` recorded."""
     modules = dict(named)
     order = list(outputs) + [name for name, _ in named if name not in outputs]
     return [

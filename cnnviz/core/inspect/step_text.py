@@ -1,4 +1,8 @@
-"""``cnnviz explain``'s report as text for a terminal or lecture notes (plain data in, no torch)."""
+"""An inspector step as text, for the unit inspector and for ``cnnviz explain`` (plain data in, no torch).
+
+``step_summary`` and ``step_rows`` are the one place a step becomes words; ``report_text`` is
+``cnnviz explain``'s whole report for a terminal or lecture notes.
+"""
 
 from __future__ import annotations
 
@@ -9,70 +13,95 @@ def _class(k: int, names: tuple[str, ...]) -> str:
     return str(k) if names[k] == str(k) else f"{k} ({names[k]})"
 
 
-def _num(v: float | None) -> str:
+def num(v: float | None) -> str:
+    """A value in a step: four significant digits; None is a padding cell."""
     return "padding" if v is None else f"{v:.4g}"
 
 
+def step_summary(step: dict) -> str:
+    """One line per step of ``UnitExplanation.as_dict()["steps"]``, as on a slide: the arithmetic with its numbers.
+
+    The one place a step becomes text: the unit inspector shows these lines, ``cnnviz explain`` prints them.
+    """
+    d, kind, v = step["details"], step["kind"], step["value"]
+    if kind == "convolution":
+        return (f"Σ over {len(d['inputs'])} input map(s) of patch × kernel = {num(d['sum_of_products'])}, "
+                f"+ bias {num(d['bias'])} = {num(v)}")  # fmt: skip
+    if kind == "batchnorm":
+        return f"BatchNorm: {num(d['input'])} × {num(d['scale'])} + {num(d['shift'])} = {num(v)}"
+    if kind == "activation":
+        return f"{d['function']} {d['formula']}: a = {num(d['input'])} → {num(v)}"
+    if kind == "subsampling":
+        return f"2×2 sum {num(d['sum'])} × {num(d['coefficient'])} + bias {num(d['bias'])} = {num(v)}"
+    if kind == "max_pool":
+        return f"max of the window = {num(v)} (at row {d['winner'][0]}, column {d['winner'][1]})"
+    if kind == "avg_pool":
+        return f"mean of the window: {num(d['sum'])} / {d['divisor']} = {num(v)}"
+    if kind == "linear":
+        return f"Σ weight × input over {d['n_inputs']} inputs + bias {num(d['bias'])} = {num(v)}"
+    if kind == "rbf":
+        return f"minus the squared distance to the class's centre: −{num(d['distance'])} = {num(v)}"
+    if kind == "inception":
+        lo, hi = d["channels"]
+        return f"{d['branch']} (channels {lo}–{hi - 1}), its channel {d['branch_channel']} = {num(v)}"
+    if kind == "residual":
+        return f"main path {num(d['main'])} + skip ({d['skip_kind']}) {num(d['skip'])} = {num(v)}"
+    if kind == "normalize":
+        return f"normalise: ({num(d['input'])} − {d['mean']:.4g}) / {d['std']:.4g} = {num(v)}"
+    if kind == "lrn":
+        return f"local response norm: {num(d['input'])} / {num(d['divisor'])} = {num(v)}"
+    if kind == "pad":
+        return "padding" if d["source"] is None else f"copied from {d['source']} = {num(v)}"
+    return f"{kind}: {num(v)}"
+
+
+def step_rows(step: dict) -> list[tuple[str, dict | None]]:
+    """A step's sub-rows and what each shows: a convolution's input maps (their patch and kernel),
+    a linear unit's largest inputs, the steps inside an Inception branch or a residual block."""
+    d, kind = step["details"], step["kind"]
+    if kind == "convolution":
+        return [(f"map {i['channel']}: Σ patch × kernel = {num(i['sum'])}", i) for i in d["inputs"]]
+    if kind in ("linear", "rbf"):
+        key = "contribution" if kind == "linear" else "squared_difference"
+        rows: list[tuple[str, dict | None]] = [
+            (f"input {t['source']} = {num(t['input'])} → {num(t[key])}", None) for t in d["top"]
+        ]
+        return rows + [(f"the other inputs together: {num(d['rest'])}", None)]
+    if kind == "inception":
+        return [(step_summary(s), s) for s in d["steps"]]
+    if kind == "residual":
+        return [(step_summary(s), s) for s in d["main_steps"] + d["skip_steps"]]
+    return []
+
+
 def _matrix(rows: list[list[float | None]], indent: str = "      ") -> list[str]:
-    return [indent + " ".join(f"{_num(v):>8}" for v in row) for row in rows]
+    return [indent + " ".join(f"{num(v):>8}" for v in row) for row in rows]
 
 
 def _step_lines(step: dict, indent: str = "  ") -> list[str]:
-    d, kind, v = step["details"], step["kind"], step["value"]
-    head = f"{indent}{kind} ({step['module']})"
-    if kind == "convolution":
-        lines = [f"{head}: {len(d['inputs'])} input map(s), stride {d['stride']}, padding {d['padding']}"]
-        show = len(d["inputs"]) <= 6  # the patches and kernels of a few maps; beyond, their sums
-        for inp in d["inputs"]:
-            at = f"patch at row {inp['top']}, column {inp['left']}"
-            lines.append(f"{indent}  map {inp['channel']} ({at}): sum of patch x kernel = {_num(inp['sum'])}")
-            if show:
-                lines += [f"{indent}    patch"] + _matrix(inp["patch"], indent + "      ")
-                lines += [f"{indent}    kernel"] + _matrix(inp["kernel"], indent + "      ")
-        lines.append(f"{indent}  {_num(d['sum_of_products'])} + bias {_num(d['bias'])} = {_num(v)}")
-        return lines
-    if kind == "batchnorm":
-        return [f"{head}: {_num(d['input'])} x scale {_num(d['scale'])} + shift {_num(d['shift'])} = {_num(v)}"]
-    if kind == "activation":
-        return [f"{head}: {d['function']} {d['formula']} of {_num(d['input'])} = {_num(v)}"]
-    if kind == "normalize":
-        return [f"{head}: ({_num(d['input'])} - {d['mean']:.4g}) / {d['std']:.4g} = {_num(v)}"]
-    if kind == "lrn":
-        return [f"{head}: {_num(d['input'])} / {_num(d['divisor'])} (channels {d['channels']}) = {_num(v)}"]
-    if kind == "subsampling":
-        return [f"{head}: 2x2 sum {_num(d['sum'])} x {_num(d['coefficient'])} + bias {_num(d['bias'])} = {_num(v)}"]
+    """A step for a terminal: its summary and rows, with the numbers a slide leaves out (patches, kernels,
+    pooling windows) and the nested steps written out in full."""
+    d, kind = step["details"], step["kind"]
+    lines = [f"{indent}{kind} ({step['module']}): {step_summary(step)}"]
     if kind in ("max_pool", "avg_pool"):
-        lines = [f"{head}: window at row {d['top']}, column {d['left']}"] + _matrix(d["window"], indent + "    ")
-        if kind == "max_pool":
-            return lines + [f"{indent}  the largest, at {d['winner']}, is {_num(v)}"]
-        return lines + [f"{indent}  {_num(d['sum'])} / {d['divisor']} = {_num(v)}"]
-    if kind in ("linear", "rbf"):
-        key = "contribution" if kind == "linear" else "squared_difference"
-        lines = [f"{head}: {d['n_inputs']} inputs, the largest:"]
-        for t in d["top"]:
-            other = f"weight {_num(t['weight'])}" if kind == "linear" else f"centre {_num(t['centre'])}"
-            lines.append(f"{indent}  input {t['source']} = {_num(t['input'])}, {other}: {_num(t[key])}")
-        if kind == "linear":
-            return lines + [f"{indent}  + the rest {_num(d['rest'])} + bias {_num(d['bias'])} = {_num(v)}"]
-        return lines + [f"{indent}  + the rest {_num(d['rest'])}: distance {_num(d['distance'])}, score {_num(v)}"]
-    if kind == "inception":
-        lines = [
-            f"{head}: {d['branch']} (channels {d['channels'][0]}-{d['channels'][1] - 1}), its channel {d['branch_channel']}"
-        ]
-        return lines + [line for s in d["steps"] for line in _step_lines(s, indent + "  ")]
-    if kind == "residual":
-        lines = [f"{head}: main path {_num(d['main'])} + skip ({d['skip_kind']}) {_num(d['skip'])} = {_num(v)}"]
-        return lines + [line for s in d["main_steps"] + d["skip_steps"] for line in _step_lines(s, indent + "  ")]
-    if kind == "pad":
-        return [f"{head}: " + ("padding" if d["source"] is None else f"copied from {d['source']}") + f" = {_num(v)}"]
-    return [f"{head}: {_num(v)}"]
+        lines += [f"{indent}  window at row {d['top']}, column {d['left']}"] + _matrix(d["window"], indent + "    ")
+    if kind in ("inception", "residual"):  # nested steps: each in full, not only its summary
+        return lines + [line for _text, s in step_rows(step) if s for line in _step_lines(s, indent + "  ")]
+    show_matrices = kind == "convolution" and len(d["inputs"]) <= 6  # a few maps: their numbers; beyond, sums
+    for text, payload in step_rows(step):
+        lines.append(f"{indent}  {text}")
+        if show_matrices and payload is not None:
+            lines.append(f"{indent}    patch at row {payload['top']}, column {payload['left']}")
+            lines += _matrix(payload["patch"], indent + "      ")
+            lines += [f"{indent}    kernel"] + _matrix(payload["kernel"], indent + "      ")
+    return lines
 
 
 def _unit_lines(unit: dict) -> list[str]:
     u = unit["unit"]
     shape = "x".join(map(str, unit["output_shape"]))
     lines = [
-        f"{unit['stage']} ({unit['stage_type']}, output {shape}) unit channel {u['channel']}, y {u['y']}, x {u['x']} = {_num(unit['value'])}"
+        f"{unit['stage']} ({unit['stage_type']}, output {shape}) unit channel {u['channel']}, y {u['y']}, x {u['x']} = {num(unit['value'])}"
     ]
     box = unit["receptive_field"]
     if box is None:
@@ -84,7 +113,7 @@ def _unit_lines(unit: dict) -> list[str]:
     for step in unit["steps"]:
         lines += _step_lines(step)
     if unit["activation"]:
-        lines.append(f"pre-activation {_num(unit['pre_activation'])}, {unit['activation']} -> {_num(unit['value'])}")
+        lines.append(f"pre-activation {num(unit['pre_activation'])}, {unit['activation']} -> {num(unit['value'])}")
     return lines
 
 

@@ -1,7 +1,8 @@
 """The session's explaining side: one unit's computation, the edited first-layer kernels, the diagram.
 
 A mixin of ``ModelSession`` (kept in its own file so the session stays
-readable): everything here works on ``self.model`` and ``self.result`` and
+readable): everything here works on ``self.model``, ``self.result`` and
+``self.description`` (the diagram is ``description.architecture``) and
 returns plain dicts and numpy arrays, so the Qt side never touches torch.
 Kernel edits change the session's weights and announce ``weights_changed``
 like live training does: feature maps, kernels and prediction follow.
@@ -13,15 +14,13 @@ import numpy as np
 
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.inspect import kernel_edit
-from cnnviz.core.inspect.architecture import architecture
-from cnnviz.core.inspect.layers import stages
 from cnnviz.core.inspect.unit_inspector import inspect_unit
 
 NOT_WHILE_TRAINING = "Kernels cannot be edited while the network trains: stop the run first."
 
 
 class ExplainMixin:
-    """Methods of ``ModelSession`` for the unit inspector, the kernel editor and the architecture view."""
+    """Methods of ``ModelSession`` for the unit inspector and the kernel editor."""
 
     # -- one unit --------------------------------------------------------------------------
     def explain_unit(self, stage: str, channel: int, y: int = 0, x: int = 0) -> dict | None:
@@ -39,26 +38,13 @@ class ExplainMixin:
             return None
         return inspect_unit(self.model, image, stage, channel, y, x).as_dict()
 
-    # -- the diagram -----------------------------------------------------------------------
-    def architecture_nodes(self) -> list[dict]:
-        """The network's diagram (``cnnviz.core.inspect.architecture``) as ``Node.as_dict()`` records."""
-        return [node.as_dict() for node in architecture(self.model)]
-
     # -- editing a first-layer kernel ------------------------------------------------------
-    def first_conv_stage(self) -> str | None:
-        """The stage whose output the first convolution makes (None without a convolution)."""
-        try:
-            conv = kernel_edit.first_conv(self.model)
-        except CnnvizError:
-            return None
-        return next((name for name, m in stages(self.model) if any(sub is conv for sub in m.modules())), None)
-
     def kernel_for_editor(self, out_channel: int = 0, in_channel: int = 0) -> dict | None:
         """One first-layer kernel for the editor: ``{"out", "in", "kernel", "presets", "edited", "stage"}``.
 
         ``out_channel`` is clamped to the kernels there are; None without a convolution.
         """
-        stage = self.first_conv_stage()
+        stage = self.description.first_conv_stage
         if stage is None:
             return None
         conv = kernel_edit.first_conv(self.model)

@@ -6,11 +6,13 @@ training run), where its weights came from, the result for the current
 drawing, and whether a training run is showing its weights. It announces
 every change through ``session.events`` (see ``cnnviz.core.session.events``)::
 
-    network_changed()      another network, dataset or set of weights (a file, a finished run, ...)
+    network_changed()      another network, dataset or set of weights (a file, a finished run, ...);
+                           ``session.description`` then describes the new one
     weights_changed()      the same network's weights moved (live during training)
     result_ready(result)   a ``DrawingResult`` for the current drawing
     training_started()     a run began; the session shows its weights from now on
     training_finished(end) a run ended (a ``RunEnd``); the rules of ``end_training`` were applied
+    callback_failed(f)     a subscriber raised (a ``CallbackFailure``); the others were still called
 
 Views subscribe to what they show and never call each other; the Qt side adds
 only a thin adapter (``cnnviz.qt.state.app_state``) that turns these into signals.
@@ -19,6 +21,7 @@ only a thin adapter (``cnnviz.qt.state.app_state``) that turns these into signal
 from __future__ import annotations
 
 import functools
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +30,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnnviz.core.data.datasets import class_names, is_loaded, load_split
-from cnnviz.core.errors import CheckpointError, CnnvizError
+from cnnviz.core.data.datasets import class_names, is_loaded
+from cnnviz.core.errors import CheckpointError
 from cnnviz.core.inspect.activations import activations, c3_connection_table, first_conv_kernels, predict
-from cnnviz.core.inspect.layers import LayerInfo, layer_table, stages
+from cnnviz.core.inspect.description import NetworkDescription, describe
 from cnnviz.core.models.registry import ModelSpec, build_model, get_spec
 from cnnviz.core.resources import pretrained_path
-from cnnviz.core.session.events import EventGroup
+from cnnviz.core.session.events import Event, EventGroup
 from cnnviz.core.session.explain import ExplainMixin
+from cnnviz.core.training.evaluate import count_test_images, load_test_images
 from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
 
 
@@ -121,13 +125,27 @@ class RunEnd:
     restored: bool = False  # set by end_training
 
 
+class SessionEvents(EventGroup):
+    """The session's events and what each carries (see the module docstring)."""
+
+    network_changed: Event[[]]
+    weights_changed: Event[[]]
+    result_ready: Event[[DrawingResult]]
+    training_started: Event[[]]
+    training_finished: Event[[RunEnd]]
+
+    def __init__(self) -> None:
+        super().__init__(
+            network_changed=(), weights_changed=(), result_ready=(DrawingResult,),
+            training_started=(), training_finished=(RunEnd,),
+        )  # fmt: skip
+
+
 class ModelSession(ExplainMixin):
     """The current network and everything announced about it (see the module docstring)."""
 
     def __init__(self, model_name: str = "lenet5", dataset: str = "mnist") -> None:
-        self.events = EventGroup(
-            "network_changed", "weights_changed", "result_ready", "training_started", "training_finished"
-        )
+        self.events = SessionEvents()
         self.model_name = model_name
         self.dataset = dataset
         self.model: nn.Module = build_model(model_name).eval()
@@ -137,6 +155,7 @@ class ModelSession(ExplainMixin):
         # "file", "training" (live, mid-run) or "trained" (a finished run).
         self.source_kind = "untrained"
         self.result = DrawingResult(None)
+        self._description: tuple[weakref.ref, NetworkDescription] | None = None  # for the model it describes
         self.saved = False  # the weights on screen are in a file the user saved
         self._run_before: NetworkState | None = None  # set while a run is going
         self._run_model: nn.Module | None = None  # the session's copy that shows the run's weights
@@ -165,24 +184,23 @@ class ModelSession(ExplainMixin):
     def predict(self, image: np.ndarray) -> np.ndarray:
         return predict(self.model, image)
 
-    def layer_table(self) -> list[LayerInfo]:
-        return layer_table(self.model)
+    @property
+    def description(self) -> NetworkDescription:
+        """The network's structure (stages, shapes, layer table, first convolution, attribution stages,
+        diagram), computed on first use after each network change and shared by every view.
 
-    def stage_names(self) -> list[str]:
-        return list(self.infer(np.zeros((28, 28), np.float32))[1].keys())
+        Raises what the network raises on a zero image (a user's network may fail).
+        """
+        if self._description is None or self._description[0]() is not self.model:
+            self._description = (weakref.ref(self.model), describe(self.model))
+        return self._description[1]
 
     def first_kernels(self) -> tuple[str, np.ndarray]:
+        """The first convolution's stage and its weights as they are now; ``CnnvizError`` without one."""
         return first_conv_kernels(self.model)
 
     def c3_table(self) -> np.ndarray | None:
         return c3_connection_table(self.model)
-
-    @property
-    def output_is_distance(self) -> bool:
-        """True when the last stage gives minus each class's distance (LeNet-5's RBF), not a score."""
-        from cnnviz.core.models.lenet import EuclideanRBF
-
-        return isinstance(stages(self.model)[-1][1], EuclideanRBF)
 
     # -- why this class? (attribution; captum is imported on first use, ~1 s) ------------
     def attribution(self, method: str, target: int | None = None, stage: str | None = None):
@@ -204,19 +222,8 @@ class ModelSession(ExplainMixin):
         from cnnviz.core.inspect.attribution import attribute
 
         image, model = self.result.image, copy.deepcopy(self.model) if copy_model else self.model
+        stage = stage or self.description.grad_cam_stage  # known already: no forward pass to find it
         return lambda progress=None: None if image is None else attribute(model, image, method, target, stage, progress)
-
-    def attribution_stages(self) -> tuple[list[str], str | None]:
-        """Stages Grad-CAM can use (feature maps of more than one cell) and the default one (None: none)."""
-        from cnnviz.core.inspect.attribution import last_conv_stage
-        from cnnviz.core.inspect.layers import stages
-
-        acts = self.infer(np.zeros((28, 28), np.float32))[1]
-        names = [n for n, _m in stages(self.model) if n in acts and acts[n].ndim == 3 and acts[n][0].size > 1]
-        try:
-            return names, last_conv_stage(self.model)
-        except CnnvizError:  # a user's network without convolutions: no default
-            return names, None
 
     # -- the drawing -------------------------------------------------------------
     def show_input(
@@ -384,8 +391,15 @@ class ModelSession(ExplainMixin):
         """Whether ``random_test_image`` answers at once (False: it reads, maybe downloads, first)."""
         return is_loaded(self.dataset, False, data_dir)
 
+    def random_test_index(self, data_dir=None, rng: np.random.Generator | None = None) -> int:
+        """A random index into the current dataset's test set (read first if it is not in memory)."""
+        return int((rng or np.random.default_rng()).integers(count_test_images(self.dataset, data_dir)))
+
+    def test_image(self, index: int, data_dir=None) -> tuple[np.ndarray, int]:
+        """Test image ``index`` of the current dataset (28x28 float in [0, 1], as the network gets it) and its label."""
+        images, labels = load_test_images(self.dataset, [index], data_dir)
+        return images[0], int(labels[0])
+
     def random_test_image(self, data_dir=None, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
-        """A random test image of the current dataset (28x28 float in [0, 1]) and its label."""
-        images, labels = load_split(self.dataset, False, data_dir)
-        i = int((rng or np.random.default_rng()).integers(len(images)))
-        return images[i].float().div(255).numpy(), int(labels[i])
+        """A random test image of the current dataset and its label (``random_test_index``, ``test_image``)."""
+        return self.test_image(self.random_test_index(data_dir, rng), data_dir)

@@ -51,12 +51,6 @@ class WeightCopy:
         with torch.no_grad():
             torch._foreach_copy_(self._live, self._saved)
 
-    def assign_from(self, other: WeightCopy) -> None:
-        """Make this copy hold what ``other`` holds (a device-side copy; ``other`` is unchanged)."""
-        with torch.no_grad():
-            torch._foreach_copy_(self._saved, other._saved)
-        self.step, self.test_accuracy = other.step, other.test_accuracy
-
 
 class Rollback:
     """The run's weight copies and the rules that say when the run has diverged.

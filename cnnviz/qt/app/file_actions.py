@@ -153,7 +153,7 @@ class FileActions(QObject):
             self._read_test_set_in_background()
             return False
         try:
-            index = int(self.test_image_rng.integers(core().count_test_images(session.dataset, self.state.data_dir)))
+            index = session.random_test_index(self.state.data_dir, self.test_image_rng)
         except Exception as exc:
             self.window.show_error("No test images", describe_error(exc))
             return False
@@ -174,11 +174,10 @@ class FileActions(QObject):
                                    f"network on screen is for {c.DATASETS[session.dataset].display_name}.")  # fmt: skip
             return False
         try:
-            images, labels = c.load_test_images(session.dataset, [index], self.state.data_dir)
+            image, label = session.test_image(index, self.state.data_dir)
         except Exception as exc:
             self.window.show_error("No test images", describe_error(exc))
             return False
-        image, label = images[0], int(labels[0])
         self.window.canvas.set_picture(image)
         self.state.set_test_image(image, label)  # after the canvas's own drawingChanged: this one wins
         self.window.canvas_panel.set_true_label(

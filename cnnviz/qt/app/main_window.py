@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         if running:
             self.dock_training.raise_()
 
-    # -- the state, as tests and scripts read it --------------------------------------------
+    # -- the owner, as the window's helpers read it ------------------------------------------
     @property
     def session(self):
         return self.state.session
@@ -190,43 +190,6 @@ class MainWindow(QMainWindow):
     @data_dir.setter
     def data_dir(self, folder) -> None:
         self.state.data_dir = Path(folder) if folder else None
-
-    @property
-    def inference_count(self) -> int:
-        return self.state.inference_count
-
-    @property
-    def result(self):
-        return None if self.session is None else self.session.result
-
-    @property
-    def probabilities(self):
-        return None if self.result is None else self.result.probabilities
-
-    @property
-    def activations(self):
-        return None if self.result is None else self.result.activations
-
-    @property
-    def true_label(self) -> int | None:
-        return None if self.result is None else self.result.true_label
-
-    @property
-    def test_image_rng(self):
-        return self.files.test_image_rng
-
-    @test_image_rng.setter
-    def test_image_rng(self, rng) -> None:
-        self.files.test_image_rng = rng
-
-    def is_ready(self) -> bool:
-        return self.state.is_ready()
-
-    def inference_pending(self) -> bool:
-        return self.state.inference_pending()
-
-    def rerun_inference(self) -> None:
-        self.state.rerun()
 
     # -- commands ---------------------------------------------------------------------------
     def show_error(self, title: str, text: str) -> None:

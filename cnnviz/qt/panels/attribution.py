@@ -172,7 +172,8 @@ class AttributionPanel(QWidget):
         for k, name in enumerate(session.class_names):
             self.target.addItem(f"{k}: {name}" if name != str(k) else name, k)
         self.target.setCurrentIndex(max(0, self.target.findData(keep_target)))
-        stages, default = session.attribution_stages() if self.enabled.isChecked() else ([], None)
+        described = session.description if self.enabled.isChecked() else None
+        stages, default = (described.attribution_stages, described.grad_cam_stage) if described else ((), None)
         self._stages_known = self.enabled.isChecked()
         self.stage.addItem(f"Last convolutional stage ({default})" if default else "Last convolutional stage", None)
         for name in stages:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.qt.widgets.style import ACCENT, DIVERGING, SEQUENTIAL, color_table, indexed_image, quantize, scaled_font
-from cnnviz.qt.widgets.visibility import is_on_screen
+from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
 
 class _MapStrip(QWidget):
@@ -148,7 +148,7 @@ class C3MatrixPanel(QWidget):
         self.table_values: np.ndarray | None = None
         self.column: int | None = None
         self._acts = None
-        self._stale = False
+        self.while_hidden = SkipWhileHidden(self, self._refresh_strip)  # a panel nobody sees costs nothing
 
         self.note = QLabel(
             "Only LeNet-5 has a C3 table.\n\nIn LeNet-5 (1998) each C3 map reads only some of the S2 maps. "
@@ -279,21 +279,17 @@ class C3MatrixPanel(QWidget):
 
     def set_activations(self, acts) -> None:
         self._acts = acts
-        if not is_on_screen(self):
-            self._stale = True  # a panel nobody sees costs nothing
-            return
-        self._refresh_strip()
+        if not self.while_hidden.skip():
+            self._refresh_strip()
 
     def refresh_if_stale(self) -> None:
-        if self._stale and is_on_screen(self):
-            self._refresh_strip()
+        self.while_hidden.catch_up()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
         self.refresh_if_stale()
 
     def _refresh_strip(self) -> None:
-        self._stale = False
         if self.table_values is None or self.column is None:
             return
         s2 = c3 = None

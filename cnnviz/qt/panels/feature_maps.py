@@ -33,7 +33,7 @@ from cnnviz.qt.widgets.style import (
     format_shape,
     scaled_font,
 )
-from cnnviz.qt.widgets.visibility import is_on_screen
+from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
 ALL_LAYERS = "All layers"
 HOVER_HELP = "Hover to read a value; click a unit to see how it was computed; Shift+click to enlarge its map."
@@ -122,7 +122,7 @@ class FeatureMapsView(QWidget):
         self.setAccessibleName("Feature maps")
         self.setToolTip("")
         self._acts: OrderedDict[str, np.ndarray] | None = None
-        self._stale = False
+        self.while_hidden = SkipWhileHidden(self, self._show)  # redraw when shown; a hidden panel costs nothing
         self._output_kind, self._class_names = "scores", [str(i) for i in range(10)]
 
         self.chooser = QComboBox()
@@ -206,8 +206,9 @@ class FeatureMapsView(QWidget):
 
         def network() -> None:
             session = state.session
-            self.set_output_kind("rbf" if session.output_is_distance else "scores", session.class_names)
-            self.set_layer_names(session.stage_names())
+            described = session.description
+            self.set_output_kind("rbf" if described.output_is_distance else "scores", session.class_names)
+            self.set_layer_names(list(described.stage_names))
 
         state.networkChanged.connect(network)
         state.resultReady.connect(lambda result: self.set_activations(result.activations))
@@ -226,17 +227,13 @@ class FeatureMapsView(QWidget):
     def set_activations(self, acts: OrderedDict[str, np.ndarray] | None) -> None:
         self._acts = acts
         self._update_zoom()  # its own window: it follows the drawing even with this tab hidden
-        if not is_on_screen(self):
-            self._stale = True  # redraw when shown; a hidden panel costs nothing
-            return
-        self._show()
-
-    def refresh_if_stale(self) -> None:
-        if self._stale and is_on_screen(self):
+        if not self.while_hidden.skip():
             self._show()
 
+    def refresh_if_stale(self) -> None:
+        self.while_hidden.catch_up()
+
     def _show(self) -> None:
-        self._stale = False
         acts = self._acts
         layer = self.chooser.currentText()
         if acts is not None and layer != ALL_LAYERS and layer in acts:
@@ -375,10 +372,10 @@ class KernelsView(QWidget):
         """Subscribe to the app's state: new networks and live weights redraw the kernels."""
 
         def refresh() -> None:
-            try:
-                self.set_kernels(*state.session.first_kernels())
-            except ValueError:  # a network without a convolution (a user's own may be one)
+            if state.session.description.first_conv_stage is None:  # a user's own network may have none
                 self.set_kernels(None, None)
+            else:
+                self.set_kernels(*state.session.first_kernels())
 
         state.networkChanged.connect(refresh)
         state.weightsChanged.connect(refresh)

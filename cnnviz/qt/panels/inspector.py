@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QWidget
 from cnnviz.qt.widgets.architecture_view import ArchitectureView
 from cnnviz.qt.widgets.style import BASE_POINT_SIZE, scaled_font
 from cnnviz.qt.widgets.unit_inspector_view import UnitInspectorPanel
-from cnnviz.qt.widgets.visibility import is_on_screen
+from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
 EMPTY_TEXT = "Click a unit of a feature map to see how its value was computed."
 # While a stroke goes on, the inspector catches up at most ~25 times a second and always shows the
@@ -43,7 +43,7 @@ class InspectorPanel(UnitInspectorPanel):
         self.reset_button.setToolTip("Put back the trained weights of this kernel")
         self.kernel_table.setAccessibleName("Kernel weights")
         self.state = None
-        self._stale = False
+        self.while_hidden = SkipWhileHidden(self, self.refresh)  # off the drawing path: hidden, a stroke costs nothing
         self._kernel_out = 0  # which first-layer kernel the editor shows
         self._training = False
         self._last_explained = 0.0  # time.monotonic() of the last explanation
@@ -71,10 +71,8 @@ class InspectorPanel(UnitInspectorPanel):
         """Ask the owner to explain the selected unit now, or remember to when shown."""
         if self.state is None or self.state.selected_unit is None:
             return
-        if not is_on_screen(self):
-            self._stale = True  # off the drawing path: a hidden inspector costs a stroke nothing
+        if self.while_hidden.skip():
             return
-        self._stale = False
         self._timer.stop()
         self._last_explained = time.monotonic()
         self.state.explain_selected_unit()
@@ -84,15 +82,13 @@ class InspectorPanel(UnitInspectorPanel):
         ``STROKE_INTERVAL_MS`` (a selection, a step or a shown tab is answered at once)."""
         if self.state is None or self.state.selected_unit is None or self._timer.isActive():
             return
-        if not is_on_screen(self):
-            self._stale = True  # off the drawing path: a hidden inspector costs a stroke nothing
+        if self.while_hidden.skip():
             return
         since = (time.monotonic() - self._last_explained) * 1000
         self._timer.start(int(max(0.0, STROKE_INTERVAL_MS - since)))
 
     def refresh_if_stale(self) -> None:
-        if self._stale and is_on_screen(self):
-            self.refresh()
+        self.while_hidden.catch_up()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -112,7 +108,7 @@ class InspectorPanel(UnitInspectorPanel):
     def _on_unit_selected(self, unit) -> None:
         stage, channel = unit[0], unit[1]
         session = self.state.session
-        if session is not None and stage == session.first_conv_stage() and channel != self._kernel_out:
+        if session is not None and stage == session.description.first_conv_stage and channel != self._kernel_out:
             self._kernel_out = channel  # a first-layer unit: edit the kernel that made it
             self._show_kernel()
         self.refresh()
@@ -199,7 +195,7 @@ class ArchitecturePanel(ArchitectureView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._acts = None
-        self._stale = False
+        self.while_hidden = SkipWhileHidden(self, self._show_thumbnails)  # hidden: the thumbnails wait
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("The network built from its own modules. Click a box (or choose one with the arrow keys\n"
                         "and press Enter) to show that stage's feature maps")  # fmt: skip
@@ -212,28 +208,22 @@ class ArchitecturePanel(ArchitectureView):
         self.stageClicked.connect(state.select_stage)
 
     def show_network(self, state) -> None:
-        try:
-            nodes = state.session.architecture_nodes()
-        except Exception as exc:  # a user's network whose shapes cannot be traced: one sentence, no diagram
-            nodes = []
-            state.statusMessage.emit(f"The architecture view cannot draw this network ({exc}).", 8000)
-        self.set_architecture(nodes)
+        described = state.session.description
+        if described.architecture_error:  # a user's network whose shapes cannot be traced: no diagram
+            state.statusMessage.emit(described.architecture_error, 8000)
+        self.set_architecture(list(described.architecture))
         self._acts = None
 
     def _on_result(self, result) -> None:
         self._acts = result.activations
-        if not is_on_screen(self):
-            self._stale = True  # hidden: the thumbnails wait until it is shown
-            return
-        self._show_thumbnails()
+        if not self.while_hidden.skip():
+            self._show_thumbnails()
 
     def _show_thumbnails(self) -> None:
-        self._stale = False
         self.set_thumbnails(self._acts or {})
 
     def refresh_if_stale(self) -> None:
-        if self._stale and is_on_screen(self):
-            self._show_thumbnails()
+        self.while_hidden.catch_up()
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -45,10 +45,10 @@ class LayerTable(QTableWidget):
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: every new network fills the table."""
-        state.networkChanged.connect(lambda: self.set_rows(state.session.layer_table()))
+        state.networkChanged.connect(lambda: self.set_rows(state.session.description.layers))
 
     def set_rows(self, rows) -> None:
-        """``rows``: ``LayerInfo`` records from ``ModelSession.layer_table()``."""
+        """``rows``: ``LayerInfo`` records (``ModelSession.description.layers``)."""
         rows = self._rows = list(rows)
         self.setRowCount(len(rows) + 1)
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

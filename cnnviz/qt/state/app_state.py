@@ -162,8 +162,9 @@ class AppState(QObject):
         ev.network_changed.connect(self._on_network_changed)
         ev.weights_changed.connect(self._on_weights_changed)
         ev.result_ready.connect(self._on_result_ready)
-        ev.training_started.connect(self.trainingStarted.emit)
-        ev.training_finished.connect(self.trainingFinished.emit)
+        ev.training_started.connect(self._on_training_started)
+        ev.training_finished.connect(self._on_training_finished)
+        ev.callback_failed.connect(self._on_callback_failed)
         self.sessionReady.emit()
         self._on_network_changed()
 
@@ -177,6 +178,16 @@ class AppState(QObject):
     def _on_weights_changed(self) -> None:
         self.weightsChanged.emit()
         self.rerun()
+
+    # Own methods, not the signals' ``emit``: the session holds bound methods weakly.
+    def _on_training_started(self) -> None:
+        self.trainingStarted.emit()
+
+    def _on_training_finished(self, end) -> None:
+        self.trainingFinished.emit(end)
+
+    def _on_callback_failed(self, failure) -> None:
+        self.statusMessage.emit(failure.sentence(), 8000)  # logged with its traceback by the core
 
     def _on_result_ready(self, result) -> None:
         self.inference_count += 1

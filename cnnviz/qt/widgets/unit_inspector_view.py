@@ -30,65 +30,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.core.inspect.step_text import num, step_rows, step_summary
 from cnnviz.qt.widgets.style import ACCENT, gray_image, scaled_font
 
 
 def cell_text(v: float) -> str:
     """A matrix cell: two decimals keep a 5x5 patch, kernel and products side by side."""
     return f"{v:.2f}"
-
-
-def _num(v: float | None) -> str:
-    return "pad" if v is None else f"{v:.4g}"
-
-
-def step_summary(step: dict) -> str:
-    """One line per step, as on a slide: the arithmetic with its numbers."""
-    d, kind, v = step["details"], step["kind"], step["value"]
-    if kind == "convolution":
-        return f"Σ over {len(d['inputs'])} input map(s) of patch × kernel = {_num(d['sum_of_products'])}, + bias {_num(d['bias'])} = {_num(v)}"
-    if kind == "batchnorm":
-        return f"BatchNorm: {_num(d['input'])} × {_num(d['scale'])} + {_num(d['shift'])} = {_num(v)}"
-    if kind == "activation":
-        return f"{d['function']} {d['formula']}: a = {_num(d['input'])} → {_num(v)}"
-    if kind == "subsampling":
-        return f"2×2 sum {_num(d['sum'])} × {_num(d['coefficient'])} + bias {_num(d['bias'])} = {_num(v)}"
-    if kind == "max_pool":
-        return f"max of the window = {_num(v)} (at row {d['winner'][0]}, column {d['winner'][1]})"
-    if kind == "avg_pool":
-        return f"mean of the window: {_num(d['sum'])} / {d['divisor']} = {_num(v)}"
-    if kind == "linear":
-        return f"Σ weight × input over {d['n_inputs']} inputs + bias {_num(d['bias'])} = {_num(v)}"
-    if kind == "rbf":
-        return f"minus the squared distance to the class's centre: −{_num(d['distance'])} = {_num(v)}"
-    if kind == "inception":
-        lo, hi = d["channels"]
-        return f"{d['branch']} (channels {lo}–{hi - 1}), its channel {d['branch_channel']} = {_num(v)}"
-    if kind == "residual":
-        return f"main path {_num(d['main'])} + skip ({d['skip_kind']}) {_num(d['skip'])} = {_num(v)}"
-    if kind == "normalize":
-        return f"normalise: ({_num(d['input'])} − {d['mean']:.4g}) / {d['std']:.4g} = {_num(v)}"
-    if kind == "lrn":
-        return f"local response norm: {_num(d['input'])} / {_num(d['divisor'])} = {_num(v)}"
-    if kind == "pad":
-        return "padding" if d["source"] is None else f"copied from {d['source']} = {_num(v)}"
-    return f"{kind}: {_num(v)}"
-
-
-def _child_lines(step: dict) -> list[tuple[str, dict | None]]:
-    """Sub-rows of a step: input maps of a convolution, top inputs of a linear unit, nested steps."""
-    d, kind = step["details"], step["kind"]
-    if kind == "convolution":
-        return [(f"map {i['channel']}: Σ patch × kernel = {_num(i['sum'])}", i) for i in d["inputs"]]
-    if kind in ("linear", "rbf"):
-        key = "contribution" if kind == "linear" else "squared_difference"
-        rows = [(f"input {t['source']} = {_num(t['input'])} → {_num(t[key])}", None) for t in d["top"]]
-        return rows + [(f"the other inputs together: {_num(d['rest'])}", None)]
-    if kind == "inception":
-        return [(step_summary(s), s) for s in d["steps"]]
-    if kind == "residual":
-        return [(step_summary(s), s) for s in d["main_steps"] + d["skip_steps"]]
-    return []
 
 
 class _Matrix(QTableWidget):
@@ -268,7 +216,7 @@ class UnitInspectorPanel(QWidget):
         where = f"channel {u['channel']}" + (
             f", row {u['y']}, column {u['x']}" if len(data["output_shape"]) == 3 else ""
         )
-        self.header.setText(f"{data['stage']} · {where} = {_num(data['value'])}")
+        self.header.setText(f"{data['stage']} · {where} = {num(data['value'])}")
         box = data["receptive_field"]
         if box is None:
             self.field.setText("Receptive field: none, this unit lies in the padding.")
@@ -285,7 +233,7 @@ class UnitInspectorPanel(QWidget):
         for step in data["steps"]:
             item = QTreeWidgetItem([step_summary(step)])
             item.setData(0, Qt.ItemDataRole.UserRole, step)
-            for text, payload in _child_lines(step):
+            for text, payload in step_rows(step):
                 child = QTreeWidgetItem([text])
                 child.setData(0, Qt.ItemDataRole.UserRole, payload)
                 item.addChild(child)
