@@ -23,7 +23,7 @@ def test_step_and_play_fill_the_output_map_with_the_networks_numbers(qtbot, wind
     assert animation.step()
     sweep = animation.sweep
     assert sweep.output.shape == (28, 28) and animation.picture.step == 0
-    assert "Position 1 of 784" in animation.position.text()
+    assert "position 1 of 784" in animation.position.text()
     assert f"{sweep.value(0):.3g}".replace("-", "−") in animation.sum_text.text()
     filled = sweep.filled(1)
     assert np.isfinite(filled[0, 0]) and np.isnan(filled).sum() == 783

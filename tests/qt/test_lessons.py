@@ -11,6 +11,7 @@ import pytest
 import torch
 from conftest import line
 from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QPushButton
 
 from cnnviz.qt.widgets.visibility import is_on_screen
 
@@ -122,8 +123,10 @@ def test_page_down_steps_through_scenes_in_presentation_mode(qtbot, window, draw
         window.settle()
         window.lessons.capture(f"Step {k + 1}")
     window.lessons.show_scene(0)
+    window.dock_lesson.raise_()
     window.set_presentation_mode(True)
     try:
+        qtbot.waitUntil(lambda: not window.dock_lesson.isVisible())  # the room sees the scenes, not their list
         qtbot.keyClick(window, Qt.Key.Key_PageDown)
         assert window.lessons.current == 1
         assert "Scene 2 of 3: Step 2" in window.lessons.counter.text() and window.lessons.counter.isVisible()
@@ -137,9 +140,10 @@ def test_page_down_steps_through_scenes_in_presentation_mode(qtbot, window, draw
         np.testing.assert_allclose(window.canvas.drawing_items()[0][0][:2], (0.4, 0.15), atol=0.02)
     finally:
         window.set_presentation_mode(False)
+    qtbot.waitUntil(lambda: window.dock_lesson.isVisible())
 
 
-def test_reordering_and_deleting_scenes(window):
+def test_reordering_and_deleting_scenes(qtbot, window):
     for k in range(3):
         window.lessons.capture(f"S{k}")
     lessons = window.lessons
@@ -150,6 +154,14 @@ def test_reordering_and_deleting_scenes(window):
     assert [s.name for s in lessons.scenes] == ["S2", "S1"]
     items = window.dock_lesson.widget().list
     assert [items.item(i).text() for i in range(items.count())] == ["S2", "S1"]
+    window.dock_lesson.raise_()
+    qtbot.waitUntil(lambda: items.isVisible())
+    assert all(not items.visualItemRect(items.item(i)).isEmpty() for i in range(items.count()))  # drawn, not only held
+    items.item(1).setText("Renamed in the list")  # what an edit in the list commits
+    qtbot.waitUntil(lambda: lessons.scenes[1].name == "Renamed in the list")
+    window.dock_lesson.widget().list.setCurrentRow(1)
+    window.dock_lesson.findChild(QPushButton, "sceneUp").click()
+    assert [s.name for s in lessons.scenes] == ["Renamed in the list", "S2"]
 
 
 @pytest.mark.parametrize("content", [b"", b"not a lesson at all", b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel
 
 from cnnviz.qt.app.errors import describe_error
@@ -70,6 +70,7 @@ class Lessons(QObject):
         self.quiz = False  # scenes captured from now on are quizzes
         self.cover = AnswerCover(window.prediction, self.reveal_answer)
         self._shown: tuple[str, int] | None = None  # (weights key, id of the model made from them)
+        self.dock: QDockWidget | None = None  # the Lesson dock (scene_list.py), set by the window
         self.counter = QLabel("")  # "Scene 3 of 9: ..." in the status bar, also in presentation mode
         self.counter.setObjectName("sceneCounter")
         self.counter.setToolTip("The lesson's scene on screen: Page Down / Page Up in presentation mode step through")
@@ -143,7 +144,7 @@ class Lessons(QObject):
             unit=w.state.selected_unit, attribution_method=w.attribution.method.currentData(),
             attribution_class=w.attribution.target.currentData(), workspace=workspace,
             # TODO(workspaces): once every main window has workspaces, the workspace alone says this.
-            docks=[d.objectName() for d in w.findChildren(QDockWidget) if is_on_screen(d)],
+            docks=[d.objectName() for d in w.findChildren(QDockWidget) if is_on_screen(d) and d is not self.dock],
             page=w.docks.focus_index, quiz=self.quiz,
         )  # fmt: skip
         self.current = min(self.current + 1, len(lesson.scenes)) if self.current >= 0 else len(lesson.scenes)
@@ -194,20 +195,32 @@ class Lessons(QObject):
             w.state.select_unit(*scene.unit)
         if scene.workspace and hasattr(w, "show_workspace"):
             w.show_workspace(scene.workspace)
-        for name in scene.docks:  # after the unit: its selection brings the inspector forward
-            dock = w.findChild(QDockWidget, name)
-            if dock is not None and not dock.isFloating():
-                dock.show()
-                dock.raise_()
-        if w.docks.presentation and w.docks.compact:
-            w.docks.show_focus_panel(scene.page)
-        else:
-            w.docks.focus_index = scene.page
+        self._show_panels(scene)
         self.current = index
         self.cover.cover(scene.quiz)
         w.statusBar().showMessage(self.position_text(), 4000)
         self.changed.emit()
         return True
+
+    def _show_panels(self, scene) -> None:
+        """The scene's panels in front (after the unit: its selection brings the inspector forward)."""
+        w = self.window
+        if w.docks.presentation and w.docks.compact:  # a projector shows one panel: the scene's
+            focus = [d.objectName() for d in w.docks.focus_docks()]
+            shown = [focus.index(name) for name in scene.docks if name in focus]
+            w.docks.show_focus_panel(shown[0] if shown else scene.page)
+            return
+        for name in scene.docks:
+            dock = w.findChild(QDockWidget, name)
+            if dock is not None and not dock.isFloating():
+                dock.show()
+                dock.raise_()
+        w.docks.focus_index = scene.page
+
+    def on_presentation(self, on: bool) -> None:
+        """Presentation mode shows the scenes, not their list (leaving it restores the layout from before)."""
+        if on and self.dock is not None and not self.dock.isFloating():
+            QTimer.singleShot(0, self.dock, self.dock.hide)
 
     def _show_drawing(self, scene) -> None:
         w, pictures = self.window, self.lesson.pictures

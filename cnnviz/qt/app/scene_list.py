@@ -3,7 +3,7 @@ the arrows), show (Enter or a click on Show), delete, and the quiz switch."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -35,11 +35,10 @@ class SceneList(QWidget):
         self.list.setToolTip("The lesson's scenes: Enter shows one, double-click or F2 renames it, drag to reorder")
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.list.itemChanged.connect(lambda item: lessons.rename(self.list.row(item), item.text()))
+        self._refreshing = False  # the list is being refilled from the lesson: its signals are not the user's
+        self.list.itemChanged.connect(self._on_item_changed)
         self.list.itemActivated.connect(lambda item: lessons.show_scene(self.list.row(item)))
         self.list.model().rowsMoved.connect(self._on_rows_moved)
-        self._moving_from: int | None = None
-        self.list.model().rowsAboutToBeMoved.connect(lambda _p, start, *_: setattr(self, "_moving_from", start))
         buttons = QGridLayout()
         capture = QPushButton("Capture")
         capture.setObjectName("captureScene")
@@ -71,6 +70,11 @@ class SceneList(QWidget):
         button.clicked.connect(slot)
         return button
 
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        if not self._refreshing:  # renamed by the user; the list is refilled after this signal, not inside it
+            row, text = self.list.row(item), item.text()
+            QTimer.singleShot(0, self, lambda: self.lessons.rename(row, text))
+
     def _move(self, step: int) -> None:
         row = self.list.currentRow()
         self.lessons.move(row, row + step)
@@ -78,12 +82,12 @@ class SceneList(QWidget):
 
     def _on_rows_moved(self, _parent, start: int, _end: int, _dest, row: int) -> None:
         # The list moved its item already; the lesson follows (row counts the moved item's old place).
-        self.lessons.move(start, row - 1 if row > start else row)
+        if not self._refreshing:
+            self.lessons.move(start, row - 1 if row > start else row)
 
     def refresh(self) -> None:
         lessons = self.lessons
-        self.list.blockSignals(True)
-        self.list.model().blockSignals(True)
+        self._refreshing = True
         self.list.clear()
         for k, scene in enumerate(lessons.scenes):
             item = QListWidgetItem(scene.name)
@@ -96,9 +100,7 @@ class SceneList(QWidget):
             self.list.addItem(item)
         if 0 <= lessons.current < self.list.count():
             self.list.setCurrentRow(lessons.current)
-        self.list.model().blockSignals(False)
-        self.list.blockSignals(False)
-        self.list.viewport().update()
+        self._refreshing = False
         self.position.setText(lessons.position_text() or "No scenes yet: press F9 to capture what is on screen.")
         self.quiz.blockSignals(True)
         self.quiz.setChecked(lessons.quiz)
@@ -116,4 +118,6 @@ def add_lesson_dock(window, lessons, capture_action) -> QDockWidget:
     window.tabifyDockWidget(window.dock_comparison, dock)
     window.dock_layers.raise_()
     window.view_menu.addAction(dock.toggleViewAction())
+    lessons.dock = dock
+    window.act_presentation.toggled.connect(lessons.on_presentation)
     return dock

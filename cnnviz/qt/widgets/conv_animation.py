@@ -30,12 +30,12 @@ class _SweepPicture(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setObjectName("convAnimationPicture")
-        self.setMinimumHeight(120)
+        self.setMinimumSize(120, 120)
         self.sweep = None
         self.step = -1
 
     def sizeHint(self) -> QSize:
-        return QSize(420, 170)
+        return QSize(300, 150)
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
         p = QPainter(self)
@@ -123,6 +123,7 @@ class ConvAnimation(QGroupBox):
         self.speed_label = QLabel("")
         self.position = QLabel("")
         self.position.setObjectName("convPosition")
+        self.position.setWordWrap(True)
         self.sum_text = QLabel("Select a unit of a convolution's map, then press Play.")
         self.sum_text.setObjectName("convSum")
         self.sum_text.setWordWrap(True)
@@ -130,12 +131,15 @@ class ConvAnimation(QGroupBox):
         self.timer = QTimer(self)
         self.timer.setObjectName("convTimer")
         self.timer.timeout.connect(self._tick)
-        controls = QHBoxLayout()
-        for widget in (self.play_button, self.step_button, self.restart_button, QLabel("Speed"), self.speed,
-                       self.speed_label):  # fmt: skip
+        controls, pace = QHBoxLayout(), QHBoxLayout()  # two short rows: a narrow column never scrolls sideways
+        for widget in (self.play_button, self.step_button, self.restart_button):
             controls.addWidget(widget)
+        controls.addStretch(1)
+        for widget in (QLabel("Speed"), self.speed, self.speed_label):
+            pace.addWidget(widget)
         layout = QVBoxLayout(self)
         layout.addLayout(controls)
+        layout.addLayout(pace)
         layout.addWidget(self.picture, 1)
         layout.addWidget(self.position)
         layout.addWidget(self.sum_text)
@@ -207,13 +211,13 @@ class ConvAnimation(QGroupBox):
         sweep = self.sweep
         self.picture.step = step
         self.picture.update()
-        self.setTitle(f"Convolution, animated: {sweep.module}, output map {sweep.channel}")
+        where = f"{sweep.module}, map {sweep.channel}"
         if step < 0:
-            self.position.setText(f"0 of {sweep.positions} positions")
+            self.position.setText(f"{where}: 0 of {sweep.positions} positions")
             self.sum_text.setText("Press Play or Step: the kernel starts at the top left.")
             return
         oy, ox, _t, _l = sweep.window(step)
-        self.position.setText(f"Position {step + 1} of {sweep.positions}: output row {oy}, column {ox}")
+        self.position.setText(f"{where}: position {step + 1} of {sweep.positions} (row {oy}, column {ox})")
         sums = sweep.sums[step]
         if len(sums) == 1:
             text = f"Σ patch × kernel = {_num(sums[0])}"
