@@ -123,12 +123,13 @@ def test_page_down_steps_through_scenes_in_presentation_mode(qtbot, window, draw
         window.settle()
         window.lessons.capture(f"Step {k + 1}")
     window.lessons.show_scene(0)
+    window.state.select_unit("C1", 0, 1, 1)  # chosen after the scenes: none of them has a unit
     window.dock_lesson.raise_()
     window.set_presentation_mode(True)
     try:
         qtbot.waitUntil(lambda: not window.dock_lesson.isVisible())  # the room sees the scenes, not their list
         qtbot.keyClick(window, Qt.Key.Key_PageDown)
-        assert window.lessons.current == 1
+        assert window.lessons.current == 1 and window.state.selected_unit is None
         assert "Scene 2 of 3: Step 2" in window.lessons.counter.text() and window.lessons.counter.isVisible()
         qtbot.keyClick(window, Qt.Key.Key_PageDown)
         qtbot.keyClick(window, Qt.Key.Key_PageDown)  # the last one stays

@@ -193,6 +193,9 @@ class Lessons(QObject):
         attribution.target.setCurrentIndex(max(0, attribution.target.findData(scene.attribution_class)))
         if scene.unit is not None:
             w.state.select_unit(*scene.unit)
+        elif w.state.selected_unit is not None:  # no unit in this scene: none from the last one either
+            w.state.selected_unit = None
+            w.state.explain_selected_unit()  # announces "nothing explained": the inspector and outlines clear
         if scene.workspace and hasattr(w, "show_workspace"):
             w.show_workspace(scene.workspace)
         self._show_panels(scene)

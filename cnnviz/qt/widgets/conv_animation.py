@@ -52,10 +52,12 @@ class _SweepPicture(QWidget):
         channels = len(sweep.input_channels)
         shown = self._kernel_channel()
         p.setPen(self.palette().text().color())
-        names = (f"input ({channels} maps, mean)" if channels > 1 else "input",
-                 f"kernel (map {sweep.input_channels[shown]})" if channels > 1 else "kernel", "output")  # fmt: skip
-        for x, name in zip((x0, x1, x2), names, strict=True):
-            p.drawText(QRectF(x, 0, side + gap, title_h), Qt.AlignmentFlag.AlignLeft, name)
+        names = ("input" if channels == 1 else f"{channels} maps",
+                 "kernel" if channels == 1 else f"map {sweep.input_channels[shown]}", "output")  # fmt: skip
+        metrics = self.fontMetrics()
+        for x, width, name in zip((x0, x1, x2), (side, kernel_side, side), names, strict=True):
+            text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(width + gap - 2))
+            p.drawText(QRectF(x, 0, width + gap, title_h), Qt.AlignmentFlag.AlignLeft, text)
         top = float(title_h)
         inputs = sweep.inputs.mean(0)
         lo, hi = float(inputs.min()), float(inputs.max())
@@ -212,6 +214,8 @@ class ConvAnimation(QGroupBox):
         self.picture.step = step
         self.picture.update()
         where = f"{sweep.module}, map {sweep.channel}"
+        if len(sweep.input_channels) > 1:  # the picture shows the maps' mean and the kernel adding most
+            where += f" (input: the mean of {len(sweep.input_channels)} maps; kernel: the map adding most)"
         if step < 0:
             self.position.setText(f"{where}: 0 of {sweep.positions} positions")
             self.sum_text.setText("Press Play or Step: the kernel starts at the top left.")
