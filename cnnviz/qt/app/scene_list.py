@@ -116,7 +116,9 @@ def add_lesson_dock(window, lessons, capture_action) -> QDockWidget:
     dock.setWidget(SceneList(lessons, capture_action))
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(window.dock_comparison, dock)
-    window.dock_layers.raise_()
+    window.dock_maps.raise_()  # the fronts of the default layout (docks.py), which the tabify changed
+    if not window.docks.compact:
+        window.dock_layers.raise_()
     window.view_menu.addAction(dock.toggleViewAction())
     lessons.dock = dock
     window.act_presentation.toggled.connect(lessons.on_presentation)
