@@ -47,7 +47,9 @@ def test_every_convolution_stage_sweeps_to_its_own_output(name):
         conv = next(s for s in _walk([s.as_dict() for s in explanation.steps]) if s["kind"] == "convolution")
         step = next(k for k in range(sweep.positions) if sweep.window(k)[2:] == (
             conv["details"]["inputs"][0]["top"] + sweep.padding[0], conv["details"]["inputs"][0]["left"] + sweep.padding[1]))  # fmt: skip
-        assert sweep.value(step) == pytest.approx(conv["details"]["sum_of_products"] + conv["details"]["bias"], abs=1e-9)
+        assert sweep.value(step) == pytest.approx(
+            conv["details"]["sum_of_products"] + conv["details"]["bias"], abs=1e-9
+        )
         assert [c["channel"] for c in conv["details"]["inputs"]] == list(sweep.input_channels)
         np.testing.assert_allclose(sweep.sums[step], [c["sum"] for c in conv["details"]["inputs"]], atol=1e-9)
         np.testing.assert_allclose(sweep.patch(step, 0), conv["details"]["inputs"][0]["patch"], atol=1e-9)

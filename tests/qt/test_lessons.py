@@ -165,12 +165,12 @@ def test_reordering_and_deleting_scenes(qtbot, window):
     assert [s.name for s in lessons.scenes] == ["Renamed in the list", "S2"]
 
 
-@pytest.mark.parametrize("content", [b"", b"not a lesson at all", b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\": 1}"])
+@pytest.mark.parametrize("content", [b"", b"not a lesson at all", b'\x10\x00\x00\x00\x00\x00\x00\x00{"a": 1}'])
 def test_a_bad_lesson_file_is_one_sentence(window, tmp_path, content):
     path = tmp_path / "broken.cnnlesson"
     path.write_bytes(content)
     assert not window.open_lesson(path)
-    (title, text), = window.shown_errors
+    ((title, text),) = window.shown_errors
     assert title == "Could not open the lesson" and "broken.cnnlesson" in text and "\n" not in text
 
 

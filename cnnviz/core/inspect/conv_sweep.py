@@ -117,7 +117,9 @@ def convolution_sweep(model: nn.Module, image: np.ndarray, module_name: str, cha
         kernels = weight[channel, connected]
     else:
         if isinstance(conv.padding, str) or conv.padding_mode != "zeros":
-            raise CnnvizError(f"The animation cannot yet show the convolution '{module_name}' (padding '{conv.padding}').")
+            raise CnnvizError(
+                f"The animation cannot yet show the convolution '{module_name}' (padding '{conv.padding}')."
+            )
         weight = conv.weight.detach().cpu().double()
         stride, padding, dilation = _pair(conv.stride), _pair(conv.padding), _pair(conv.dilation)
         per_group = weight.shape[1]

@@ -210,7 +210,9 @@ def _document(data: bytes, name: str) -> dict:
         header = json.loads(data[8 : 8 + n])
         document = json.loads(header["__metadata__"][METADATA_KEY])
     except Exception:
-        raise LessonError(f"{name} is not a cnnviz lesson (no lesson inside; a weights file opens with Open weights).") from None
+        raise LessonError(
+            f"{name} is not a cnnviz lesson (no lesson inside; a weights file opens with Open weights)."
+        ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         found = document.get("format") if isinstance(document, dict) else None
         raise LessonError(f"{name} is a lesson of another format ({str(found)[:40]}); this cnnviz reads {FORMAT}.")
@@ -220,20 +222,24 @@ def _document(data: bytes, name: str) -> dict:
 def _lesson_from(document: dict, tensors: dict[str, torch.Tensor]) -> Lesson:
     lesson = Lesson()
     for model, entry in dict(document.get("networks") or {}).items():
-        lesson.networks[str(model)] = NetworkFile(_text(entry["path"], "a network path"), _text(entry["sha256"], "a hash"))
+        lesson.networks[str(model)] = NetworkFile(
+            _text(entry["path"], "a network path"), _text(entry["sha256"], "a hash")
+        )
     for key, entry in dict(document["weights"]).items():
         prefix = f"weights/{key}/"
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
         metadata = entry.get("metadata") if isinstance(entry.get("metadata"), dict) else {}
         lesson.weights[str(key)] = Weights(_text(entry["model"], "a network name"), state, metadata)
     for k, v in tensors.items():
         if k.startswith("picture/"):
             if v.dtype not in (torch.uint8, torch.float32) or v.ndim != 2 or max(v.shape) > 1000:
                 raise LessonError("a picture in it is not a grey image.")
-            lesson.pictures[k[len("picture/"):]] = v.numpy()
+            lesson.pictures[k[len("picture/") :]] = v.numpy()
     scenes = document["scenes"]
     if not isinstance(scenes, list) or not scenes or len(scenes) > MAX_SCENES:
-        raise LessonError("it holds no scenes." if isinstance(scenes, list) and not scenes else "its scenes are not a list.")
+        raise LessonError(
+            "it holds no scenes." if isinstance(scenes, list) and not scenes else "its scenes are not a list."
+        )
     lesson.scenes = [_scene_from(s, lesson) for s in scenes]
     for key in {s.weights for s in lesson.scenes}:
         _check_weights(lesson.weights[key], lesson)

@@ -174,7 +174,8 @@ class Lessons(QObject):
             return False
         scene = self.scenes[index]
         if self._shown != (scene.weights, id(session.model)) or (session.model_name, session.dataset) != (
-            scene.model, scene.dataset
+            scene.model,
+            scene.dataset,
         ):
             from cnnviz.core.session.session import NetworkState
 

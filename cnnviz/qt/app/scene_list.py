@@ -34,7 +34,9 @@ class SceneList(QWidget):
         self.list.setAccessibleName("Scenes of the lesson")
         self.list.setToolTip("The lesson's scenes: Enter shows one, double-click or F2 renames it, drag to reorder")
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
-        self.list.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.list.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
         self._refreshing = False  # the list is being refilled from the lesson: its signals are not the user's
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.itemActivated.connect(lambda item: lessons.show_scene(self.list.row(item)))

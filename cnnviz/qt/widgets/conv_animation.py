@@ -108,7 +108,9 @@ class ConvAnimation(QGroupBox):
         self.sweep = None
         self._stale = True
         self.picture = _SweepPicture()
-        self.play_button = self._button("Play", "convPlay", "Start or pause the kernel's slide (Space in the inspector)")
+        self.play_button = self._button(
+            "Play", "convPlay", "Start or pause the kernel's slide (Space in the inspector)"
+        )
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self._on_play_toggled)
         self.step_button = self._button("Step", "convStep", "Move the kernel one position on")
