@@ -109,11 +109,27 @@ def test_a_saved_lesson_reopens_in_a_new_window_the_same(qtbot, window, draw, tm
         for name in scene.docks:  # the panels that were on screen are on screen again
             assert is_on_screen(other.findChild(type(other.dock_lesson), name)), name
     assert other.lessons.scenes[1].name == "Edited kernel"
+    assert "test_accuracy" not in other.session.metadata  # a kernel edited by hand: the shipped figure is not its
     assert is_on_screen(other.dock_architecture)
     assert other.lessons.answer_hidden() and other.lessons.cover.isVisible()  # scene 2 is a quiz
     other.act_reveal.trigger()
     assert not other.lessons.answer_hidden()
     assert other.shown_errors == []
+    other.session.source_kind = "trained"  # as after a run nobody saved: another scene's weights ask first
+    other.answers = ["Cancel"]
+    assert not other.lessons.show_scene(0)
+    assert other.asked[-1][0] == "Save the trained network?" and other.session.model_name == "lenet"
+
+
+def test_cnnviz_lesson_opens_the_app_with_that_lesson(monkeypatch):
+    import cnnviz.qt.app.launch as launch
+    from cnnviz.cli.commands import main
+
+    seen = {}
+    monkeypatch.setattr(launch, "main", lambda **kwargs: seen.update(kwargs) or 0)
+    assert main(["--lesson", "lecture.cnnlesson"]) == 0
+    assert seen == {"model": None, "lesson": "lecture.cnnlesson"}
+    assert main(["gui", "--lesson", "other.cnnlesson"]) == 0 and seen["lesson"] == "other.cnnlesson"
 
 
 def test_page_down_steps_through_scenes_in_presentation_mode(qtbot, window, draw):

@@ -127,7 +127,10 @@ class Lessons(QObject):
         if self.lesson is None:
             self.lesson = lesson_mod.Lesson()
         lesson = self.lesson
-        key = lesson.add_weights(session.model_name, session.model.state_dict(), session.metadata)
+        metadata = dict(session.metadata)
+        if session.edited_kernels():  # hand-edited weights: the recorded accuracy is not theirs
+            metadata.pop("test_accuracy", None)
+        key = lesson.add_weights(session.model_name, session.model.state_dict(), metadata)
         spec = session.spec
         if spec.source_sha256:  # the user's own network: the lesson names its file and content
             lesson.networks[session.model_name] = lesson_mod.NetworkFile(str(spec.source_path), spec.source_sha256)
@@ -178,6 +181,9 @@ class Lessons(QObject):
             scene.dataset,
         ):
             from cnnviz.core.session.session import NetworkState
+
+            if not w.confirm_discard("showing another scene"):  # a network trained since: Save / Discard / Cancel
+                return False
 
             try:
                 model = lesson_mod.model_for(self.lesson, scene.weights)
