@@ -112,8 +112,11 @@ def test_a_saved_lesson_reopens_in_a_new_window_the_same(qtbot, window, draw, tm
     assert "test_accuracy" not in other.session.metadata  # a kernel edited by hand: the shipped figure is not its
     assert is_on_screen(other.dock_architecture)
     assert other.lessons.answer_hidden() and other.lessons.cover.isVisible()  # scene 2 is a quiz
+    other.dock_comparison.raise_()
+    qtbot.waitUntil(lambda: other.comparison.isVisible())
+    assert all(c.isVisible() for c in other.lessons.covers)  # Six networks' answers are hidden too
     other.act_reveal.trigger()
-    assert not other.lessons.answer_hidden()
+    assert not other.lessons.answer_hidden() and not any(c.isVisible() for c in other.lessons.covers)
     assert other.shown_errors == []
     other.session.source_kind = "trained"  # as after a run nobody saved: another scene's weights ask first
     other.answers = ["Cancel"]

@@ -69,6 +69,7 @@ class Lessons(QObject):
         self.path: Path | None = None
         self.quiz = False  # scenes captured from now on are quizzes
         self.cover = AnswerCover(window.prediction, self.reveal_answer)
+        self.covers = [self.cover, AnswerCover(window.comparison, self.reveal_answer)]  # six answers too
         self._shown: tuple[str, int] | None = None  # (weights key, id of the model made from them)
         self.dock: QDockWidget | None = None  # the Lesson dock (scene_list.py), set by the window
         self.counter = QLabel("")  # "Scene 3 of 9: ..." in the status bar, also in presentation mode
@@ -207,7 +208,7 @@ class Lessons(QObject):
             w.show_workspace(scene.workspace)
         self._show_panels(scene)
         self.current = index
-        self.cover.cover(scene.quiz)
+        self._cover(scene.quiz)
         w.statusBar().showMessage(self.position_text(), 4000)
         self.changed.emit()
         return True
@@ -246,14 +247,18 @@ class Lessons(QObject):
     def set_quiz(self, on: bool) -> None:
         """Quiz on: the answer is hidden now and in the scenes captured from now on, until F8 reveals it."""
         self.quiz = bool(on)
-        self.cover.cover(self.quiz)
+        self._cover(self.quiz)
         self.changed.emit()
 
     def reveal_answer(self) -> None:
-        self.cover.cover(False)
+        self._cover(False)
 
     def answer_hidden(self) -> bool:
-        return self.cover.isVisible()
+        return self.cover.isVisibleTo(self.window.prediction)
+
+    def _cover(self, on: bool) -> None:
+        for cover in self.covers:
+            cover.cover(on)
 
     # -- files --------------------------------------------------------------------------
     def save(self, path: str | Path | None = None) -> bool:

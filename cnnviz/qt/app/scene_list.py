@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -32,10 +33,11 @@ class SceneList(QWidget):
         self.list = QListWidget()
         self.list.setObjectName("scenes")
         self.list.setAccessibleName("Scenes of the lesson")
-        self.list.setToolTip("The lesson's scenes: Enter shows one, double-click or F2 renames it, drag to reorder")
+        self.list.setToolTip("The lesson's scenes: Enter or a double-click shows one, F2 renames it, drag to reorder")
         self.list.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        # A double-click shows the scene; F2 or a click on the selected one renames it.
         self.list.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed
+            QAbstractItemView.EditTrigger.EditKeyPressed | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self._refreshing = False  # the list is being refilled from the lesson: its signals are not the user's
         self.list.itemChanged.connect(self._on_item_changed)
@@ -93,6 +95,8 @@ class SceneList(QWidget):
         self.list.clear()
         for k, scene in enumerate(lessons.scenes):
             item = QListWidgetItem(scene.name)
+            if scene.quiz:  # a quiz: its answer is hidden until F8
+                item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxQuestion))
             item.setToolTip(f"{scene.model} on {scene.dataset}" + (" · quiz" if scene.quiz else ""))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
             if k == lessons.current:
