@@ -39,10 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
     own = "your own network: PATH.py:NAME (a class or function in that file; running it runs the file's code)"
     parser.add_argument("--model", dest="gui_model", metavar="PATH.py:NAME", help=f"open the app with {own}")
+    lesson = "open the app with this lesson (a .cnnlesson file made with File > Save lesson)"
+    parser.add_argument("--lesson", dest="gui_lesson", metavar="FILE", help=lesson)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     p = sub.add_parser("gui", help="open the desktop app (the default)")
     p.add_argument("--model", dest="gui_model", metavar="PATH.py:NAME", default=argparse.SUPPRESS, help=own)
+    p.add_argument("--lesson", dest="gui_lesson", metavar="FILE", default=argparse.SUPPRESS, help=lesson)
 
     p = sub.add_parser("models", help="list the model zoo")
     p.add_argument("--json", action="store_true")
@@ -442,7 +445,7 @@ def _cmd_bench(args) -> None:
 def _cmd_gui(args) -> int:
     from cnnviz.qt.app.launch import main as app_main
 
-    return app_main(model=getattr(args, "gui_model", None))
+    return app_main(model=getattr(args, "gui_model", None), lesson=getattr(args, "gui_lesson", None))
 
 
 def _cmd_explain(args) -> int:
@@ -451,15 +454,8 @@ def _cmd_explain(args) -> int:
     return run(args)
 
 
-COMMANDS = {
-    "explain": _cmd_explain,
-    "models": _cmd_models,
-    "layers": _cmd_layers,
-    "train": _cmd_train,
-    "eval": _cmd_eval,
-    "bench": _cmd_bench,
-    "gui": _cmd_gui,
-}
+COMMANDS = {"explain": _cmd_explain, "models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train,
+            "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui}  # fmt: skip
 
 
 class Terminated(KeyboardInterrupt):

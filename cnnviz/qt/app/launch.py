@@ -42,8 +42,9 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
-def main(argv: list[str] | None = None, model: str | None = None) -> int:
-    """Run the app; ``model`` (a zoo name or ``PATH.py:NAME``, as typed by the user) is opened first."""
+def main(argv: list[str] | None = None, model: str | None = None, lesson: str | None = None) -> int:
+    """Run the app; ``model`` (a zoo name or ``PATH.py:NAME``, as typed by the user) is opened first,
+    and ``lesson`` (a lesson file) once the network is loaded."""
     app = create_application(argv)
     _install_excepthook()
     from cnnviz.qt.app.main_window import MainWindow
@@ -56,6 +57,8 @@ def main(argv: list[str] | None = None, model: str | None = None) -> int:
     else:
         window.show()
     window.canvas.setFocus()
+    if lesson:
+        window.sessionReady.connect(lambda: window.open_lesson(lesson))
     code = app.exec()
     loader = window.state.loader
     if loader is not None:  # closed while the network loaded: let `import torch` finish before the interpreter exits

@@ -19,8 +19,10 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QW
 from cnnviz.qt.app.docks import DockLayout
 from cnnviz.qt.app.errors import describe_error
 from cnnviz.qt.app.file_actions import FileActions
+from cnnviz.qt.app.lessons import Lessons
 from cnnviz.qt.app.model_pickers import ModelPickers
 from cnnviz.qt.app.network_actions import NetworkActions
+from cnnviz.qt.app.scene_list import add_lesson_dock
 from cnnviz.qt.app.status_bar import StatusFields
 from cnnviz.qt.app.window_actions import ask_question, build_actions, build_menus_and_toolbar
 from cnnviz.qt.panels.attribution import AttributionPanel
@@ -80,12 +82,14 @@ class MainWindow(QMainWindow):
 
         self._build_panels()
         self.files = FileActions(self)
+        self.lessons = Lessons(self)  # a lecture's scenes (lessons.py)
         self.networks = NetworkActions(self)
         self.pickers = ModelPickers()
         self.model_picker, self.dataset_picker = self.pickers.model_picker, self.pickers.dataset_picker
         build_actions(self)
         build_menus_and_toolbar(self)
         self.docks = DockLayout(self)
+        self.dock_lesson = add_lesson_dock(self, self.lessons, self.act_capture_scene)
         self.status = StatusFields(self.statusBar())
         self.status_device, self.status_model = self.status.device, self.status.model
         self.status_weights, self.status_accuracy = self.status.weights, self.status.accuracy
@@ -235,6 +239,12 @@ class MainWindow(QMainWindow):
         self.dock_training.raise_()
         {"start": self.monitor.start, "pause": self.monitor.toggle_pause, "stop": self.monitor.stop,
          "evaluate": self.monitor.results.evaluate}[command]()  # fmt: skip
+
+    def save_lesson(self, path: str | Path | None = None) -> bool:
+        return self.lessons.save(path)
+
+    def open_lesson(self, path: str | Path | None = None) -> bool:
+        return self.lessons.open(path)
 
     def switch_model(self, model: str, dataset: str) -> bool:
         return self.networks.switch_model(model, dataset)

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QMessageBox, QSizePolicy, QToolBar, QToolButton
 KEYS_HELP = (
     "<b>Keys</b>: Esc/Delete clear · Ctrl+Z undo · Ctrl+R random test image · Ctrl+O/Ctrl+S open/save "
     "weights · Ctrl+Shift+O open network (.py) · Ctrl+I open image · Ctrl+E export panel · "
-    "Ctrl+T / Ctrl+P / Ctrl+Shift+T start, pause or resume, stop training · F11 presentation mode (PgDown/PgUp: next/previous panel) · Ctrl+Q quit"
+    "Ctrl+T / Ctrl+P / Ctrl+Shift+T start, pause or resume, stop training · F11 presentation mode (PgDown/PgUp: "
+    "next/previous scene of a lesson, else panel) · F9 capture a scene · F8 reveal a quiz's answer · Ctrl+Q quit"
 )
 
 
@@ -85,14 +86,14 @@ def build_actions(w) -> None:
     w.act_presentation.setCheckable(True)
     w.act_next_panel = a(
         "&Next panel",
-        lambda: w.docks.next_panel(1),
+        lambda: w.lessons.step(1) or w.docks.next_panel(1),
         ["PgDown", "Ctrl+Tab"],
-        "Presentation mode: show the next panel (a presenter's remote sends Page Down)",
+        "Presentation mode: the next scene of the lesson, else the next panel (a presenter's remote sends Page Down)",
         "actionNextPanel",
     )
     w.act_previous_panel = a(
         "P&revious panel",
-        lambda: w.docks.next_panel(-1),
+        lambda: w.lessons.step(-1) or w.docks.next_panel(-1),
         ["PgUp", "Ctrl+Shift+Tab"],
         "Presentation mode: show the previous panel",
         "actionPreviousPanel",
@@ -134,6 +135,14 @@ def build_actions(w) -> None:
         "Run the weights on screen on the test set and fill the confusion matrix",
         "evaluateTestSet",
     )
+    lessons = w.lessons
+    w.act_capture_scene = a("&Capture scene", lambda: lessons.capture(), "F9",
+                            "Add what is on screen to the lesson as a scene", "actionCaptureScene")  # fmt: skip
+    w.act_open_lesson = a("Open &lesson…", lambda: w.open_lesson(), None, "Open a lesson file and show its first scene",
+                          "actionOpenLesson")  # fmt: skip
+    w.act_save_lesson = a("Save lesson…", lambda: w.save_lesson(), None, "Save the lesson's scenes and their weights",
+                          "actionSaveLesson")  # fmt: skip
+    w.act_reveal = a("Reveal the &answer", lessons.reveal_answer, "F8", "Show the answer a quiz hides", "actionReveal")
     w.act_about = a("&About cnnviz", lambda: show_about(w), None, "What cnnviz is and its keyboard shortcuts",
                     "actionAbout")  # fmt: skip
 
@@ -143,6 +152,7 @@ def build_menus_and_toolbar(w) -> None:
     file_menu = bar.addMenu("&File")
     file_menu.setToolTipsVisible(True)
     file_menu.addActions([w.act_open_weights, w.act_save_weights, w.act_open_network])
+    file_menu.addActions([w.act_open_lesson, w.act_save_lesson, w.act_capture_scene])
     file_menu.addSeparator()
     file_menu.addAction(w.act_open_image)
     file_menu.addAction(w.act_export)
@@ -155,6 +165,7 @@ def build_menus_and_toolbar(w) -> None:
     w.view_menu = bar.addMenu("&View")
     w.view_menu.addActions([w.act_presentation, w.act_next_panel, w.act_previous_panel])
     w.view_menu.addAction(w.act_reset_layout)
+    w.view_menu.addAction(w.act_reveal)
     w.view_menu.addSeparator()
     train_menu = bar.addMenu("&Training")
     train_menu.setToolTipsVisible(True)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.qt.widgets.architecture_view import ArchitectureView
+from cnnviz.qt.widgets.conv_animation import ConvAnimation
 from cnnviz.qt.widgets.style import BASE_POINT_SIZE, scaled_font
 from cnnviz.qt.widgets.unit_inspector_view import UnitInspectorPanel
 from cnnviz.qt.widgets.visibility import SkipWhileHidden
@@ -50,6 +51,8 @@ class InspectorPanel(UnitInspectorPanel):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.refresh)
+        self.animation = ConvAnimation()  # the kernel sliding over the input, for the selected unit's convolution
+        self.layout().insertWidget(2, self.animation)
         self._size_grids()
 
     def follow(self, state) -> None:
@@ -114,6 +117,7 @@ class InspectorPanel(UnitInspectorPanel):
         self.refresh()
 
     def _on_explained(self, data: dict | None) -> None:
+        self.animation.set_loader(None if data is None else self._sweep_loader(data))
         if data is not None:
             result = self.state.session.result
             self.show_explanation(data, result.image)
@@ -125,6 +129,24 @@ class InspectorPanel(UnitInspectorPanel):
             self.header.setText(f"Draw on the canvas to see how {self.state.selected_unit[0]} computes.")
         else:
             self.header.setText(EMPTY_TEXT)
+
+    def _sweep_loader(self, data: dict):
+        """How to sweep the convolution that made the explained unit (None: no convolution made it)."""
+        from cnnviz.core.inspect.conv_sweep import convolution_sweep, find_convolution
+
+        found = find_convolution(data["steps"], int(data["unit"]["channel"]))
+        session = self.state.session
+        if found is None or session is None or session.result.image is None:
+            return None
+        model, image = session.model, session.result.image
+        return lambda: convolution_sweep(model, image, *found)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and self.animation.loader is not None:  # Play / Pause
+            self.animation.pause() if self.animation.is_playing() else self.animation.play()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def _show_kernel(self) -> None:
         session = self.state.session if self.state is not None else None

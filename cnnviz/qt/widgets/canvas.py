@@ -141,6 +141,29 @@ class DrawingCanvas(OverlayMixin, QWidget):
         self._rerender()
         self.drawingChanged.emit(self.image_array())
 
+    def drawing_items(self) -> list:
+        """The drawing as plain data, oldest first: a stroke is a list of (x, y, width) in canvas
+        units, a picture a (280, 280) uint8 array (what a lesson's scene keeps)."""
+        return [qimage_to_gray(i.image) if isinstance(i, _Picture) else [tuple(p) for p in i.points]
+                for i in self._items]  # fmt: skip
+
+    def set_drawing_items(self, items: list) -> None:
+        """Replace the drawing with ``drawing_items()``'s data (a scene shown again); the old one can be undone."""
+        if self._items:
+            self._cleared.append(list(self._items))
+        self._stroke = None
+        self._items = []
+        for item in items:
+            if isinstance(item, np.ndarray):
+                big = gray_image(item).scaled(MODEL_SIZE, MODEL_SIZE).convertToFormat(QImage.Format.Format_Grayscale8)
+                self._items.append(_Picture(big))
+            else:
+                self._items.append(_Stroke([(float(x), float(y), float(w)) for x, y, w in item]))
+        self._rerender()
+        if not self._items:
+            self.cleared.emit()
+        self.drawingChanged.emit(self.image_array())
+
     # -- stroke input --------------------------------------------------------------
     def _square(self) -> QRectF:
         side = min(self.width(), self.height())
