@@ -37,7 +37,7 @@ def main(out: str = "resources/screens") -> int:
         window.showMaximized()
         _wait(600)
         draw(window.canvas, three_outline())
-        _wait_until(lambda: not window.inference_pending())
+        _wait_until(lambda: not window.state.inference_pending())
         window.lessons.capture("A 3, drawn")
         window.state.select_unit("C1", 2, 12, 12)
         _wait(300)

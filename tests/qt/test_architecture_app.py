@@ -21,7 +21,9 @@ def _nodes(window) -> dict[str, dict]:
 
 def _show_architecture(qtbot, window) -> None:
     window.dock_architecture.raise_()
-    qtbot.waitUntil(lambda: is_on_screen(window.architecture) and not window.architecture.while_hidden.stale)  # caught up
+    qtbot.waitUntil(
+        lambda: is_on_screen(window.architecture) and not window.architecture.while_hidden.stale
+    )  # caught up
 
 
 def test_googlenet_shows_four_branches_and_a_concatenation(qtbot, window, draw):

@@ -33,8 +33,8 @@ def _new_window(qtbot, tmp_path, name="second"):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    qtbot.waitUntil(lambda: w.inference_count >= 1)
-    w.settle = lambda: qtbot.waitUntil(lambda: not w.inference_pending())
+    qtbot.waitUntil(lambda: w.state.inference_count >= 1)
+    w.settle = lambda: qtbot.waitUntil(lambda: not w.state.inference_pending())
     return w
 
 
@@ -49,7 +49,9 @@ def _on_screen(window) -> dict:
         "unit": window.state.selected_unit,
         "method": window.attribution.method.currentData(),
         "target": window.attribution.target.currentData(),
-        "probabilities": None if window.probabilities is None else window.probabilities.copy(),
+        "probabilities": None
+        if window.session.result.probabilities is None
+        else window.session.result.probabilities.copy(),
     }
 
 
@@ -84,7 +86,7 @@ def test_a_saved_lesson_reopens_in_a_new_window_the_same(qtbot, window, draw, tm
     window.settle()
     window.attribution.method.setCurrentIndex(window.attribution.method.findData("gradcam"))
     window.attribution.target.setCurrentIndex(window.attribution.target.findData(3))
-    window.state.select_unit(window.session.stage_names()[0], 1, 0, 0)
+    window.state.select_unit(window.session.description.stage_names[0], 1, 0, 0)
     window.dock_architecture.raise_()
     window.lessons.set_quiz(True)
     window.act_capture_scene.trigger()
