@@ -121,23 +121,26 @@ def test_cancel_stops_a_job_and_a_generator_cleans_up_in_its_own_thread(qtbot, k
 @pytest.mark.parametrize("kind", ["function", "generator"])
 def test_pause_holds_a_job_until_resume(qtbot, kind):
     owner = QObject()
-    steps = []
+    steps, gate = [], threading.Event()
 
     def function_job(progress):
+        gate.wait(30)
         for i in range(200):
             steps.append(i)
             progress(i)
         return len(steps)
 
     def generator_job(progress):
+        gate.wait(30)
         for i in range(200):
             steps.append(i)
             yield i
         return len(steps)
 
     job = workers.start(function_job if kind == "function" else generator_job, name="unit-test", parent=owner)
-    job.pause()  # asked before the job has even begun: it holds at its first report
+    job.pause()  # asked before the job reports anything: it holds at its first report
     events = _record(job)
+    gate.set()
     qtbot.waitUntil(lambda: ("paused",) in events)
     held = len(steps)
     qtbot.wait(100)
@@ -209,3 +212,63 @@ def _valid(obj) -> bool:
     import shiboken6
 
     return shiboken6.isValid(obj)
+
+
+def test_a_partial_of_a_generator_function_runs_as_a_generator_job(qtbot):
+    import functools
+
+    def counting(limit, progress):
+        yield from range(limit)
+        return "counted"
+
+    owner = QObject()
+    events = _record(workers.start(functools.partial(counting, 2), name="unit-test", parent=owner))
+    qtbot.waitUntil(lambda: ("finished",) in events)
+    assert events == [("progress", 0), ("progress", 1), ("returned", "counted", True), ("finished",)]
+
+
+def test_closing_the_window_stops_or_abandons_every_job(qtbot, window, draw, monkeypatch, data_dir):
+    """Evaluation, six networks, a slow attribution map and a test-set read all in flight at the close:
+    the window stops and joins the first three, abandons the read (it may be a download), hears
+    nothing more from any, and no thread is left behind."""
+    import cnnviz.core
+    from cnnviz.core.data import datasets
+    from conftest import line
+
+    def until_cancelled(progress):
+        while True:  # a job that only ends when told to
+            progress(0.5)
+            threading.Event().wait(0.005)
+
+    monkeypatch.setattr(cnnviz.core, "evaluate_copy", lambda *a, progress, **k: until_cancelled(
+        lambda f: progress(5_000, 10_000)))  # fmt: skip
+    monkeypatch.setattr(window.session, "attribution_task", lambda *a, **k: until_cancelled)
+    read_gate = threading.Event()
+    monkeypatch.setattr(datasets, "_SPLITS", {})
+    real_read = datasets._read_split
+    monkeypatch.setattr(datasets, "_read_split", lambda *a: read_gate.wait(30) and real_read(*a))
+    window.data_dir = data_dir
+    qtbot.waitUntil(lambda: window.monitor is not None, timeout=30_000)
+    heard = []
+    window.monitor.results.evaluationFinished.connect(heard.append)
+    window.attribution.runner.cancelled.connect(heard.append)
+
+    window.dock_comparison.show()
+    window.dock_comparison.raise_()
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
+    window.settle()
+    assert window.monitor.results.evaluate()
+    window.dock_attribution.show()
+    window.dock_attribution.raise_()
+    window.attribution.enabled.setChecked(True)
+    window.attribution.method.setCurrentIndex(window.attribution.method.findData("ig"))
+    assert not window.show_random_test_image()  # reading the test set
+    qtbot.waitUntil(lambda: {"evaluate", "attribution", "read-test-set"} <= set(workers.active()))
+
+    window.close()
+    assert workers.active() == ["read-test-set"]  # the others were stopped and joined
+    assert not window.comparison.runner.busy() and not window.attribution.runner.busy()
+    read_gate.set()
+    assert workers.wait_for_all(timeout=30) and workers.active() == []
+    qtbot.wait(100)
+    assert heard == [] and window.shown_errors == [] and window.true_label is None

@@ -32,6 +32,8 @@ class FileActions(QObject):
         self.window = window
         self.state = window.state
         self.reading_test_set = False
+        self._read_job = None  # the test set read in the background, while it runs
+        self.state.closing.connect(self._abandon_read)
         # Picks Ctrl+R's test images; replace it with a seeded one for a repeatable sequence.
         self.test_image_rng = np.random.default_rng()
 
@@ -194,9 +196,16 @@ class FileActions(QObject):
                             parent=self, failure="The test images could not be read")  # fmt: skip
         job.returned.connect(lambda _split: self._on_test_set_read(None))
         job.failed.connect(self._on_test_set_read)
+        self._read_job = job
+
+    def _abandon_read(self) -> None:
+        """The window closes: a read still going (maybe a download) finishes on its own, unheard."""
+        if self._read_job is not None:
+            self._read_job.abandon()
+            self._read_job = None
 
     def _on_test_set_read(self, error: str | None) -> None:
-        self.reading_test_set = False
+        self.reading_test_set, self._read_job = False, None
         self.window.act_random.setEnabled(self.state.session is not None)
         self.window.statusBar().clearMessage()
         if error is not None:

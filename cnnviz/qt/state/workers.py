@@ -35,6 +35,7 @@ tests) and ``wait_for_all`` lets the app's exit wait for abandoned ones.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import threading
 import time
@@ -158,7 +159,16 @@ class _GeneratorWorker(_Ends, GeneratorWorker):
     """superqt's GeneratorWorker with our ``run``."""
 
     def __init__(self, func, *args) -> None:
-        super().__init__(func, *args, SignalsClass=_Signals)
+        def generator(*args):  # a generator function for superqt even when ``func`` is a partial of one
+            return (yield from func(*args))
+
+        super().__init__(generator, *args, SignalsClass=_Signals)
+
+
+def _is_generator_function(fn) -> bool:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return inspect.isgeneratorfunction(fn)
 
 
 class Progress:
@@ -277,7 +287,7 @@ class Job(QObject):
         worker = None
         try:
             self._progress.min_interval_s = progress_interval_s
-            kind = _GeneratorWorker if inspect.isgeneratorfunction(fn) else _FunctionWorker
+            kind = _GeneratorWorker if _is_generator_function(fn) else _FunctionWorker
             try:
                 if torch_threads is not None:
                     # Before the thread's first torch op: see cnnviz.core.training.device.set_cpu_threads.
