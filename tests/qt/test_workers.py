@@ -231,9 +231,10 @@ def test_closing_the_window_stops_or_abandons_every_job(qtbot, window, draw, mon
     """Evaluation, six networks, a slow attribution map and a test-set read all in flight at the close:
     the window stops and joins the first three, abandons the read (it may be a download), hears
     nothing more from any, and no thread is left behind."""
+    from conftest import line
+
     import cnnviz.core
     from cnnviz.core.data import datasets
-    from conftest import line
 
     def until_cancelled(progress):
         while True:  # a job that only ends when told to
