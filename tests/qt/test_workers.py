@@ -273,3 +273,15 @@ def test_closing_the_window_stops_or_abandons_every_job(qtbot, window, draw, mon
     assert workers.wait_for_all(timeout=30) and workers.active() == []
     qtbot.wait(100)
     assert heard == [] and window.shown_errors == [] and window.true_label is None
+
+
+def test_the_window_starts_without_waiting_for_superqt():
+    """superqt brings all its widgets (most of a second): a job's thread imports it, not the window's start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cnnviz.qt.app.main_window, cnnviz.qt.state.workers, cnnviz.qt.state.newest; "
+        "assert 'superqt' not in sys.modules and 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -42,7 +42,6 @@ import time
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal, Slot
-from superqt.utils import FunctionWorker, GeneratorWorker
 
 from cnnviz.qt.state.errors import GENERIC, describe_error
 from cnnviz.qt.state.lazy import core
@@ -105,12 +104,14 @@ class _Ends:
     keeps superqt's ``work`` (the generator loop with pause and abort) and its signals.
     """
 
+    is_generator = False
+
     def run(self) -> None:  # called in the job's thread
         self._running = True
         self.started.emit()
         try:
             value = self.work()
-            if isinstance(value, RuntimeError) and isinstance(self, GeneratorWorker):
+            if isinstance(value, RuntimeError) and self.is_generator:
                 raise value  # superqt's loop returns a generator's RuntimeError instead of raising it
         except Cancelled:
             self.aborted.emit()
@@ -126,12 +127,11 @@ class _Ends:
         self.finished.emit()
 
 
-class _FunctionWorker(_Ends, FunctionWorker):
-    """superqt's FunctionWorker with progress, pause (at ``progress``) and our ``run``."""
+class _PausedAtProgress:
+    """Pause for a function job: ``progress`` waits while paused (superqt pauses generators only)."""
 
-    def __init__(self, func, *args) -> None:
-        super().__init__(func, *args)
-        self.signals = _Signals()
+    def _init_pause(self) -> None:
+        self.signals = _Signals()  # superqt's FunctionWorker has no yielded/paused/aborted signals
         self._resume = threading.Event()
         self._resume.set()
 
@@ -155,14 +155,36 @@ class _FunctionWorker(_Ends, FunctionWorker):
         self.resumed.emit()
 
 
-class _GeneratorWorker(_Ends, GeneratorWorker):
-    """superqt's GeneratorWorker with our ``run``."""
+_CLASSES: dict[bool, type] = {}
+_CLASSES_LOCK = threading.Lock()
 
-    def __init__(self, func, *args) -> None:
-        def generator(*args):  # a generator function for superqt even when ``func`` is a partial of one
-            return (yield from func(*args))
 
-        super().__init__(generator, *args, SignalsClass=_Signals)
+def _worker_class(generator: bool) -> type:
+    """superqt's FunctionWorker or GeneratorWorker with our ``run``, built on first use.
+
+    superqt is imported here, in a job's thread: importing it pulls in all its widgets
+    (most of a second on a busy laptop), which the window's start must not wait for.
+    """
+    with _CLASSES_LOCK:
+        if not _CLASSES:
+            from superqt.utils import FunctionWorker, GeneratorWorker
+
+            class _FunctionWorker(_Ends, _PausedAtProgress, FunctionWorker):
+                def __init__(self, func, *args) -> None:
+                    super().__init__(func, *args)
+                    self._init_pause()
+
+            class _GeneratorWorker(_Ends, GeneratorWorker):
+                is_generator = True
+
+                def __init__(self, func, *args) -> None:
+                    def generator(*args):  # a generator function for superqt even when ``func`` is a partial
+                        return (yield from func(*args))
+
+                    super().__init__(generator, *args, SignalsClass=_Signals)
+
+            _CLASSES.update({False: _FunctionWorker, True: _GeneratorWorker})
+        return _CLASSES[generator]
 
 
 def _is_generator_function(fn) -> bool:
@@ -180,7 +202,7 @@ class Progress:
 
     def __init__(self, min_interval_s: float = 0.0) -> None:
         self.min_interval_s = min_interval_s
-        self.worker: _FunctionWorker | _GeneratorWorker | None = None
+        self.worker = None  # the superqt worker, once made in the job's thread
         self._cancelled = False
         self._last = float("-inf")
 
@@ -192,7 +214,7 @@ class Progress:
         if self.cancelled:
             raise Cancelled
         worker = self.worker
-        if isinstance(worker, _FunctionWorker):
+        if isinstance(worker, _PausedAtProgress):
             worker.wait_while_paused()
         now = time.monotonic()
         if now - self._last >= self.min_interval_s or (isinstance(value, float) and value >= 1.0):
@@ -232,7 +254,7 @@ class Job(QObject):
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
         self._progress = Progress()
-        self._worker: _FunctionWorker | _GeneratorWorker | None = None
+        self._worker = None  # the superqt worker, once made in the job's thread
         self._cancel_asked = False
         self._pause_asked = False
         self._abandoned = False
@@ -246,7 +268,7 @@ class Job(QObject):
             self._progress._cancelled = True
             if self._worker is not None:
                 self._worker.quit()
-                if isinstance(self._worker, _FunctionWorker):
+                if isinstance(self._worker, _PausedAtProgress):
                     self._worker.resume()  # a paused job must wake up to stop
 
     def pause(self) -> None:
@@ -265,7 +287,7 @@ class Job(QObject):
     def send(self, value) -> None:
         """Send ``value`` into a generator job (what its ``yield`` returns next)."""
         with self._lock:
-            if isinstance(self._worker, GeneratorWorker):
+            if getattr(self._worker, "is_generator", False):
                 self._worker.send(value)
 
     def abandon(self) -> None:
@@ -287,14 +309,14 @@ class Job(QObject):
         worker = None
         try:
             self._progress.min_interval_s = progress_interval_s
-            kind = _GeneratorWorker if _is_generator_function(fn) else _FunctionWorker
             try:
                 if torch_threads is not None:
                     # Before the thread's first torch op: see cnnviz.core.training.device.set_cpu_threads.
                     core().set_cpu_threads(torch_threads)
-                worker = kind(fn, self._progress)  # made here: its signals object lives, and dies, in this thread
+                # Made here: its signals object lives, and dies, in this thread.
+                worker = _worker_class(_is_generator_function(fn))(fn, self._progress)
             except BaseException as exc:  # noqa: BLE001 - reported as the job's failure
-                worker = _FunctionWorker(_raise, exc)
+                worker = _worker_class(False)(_raise, exc)
             self._progress.worker = worker
             if self._connect(worker):
                 with self._lock:
