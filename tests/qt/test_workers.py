@@ -158,7 +158,27 @@ def test_cancel_wakes_a_paused_job(qtbot):
     qtbot.waitUntil(lambda: ("paused",) in events)
     job.cancel()
     qtbot.waitUntil(lambda: ("finished",) in events)
-    assert ("cancelled",) in events
+    assert ("cancelled",) in events and ("resumed",) not in events  # it stopped where it was held
+
+
+def test_an_error_after_cancel_counts_as_cancelled(qtbot):
+    owner, started, gate = QObject(), threading.Event(), threading.Event()
+
+    def wrapped(progress):  # a library that turns our Cancelled into an error of its own
+        started.set()
+        gate.wait(30)
+        try:
+            progress(0.5)
+        except workers.Cancelled as exc:
+            raise ValueError("interrupted") from exc
+
+    job = workers.start(wrapped, name="unit-test", parent=owner)
+    events = _record(job)
+    assert started.wait(30)
+    job.cancel()
+    gate.set()
+    qtbot.waitUntil(lambda: ("finished",) in events)
+    assert events == [("cancelled",), ("finished",)]
 
 
 def test_a_deleted_receiver_gets_nothing_and_nothing_breaks(qtbot):

@@ -152,6 +152,8 @@ class _PausedAtProgress:
         while not self._resume.wait(PAUSE_POLL_S):
             if self.abort_requested:
                 raise Cancelled
+        if self.abort_requested:  # woken by Cancel, not by Resume
+            raise Cancelled
         self.resumed.emit()
 
 
@@ -373,7 +375,7 @@ class Job(QObject):
     def _on_errored(self, exc) -> None:
         if self._abandoned:
             return
-        if self._cancel_asked and isinstance(exc, Cancelled):
+        if self._cancel_asked:  # e.g. a library that wrapped our Cancelled in an error of its own
             self.cancelled.emit()
             return
         self.error = exc
