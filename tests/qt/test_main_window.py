@@ -453,9 +453,10 @@ def test_export_takes_a_panel_behind_a_tab_and_all_of_a_scrolled_one(qtbot, wind
 
 
 def test_closing_while_the_network_loads_returns_at_once(qtbot, settings, monkeypatch):
-    """The window closes at once; the loader (maybe inside `import torch`) finishes on its own and
-    cnnviz.qt.app.launch waits for it before the interpreter exits, never the window."""
+    """The window closes at once; the loader (maybe inside `import torch`) finishes on its own, its
+    result dropped, and cnnviz.qt.app.launch waits for it before the interpreter exits, never the window."""
     from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.qt.state import workers
     from cnnviz.qt.state.app_state import AppState
 
     gate = threading.Event()
@@ -468,9 +469,12 @@ def test_closing_while_the_network_loads_returns_at_once(qtbot, settings, monkey
     release = threading.Timer(5.0, gate.set)  # had close() waited for the loader, it would return only now
     release.start()
     w.close()
-    assert not w.isVisible() and loader.is_alive()  # closed while the load still runs
+    assert not w.isVisible() and loader.is_running()  # closed while the load still runs
+    assert workers.active() == ["load-model"]
     release.cancel()
     release.join()
     gate.set()
-    loader.join(30)
-    assert not loader.is_alive()
+    assert workers.wait_for_all(timeout=30)  # what launch does before the interpreter exits
+    assert not loader.is_running() and workers.active() == []
+    qtbot.wait(50)
+    assert w.session is None  # the abandoned load's network was dropped, not attached to a closed window

@@ -1,4 +1,4 @@
-"""Errors as one sentence for a person: the app never shows a traceback.
+"""Errors as one sentence for a person: the app never shows a traceback (the wording: ``cnnviz.qt.state.errors``).
 
 Kept free of heavy imports so the app's exception hook works even when
 importing the rest of the app is what failed.
@@ -6,18 +6,9 @@ importing the rest of the app is what failed.
 
 from __future__ import annotations
 
-import sys
+from cnnviz.qt.state.errors import describe_error
 
-
-def describe_error(exc: BaseException) -> str:
-    """One sentence for a person, never a traceback."""
-    errors = sys.modules.get("cnnviz.core.errors")  # not loaded yet: it cannot be one of ours
-    if errors is not None and isinstance(exc, errors.CnnvizError):
-        return str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f" ('{exc.filename}')" if exc.filename else ""
-        return f"{exc.strerror}{where}."
-    return f"Something went wrong ({type(exc).__name__}: {exc})."
+__all__ = ["describe_error", "format_exception_for_people"]
 
 
 def format_exception_for_people(exc_type, exc, tb) -> str:

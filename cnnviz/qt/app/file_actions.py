@@ -8,16 +8,16 @@ session announces what changed and the panels follow.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QPoint, Signal
+from PySide6.QtCore import QObject, QPoint
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QScrollArea, QWidget
 
 from cnnviz.qt.app.errors import describe_error
-from cnnviz.qt.state.lazy import core, emit_unless_gone
+from cnnviz.qt.state import workers
+from cnnviz.qt.state.lazy import core
 from cnnviz.qt.widgets.visibility import is_on_screen
 
 WEIGHT_FILTER = "cnnviz weights (*.safetensors);;PyTorch state dict (*.pt *.pth);;All files (*)"
@@ -27,16 +27,15 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp *.tif *.tiff);;All
 class FileActions(QObject):
     """Open/save weights, open a picture, put a test image on the canvas, export a panel."""
 
-    _testSetRead = Signal(object)  # None, or the exception that stopped the read (from a thread)
-
     def __init__(self, window) -> None:
         super().__init__(window)
         self.window = window
         self.state = window.state
         self.reading_test_set = False
+        self._read_job = None  # the test set read in the background, while it runs
+        self.state.closing.connect(self._abandon_read)
         # Picks Ctrl+R's test images; replace it with a seeded one for a repeatable sequence.
         self.test_image_rng = np.random.default_rng()
-        self._testSetRead.connect(self._on_test_set_read)
 
     @property
     def settings(self):
@@ -192,22 +191,24 @@ class FileActions(QObject):
         self.window.act_random.setEnabled(False)
         self.window.statusBar().showMessage(f"Reading the {core().DATASETS[dataset].display_name} test set…")
 
-        def read() -> None:
-            try:
-                core().load_split(dataset, False, data_dir)
-                result = None
-            except BaseException as exc:  # reported in the window, never a traceback
-                result = exc
-            emit_unless_gone(self._testSetRead, result)
+        job = workers.start(lambda _progress: core().load_split(dataset, False, data_dir), name="read-test-set",
+                            parent=self, failure="The test images could not be read")  # fmt: skip
+        job.returned.connect(lambda _split: self._on_test_set_read(None))
+        job.failed.connect(self._on_test_set_read)
+        self._read_job = job
 
-        threading.Thread(target=read, name="cnnviz-read-test-set", daemon=True).start()
+    def _abandon_read(self) -> None:
+        """The window closes: a read still going (maybe a download) finishes on its own, unheard."""
+        if self._read_job is not None:
+            self._read_job.abandon()
+            self._read_job = None
 
-    def _on_test_set_read(self, error: BaseException | None) -> None:
-        self.reading_test_set = False
+    def _on_test_set_read(self, error: str | None) -> None:
+        self.reading_test_set, self._read_job = False, None
         self.window.act_random.setEnabled(self.state.session is not None)
         self.window.statusBar().clearMessage()
         if error is not None:
-            self.window.show_error("No test images", describe_error(error))
+            self.window.show_error("No test images", error)
         else:
             self.show_random_test_image()
 

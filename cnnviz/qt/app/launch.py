@@ -42,6 +42,9 @@ def create_application(argv: list[str] | None = None):
     return app
 
 
+EXIT_WAIT_S = 60.0  # the longest the app waits at exit for abandoned background jobs
+
+
 def main(argv: list[str] | None = None, model: str | None = None, lesson: str | None = None) -> int:
     """Run the app; ``model`` (a zoo name or ``PATH.py:NAME``, as typed by the user) is opened first,
     and ``lesson`` (a lesson file) once the network is loaded."""
@@ -60,9 +63,12 @@ def main(argv: list[str] | None = None, model: str | None = None, lesson: str | 
     if lesson:
         window.sessionReady.connect(lambda: window.open_lesson(lesson))
     code = app.exec()
-    loader = window.state.loader
-    if loader is not None:  # closed while the network loaded: let `import torch` finish before the interpreter exits
-        loader.join()
+    from cnnviz.qt.state import workers
+
+    # Jobs abandoned at closing (the network still loading, maybe inside `import torch`) finish before
+    # the interpreter exits: torch must not be torn down under a running thread. A job that never ends
+    # (a user's network stuck in a loop) does not hold the exit up for ever.
+    workers.wait_for_all(timeout=EXIT_WAIT_S)
     return code
 
 

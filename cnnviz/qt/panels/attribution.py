@@ -6,8 +6,8 @@ go out through the state (``AppState.show_heat``), which the canvas and the
 input preview follow. The live methods (Saliency, Grad-CAM, Guided Backprop)
 take 1-10 ms for the zoo's networks and run on the GUI thread inside the
 result's signal, so the heat always belongs to the drawing on screen.
-Integrated Gradients and Occlusion take 0.1-2 s: they run on request in a
-``LatestJobRunner`` thread on a copy of the model, with progress and Cancel.
+Integrated Gradients and Occlusion take 0.1-2 s: they run on request as a
+``NewestWins`` background job on a copy of the model, with progress and Cancel.
 Off, the panel does nothing at all for a stroke.
 """
 
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cnnviz.qt.state.latest_worker import LatestJobRunner
+from cnnviz.qt.state.newest import NewestWins
 
 LIVE = {"saliency": "Saliency", "gradcam": "Grad-CAM", "guided": "Guided Backprop"}
 ON_REQUEST = {"ig": "Integrated Gradients", "occlusion": "Occlusion"}
@@ -132,7 +132,7 @@ class AttributionPanel(QWidget):
         layout.addWidget(self.note)
         layout.addStretch(1)
 
-        self.runner = LatestJobRunner("attribution", self)
+        self.runner = NewestWins("attribution", self, failure="Could not compute the map")
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_background_result)
         self.runner.failed.connect(self._on_background_failed)
@@ -267,7 +267,7 @@ class AttributionPanel(QWidget):
     def _on_background_failed(self, tag: int, text: str) -> None:
         if tag == self._request:
             self._set_running(False)
-            self._show(None, f"Could not compute the map: {text}")
+            self._show(None, text)
 
     def _on_cancelled(self, tag: int) -> None:
         if tag == self._request:

@@ -1,8 +1,8 @@
 """Six networks side by side (``modelComparison``): the zoo reads the current input at once.
 
 The six networks run off the drawing path: each new input is handed to a
-``LatestJobRunner`` (one background thread, one torch thread, the newest input
-wins and older waiting ones are dropped), which runs
+``NewestWins`` runner (one background job at a time, one torch thread, the
+newest input wins and older waiting ones are dropped), which runs
 ``cnnviz.core.inspect.comparison.ZooComparison`` on it. The GUI thread only paints
 the answers, at most ~30 times a second, and greys them while a newer input
 is still on its way, so a student sees how far behind the row is. A hidden
@@ -19,8 +19,8 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from cnnviz.qt.state.latest_worker import LatestJobRunner
 from cnnviz.qt.state.lazy import core
+from cnnviz.qt.state.newest import NewestWins
 from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, scaled_font
 
 REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
@@ -136,10 +136,10 @@ class ComparisonPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.header)
         layout.addWidget(self.view, 1)
-        self.runner = LatestJobRunner("compare-networks", self, min_interval_s=MIN_JOB_INTERVAL_S)
+        self.runner = NewestWins("compare-networks", self, MIN_JOB_INTERVAL_S, failure="The networks could not run")
         self.runner.finished.connect(self._on_answers)
-        self.runner.failed.connect(lambda _tag, text: self.header.setText(f"The networks could not run: {text}"))
-        self._zoos: dict = {}  # dataset -> ZooComparison, touched only in the runner's thread
+        self.runner.failed.connect(lambda _tag, text: self.header.setText(text))
+        self._zoos: dict = {}  # dataset -> ZooComparison, touched only by the runner's jobs (one at a time)
         self._dataset = "mnist"
         self._dataset_name = "MNIST"
         self._input: np.ndarray | None = None
@@ -274,7 +274,7 @@ class ComparisonPanel(QWidget):
             QTimer.singleShot(0, self, lambda: self.isVisible() and self._send())
 
     def shutdown(self) -> None:
-        """Stop the background thread (the window is closing)."""
+        """Stop the background job (the window is closing)."""
         self._repaint.stop()
         self._stale_timer.stop()
         self.runner.stop()

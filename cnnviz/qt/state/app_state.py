@@ -13,13 +13,13 @@ and reads ``state.session``; no panel calls another, nor the window::
 from __future__ import annotations
 
 import importlib
-import threading
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from cnnviz.qt.state.lazy import core, emit_unless_gone
+from cnnviz.qt.state import workers
+from cnnviz.qt.state.lazy import core
 
 # Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
 MIN_DRAWING_EXTENT = 0.12
@@ -60,7 +60,6 @@ class AppState(QObject):
     unitSelected = Signal(object)
     unitExplained = Signal(object)
     stageSelected = Signal(str)
-    _loaded = Signal(object)  # from the loader thread
 
     def __init__(
         self, data_dir: str | Path | None = None, parent: QObject | None = None, preload: tuple[str, ...] = ()
@@ -75,12 +74,11 @@ class AppState(QObject):
         self.inference_count = 0
         self._pending_drawing: np.ndarray | None = None
         self._pending_image: tuple[np.ndarray, int | None] | None = None
-        self.loader: threading.Thread | None = None
+        self.loader: workers.Job | None = None  # the background load, while it runs
         self._infer_timer = QTimer(self)
         self._infer_timer.setSingleShot(True)
         self._infer_timer.setInterval(0)
         self._infer_timer.timeout.connect(self._run_inference)
-        self._loaded.connect(self._on_loaded)
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
         self.unit_error: str | None = None  # why the selected unit could not be explained
@@ -92,15 +90,10 @@ class AppState(QObject):
             self._on_loaded(self._build_session(model, dataset))
             return
 
-        def work() -> None:
-            try:
-                result = self._build_session(model, dataset)
-            except BaseException as exc:  # reported in the window, never a traceback
-                result = exc
-            emit_unless_gone(self._loaded, result)
-
-        self.loader = threading.Thread(target=work, name="cnnviz-load-model", daemon=True)
-        self.loader.start()
+        job = workers.start(lambda _progress: self._build_session(model, dataset), name="load-model", parent=self)
+        job.returned.connect(self._on_loaded)
+        job.failed.connect(lambda _text: self._on_loaded(job.error))  # the window words it (describe_error)
+        self.loader = job
 
     def _build_session(self, model: str, dataset: str) -> dict:
         """Import the core and build the session. Touches no widget: may run in any thread."""
@@ -291,5 +284,10 @@ class AppState(QObject):
         return True
 
     def stop(self) -> None:
+        """The window closes: background work stops now. A network still loading (maybe inside
+        ``import torch``) is abandoned: it finishes on its own, its result dropped, and
+        ``cnnviz.qt.app.launch`` waits for it before the interpreter exits."""
         self._infer_timer.stop()
+        if self.loader is not None:
+            self.loader.abandon()
         self.closing.emit()

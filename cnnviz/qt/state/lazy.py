@@ -1,6 +1,7 @@
-"""The core, imported on first use, and signals emitted from background threads.
+"""The core, imported on first use.
 
-Kept apart from ``app_state`` so a view that only needs these imports nothing else.
+Kept apart from ``app_state`` so a view that only needs it imports nothing else.
+(Signals from background threads go through ``cnnviz.qt.state.workers``.)
 """
 
 from __future__ import annotations
@@ -11,11 +12,3 @@ def core():
     import cnnviz.core as core_module
 
     return core_module
-
-
-def emit_unless_gone(signal, *values) -> None:
-    """Emit from a background thread; the receiver may have been deleted meanwhile."""
-    try:
-        signal.emit(*values)
-    except RuntimeError:  # its C++ object is deleted
-        pass

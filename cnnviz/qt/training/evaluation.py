@@ -2,22 +2,22 @@
 
 ``TestSetEvaluation`` copies the session's model in the GUI thread (so the
 weights evaluated are the ones on screen at the click, whatever happens
-next), runs ``cnnviz.core.evaluate_copy`` on the copy in a Python thread that
-reports through Qt signals, and keeps every image's probabilities for the
+next), runs ``cnnviz.core.evaluate_copy`` on the copy as a background job
+(``cnnviz.qt.state.workers``), and keeps every image's probabilities for the
 error gallery. ``EvaluationBar`` is its button, progress bar and Cancel.
 """
 
 from __future__ import annotations
 
 import copy
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QGridLayout, QProgressBar, QPushButton, QWidget
 
-from cnnviz.qt.state.lazy import core, emit_unless_gone
+from cnnviz.qt.state import workers
+from cnnviz.qt.state.lazy import core
 
 __all__ = ["EvaluationBar", "EvaluationOutcome", "TestSetEvaluation"]
 
@@ -50,63 +50,52 @@ class TestSetEvaluation(QObject):
     __test__ = False  # a name pytest would otherwise collect
     progressed = Signal(int, int)
     finished = Signal(object)
-    _done = Signal(object)  # from the worker thread, handled in the GUI thread
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._done.connect(self._on_done)
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
+        self._job: workers.Job | None = None
 
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._job is not None
 
     def start(self, session, data_dir=None) -> bool:
         """Evaluate ``session.model`` (a copy of it, taken now); False if one is running already."""
-        if self._thread is not None:
+        if self._job is not None:
             return False
         model = copy.deepcopy(session.model)
         outcome = EvaluationOutcome(session.dataset, session.source, session.model_name, list(session.class_names))
-        self._cancel = cancel = threading.Event()
 
-        def progress(done: int, total: int) -> bool:
-            emit_unless_gone(self.progressed, done, total)
-            return not cancel.is_set()
+        def work(progress):
+            # progress() raises Cancelled inside the core's loop once Cancel is pressed
+            return core().evaluate_copy(model, outcome.dataset, data_dir, batch_size=BATCH_SIZE, probabilities=True,
+                                        progress=lambda done, total: progress((done, total)))  # fmt: skip
 
-        def work() -> None:
-            c = core()
-            try:
-                outcome.result = c.evaluate_copy(model, outcome.dataset, data_dir, batch_size=BATCH_SIZE,
-                                                 probabilities=True, progress=progress)  # fmt: skip
-            except c.EvaluationCancelled:
-                outcome.cancelled = True
-            except c.CnnvizError as exc:
-                outcome.error = str(exc)
-            except Exception as exc:  # a user's network may fail on the test set: one sentence
-                outcome.error = f"The network could not run on the test set ({type(exc).__name__}: {exc})."
+        def ended(**how) -> None:
+            for key, value in how.items():
+                setattr(outcome, key, value)
             outcome.finished_at = datetime.now()
-            emit_unless_gone(self._done, outcome)
+            self._job = None
+            self.finished.emit(outcome)
 
-        self._thread = threading.Thread(target=work, name="cnnviz-evaluate", daemon=True)
-        self._thread.start()
+        job = workers.start(work, name="evaluate", parent=self, failure="The network could not run on the test set")
+        job.progressed.connect(lambda done_total: self.progressed.emit(*done_total))
+        job.returned.connect(lambda result: ended(result=result))
+        job.failed.connect(lambda text: ended(error=text))
+        job.cancelled.connect(lambda: ended(cancelled=True))
+        self._job = job
         return True
-
-    def _on_done(self, outcome: EvaluationOutcome) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()  # it has emitted its last line: joining is immediate
-        self.finished.emit(outcome)
 
     def cancel(self) -> None:
         """Ask the evaluation to stop after the current batch; ``finished`` follows with ``cancelled``."""
-        self._cancel.set()
+        if self._job is not None:
+            self._job.cancel()
 
     def shutdown(self) -> None:
-        """Cancel and wait for the thread (closing the window); its outcome is dropped."""
-        thread, self._thread = self._thread, None
-        self._cancel.set()
-        if thread is not None:
-            thread.join()
+        """Cancel and wait for the job (closing the window); its outcome is dropped."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.abandon()
+            job.wait()
 
 
 class EvaluationBar(QWidget):
