@@ -292,7 +292,7 @@ def test_closing_the_window_stops_or_abandons_every_job(qtbot, window, draw, mon
     read_gate.set()
     assert workers.wait_for_all(timeout=30) and workers.active() == []
     qtbot.wait(100)
-    assert heard == [] and window.shown_errors == [] and window.true_label is None
+    assert heard == [] and window.shown_errors == [] and window.session.result.true_label is None
 
 
 def test_the_window_starts_without_waiting_for_superqt():
