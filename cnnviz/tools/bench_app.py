@@ -93,12 +93,12 @@ _COLD_START = textwrap.dedent(
     """
     import sys, tempfile, time
     t0 = time.perf_counter()
+    tmp = tempfile.TemporaryDirectory()  # removed when this process ends: no folder left per cold start
     from cnnviz.qt.app.launch import create_application
     app = create_application([])
     from PySide6.QtCore import QSettings
     from cnnviz.qt.app.main_window import MainWindow
-    tmp = tempfile.mkdtemp()
-    window = MainWindow(settings=QSettings(tmp + "/cold.ini", QSettings.Format.IniFormat), defer_model=True)
+    window = MainWindow(settings=QSettings(tmp.name + "/cold.ini", QSettings.Format.IniFormat), defer_model=True)
     window.show()
     window.canvas.setFocus()
     while not (window.windowHandle() and window.windowHandle().isExposed() and window.canvas.isVisible()):
@@ -113,6 +113,7 @@ _COLD_START = textwrap.dedent(
     app.processEvents()
     print("MODEL", time.perf_counter() - t0, flush=True)
     window.close()
+    tmp.cleanup()
     """
 )
 

@@ -91,13 +91,18 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
     app = create_application([])
     from cnnviz.core import list_models
     from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.tools.bench_phases import PhaseClock
+
+    clock = PhaseClock()
+    clock.install()  # before the window: its connections then call the timed functions
+    clock.count_layouts(app)
 
     largest = max((s for s in list_models() if s.source_path is None), key=lambda s: s.num_params).name
     models = ["lenet5", largest] + ([] if quick else ["googlenet"])
     scenarios = ["none", "six", "all"]
     only = [s for s in os.environ.get("CNNVIZ_BENCH_SCENARIOS", "").split(",") if s in scenarios]
     scenarios = only or scenarios  # CNNVIZ_BENCH_SCENARIOS=none,six: a subset
-    moves, rounds = (30, 2) if quick else (60, 4)
+    n_moves, rounds = (30, 2) if quick else (60, 4)
     tmp = tempfile.TemporaryDirectory()
     window = MainWindow(data_dir=data_dir,
                         settings=QSettings(str(Path(tmp.name) / "b.ini"), QSettings.Format.IniFormat))  # fmt: skip
@@ -106,25 +111,28 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
     for _ in range(20):
         app.processEvents()
     docks = _layout(window)
-    out: dict = {"largest": largest, "results": {}, "showing": {}}
+    out: dict = {"largest": largest, "results": {}, "showing": {}, "phases": {}}
     for name in models:
         window.switch_model(name, "mnist")
         samples = {s: [] for s in scenarios}
         missed = dict.fromkeys(scenarios, 0)
         stale = {s: [] for s in scenarios}
+        moves = {s: [] for s in scenarios}
         for rnd in range(rounds + 1):  # round 0 warms caches, layouts and the six networks' weights
             for scenario in scenarios:
                 out["showing"][scenario] = _show(window, docks, scenario)
                 for _ in range(10):
                     app.processEvents()
                 window.comparison.latencies_ms.clear()
-                got, miss = time_strokes(app, window, _strokes(moves), heat=scenario == "all")
+                clock.moves = []
+                got, miss = time_strokes(app, window, _strokes(n_moves), heat=scenario == "all", probe=clock)
                 deadline = time.perf_counter() + 5  # the last answers arrive
                 while window.comparison.pending() and time.perf_counter() < deadline:
                     app.processEvents()
                 if rnd > 0:
                     samples[scenario] += got
                     missed[scenario] += miss
+                    moves[scenario] += clock.moves
                     stale[scenario] += list(window.comparison.latencies_ms) if scenario != "none" else []
         for scenario in scenarios:
             out["results"][f"{scenario}/{name}"] = {
@@ -133,6 +141,8 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                 "stale_n": len(stale[scenario]), "stale_p50_ms": _percentile(stale[scenario], 0.5),
                 "stale_p95_ms": _percentile(stale[scenario], 0.95),
             }  # fmt: skip
+            clock.moves = moves[scenario]
+            out["phases"][f"{scenario}/{name}"] = clock.summary()
     window.close()
     app.processEvents()
     tmp.cleanup()
@@ -168,6 +178,10 @@ def run(data_dir=None, quick: bool = False) -> dict:
         f"   largest network (parameters): {figures['largest']}; scenarios interleaved, one round of strokes "
         "each in turn; showing: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in figures["showing"].items())
     )
+    print("\n1c) where a stroke's time goes, per phase (cnnviz.tools.bench_phases), same run")
+    from cnnviz.tools.bench_phases import print_breakdown
+
+    print_breakdown(figures.get("phases", {}))
     return figures
 
 
