@@ -7,6 +7,7 @@ queues behind the model). Every panel connects to the signals of what it shows
 and reads ``state.session``; no panel calls another, nor the window::
 
     canvas --drawingChanged--> AppState.set_drawing --(coalesced)--> session.show_input --> resultReady
+        --(after the answer is painted, at most every EXPLAIN_INTERVAL_MS, newest wins)--> resultExplainable
     training worker --weights--> session.show_live_weights --> weightsChanged --> (re-infer) --> resultReady
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,9 @@ from cnnviz.qt.state.lazy import core, emit_unless_gone
 
 # Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
 MIN_DRAWING_EXTENT = 0.12
+# Explanations (Grad-CAM, the unit inspector) follow the drawing at most this often, after the answer:
+# a stroke pays for the prediction and the maps; the heat and the inspector catch up a frame later.
+EXPLAIN_INTERVAL_MS = 33
 
 
 class AppState(QObject):
@@ -38,6 +43,8 @@ class AppState(QObject):
     networkChanged()        another network, dataset or weights file
     weightsChanged()        the same network's weights moved (live training)
     resultReady(object)     a ``DrawingResult`` for the current drawing
+    resultExplainable(object) the newest ``DrawingResult`` again, once the answer is painted and no newer
+                            drawing waits, at most every ``EXPLAIN_INTERVAL_MS``: for what explains it
     trainingStarted()
     trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
     statusMessage(str, int) a line for the status bar and how long to show it (ms)
@@ -54,6 +61,7 @@ class AppState(QObject):
     networkChanged = Signal()
     weightsChanged = Signal()
     resultReady = Signal(object)
+    resultExplainable = Signal(object)
     trainingStarted = Signal()
     trainingFinished = Signal(object)
     statusMessage = Signal(str, int)
@@ -80,6 +88,10 @@ class AppState(QObject):
         self._infer_timer.setSingleShot(True)
         self._infer_timer.setInterval(0)
         self._infer_timer.timeout.connect(self._run_inference)
+        self._explain_timer = QTimer(self)
+        self._explain_timer.setSingleShot(True)
+        self._explain_timer.timeout.connect(self._explain)
+        self._explained_at = float("-inf")
         self._loaded.connect(self._on_loaded)
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
@@ -183,6 +195,19 @@ class AppState(QObject):
         if result.error:
             self.statusMessage.emit(f"The network could not run on this drawing ({result.error}).", 8000)
         self.resultReady.emit(result)
+        if not self._explain_timer.isActive():
+            since_ms = (time.perf_counter() - self._explained_at) * 1000
+            self._explain_timer.start(int(max(0.0, EXPLAIN_INTERVAL_MS - since_ms)))
+
+    def _explain(self) -> None:
+        """The newest result for what explains it: after the answer's paint (a timer runs after posted paints)."""
+        if self.session is None:
+            return
+        if self._infer_timer.isActive():  # a newer drawing waits: its answer comes first
+            self._explain_timer.start(0)
+            return
+        self._explained_at = time.perf_counter()
+        self.resultExplainable.emit(self.session.result)
 
     # -- the drawing -------------------------------------------------------------------
     def set_drawing(self, drawing: np.ndarray) -> None:
@@ -203,8 +228,8 @@ class AppState(QObject):
             self._infer_timer.start()
 
     def inference_pending(self) -> bool:
-        """True while a newer drawing (or weights) waits for the network."""
-        return self._infer_timer.isActive()
+        """True while a newer drawing (or weights) waits for the network, or its answer for its explanations."""
+        return self._infer_timer.isActive() or self._explain_timer.isActive()
 
     # -- overlays and picks, from one panel to the others -------------------------------
     def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
@@ -281,4 +306,5 @@ class AppState(QObject):
 
     def stop(self) -> None:
         self._infer_timer.stop()
+        self._explain_timer.stop()
         self.closing.emit()
