@@ -92,6 +92,14 @@ class AppState(QObject):
         self._explain_timer.setSingleShot(True)
         self._explain_timer.timeout.connect(self._explain)
         self._explained_at = float("-inf")
+        # Clear from a new drawing until its answer is painted: background work (the six networks) waits on
+        # it between stages, so the drawing gets the cores and the GIL (``wait_for_drawing``).
+        self.drawing_answered = threading.Event()
+        self.drawing_answered.set()
+        self._painted_timer = QTimer(self)
+        self._painted_timer.setSingleShot(True)
+        self._painted_timer.setInterval(0)  # a timer fires after the paints the result's panels posted
+        self._painted_timer.timeout.connect(self.drawing_answered.set)
         self._loaded.connect(self._on_loaded)
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
@@ -195,6 +203,8 @@ class AppState(QObject):
         if result.error:
             self.statusMessage.emit(f"The network could not run on this drawing ({result.error}).", 8000)
         self.resultReady.emit(result)
+        if not self._infer_timer.isActive():  # no newer drawing waits
+            self._painted_timer.start()
         if not self._explain_timer.isActive():
             since_ms = (time.perf_counter() - self._explained_at) * 1000
             self._explain_timer.start(int(max(0.0, EXPLAIN_INTERVAL_MS - since_ms)))
@@ -213,6 +223,8 @@ class AppState(QObject):
     def set_drawing(self, drawing: np.ndarray) -> None:
         """A new canvas image (white ink on black): keep only the newest, answer it on the next loop turn."""
         self._pending_drawing, self._pending_image = drawing, None
+        if self.session is not None:
+            self.drawing_answered.clear()
         if not self._infer_timer.isActive():
             self._infer_timer.start()
 
@@ -221,6 +233,10 @@ class AppState(QObject):
         self._pending_drawing, self._pending_image = None, (np.asarray(image, np.float32), label)
         if not self._infer_timer.isActive():
             self._infer_timer.start()
+
+    def wait_for_drawing(self, limit_s: float = 0.02) -> None:
+        """In a background thread: wait (at most ``limit_s``) until the newest drawing's answer is painted."""
+        self.drawing_answered.wait(limit_s)
 
     def rerun(self) -> None:
         """Run the network again on the current input (new weights, new model)."""
@@ -307,4 +323,6 @@ class AppState(QObject):
     def stop(self) -> None:
         self._infer_timer.stop()
         self._explain_timer.stop()
+        self._painted_timer.stop()
+        self.drawing_answered.set()  # no worker waits for a window that closes
         self.closing.emit()
