@@ -111,6 +111,12 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
     for _ in range(20):
         app.processEvents()
     docks = _layout(window)
+    answered_at: dict[int, float] = {}  # id(result) -> when its answer came
+    explain_lag: list[float] = []  # ms from an answer to its explanations (Grad-CAM, inspector) starting
+    window.state.resultReady.connect(lambda r: answered_at.__setitem__(id(r), time.perf_counter()))
+    window.state.resultExplainable.connect(
+        lambda r: explain_lag.append((time.perf_counter() - answered_at.get(id(r), time.perf_counter())) * 1000)
+    )
     out: dict = {"largest": largest, "results": {}, "showing": {}, "phases": {}}
     for name in models:
         window.switch_model(name, "mnist")
@@ -118,12 +124,14 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
         missed = dict.fromkeys(scenarios, 0)
         stale = {s: [] for s in scenarios}
         moves = {s: [] for s in scenarios}
+        lags = {s: [] for s in scenarios}
         for rnd in range(rounds + 1):  # round 0 warms caches, layouts and the six networks' weights
             for scenario in scenarios:
                 out["showing"][scenario] = _show(window, docks, scenario)
                 for _ in range(10):
                     app.processEvents()
                 window.comparison.latencies_ms.clear()
+                explain_lag.clear()
                 clock.moves = []
                 got, miss = time_strokes(app, window, _strokes(n_moves), heat=scenario == "all", probe=clock)
                 deadline = time.perf_counter() + 5  # the last answers arrive
@@ -133,6 +141,7 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                     samples[scenario] += got
                     missed[scenario] += miss
                     moves[scenario] += clock.moves
+                    lags[scenario] += explain_lag
                     stale[scenario] += list(window.comparison.latencies_ms) if scenario != "none" else []
         for scenario in scenarios:
             out["results"][f"{scenario}/{name}"] = {
@@ -140,6 +149,8 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                 "p50_ms": _percentile(samples[scenario], 0.5), "p95_ms": _percentile(samples[scenario], 0.95),
                 "stale_n": len(stale[scenario]), "stale_p50_ms": _percentile(stale[scenario], 0.5),
                 "stale_p95_ms": _percentile(stale[scenario], 0.95),
+                "explain_n": len(lags[scenario]), "explain_p50_ms": _percentile(lags[scenario], 0.5),
+                "explain_p95_ms": _percentile(lags[scenario], 0.95),
             }  # fmt: skip
             clock.moves = moves[scenario]
             out["phases"][f"{scenario}/{name}"] = clock.summary()
@@ -178,6 +189,10 @@ def run(data_dir=None, quick: bool = False) -> dict:
         f"   largest network (parameters): {figures['largest']}; scenarios interleaved, one round of strokes "
         "each in turn; showing: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in figures["showing"].items())
     )
+    for key, r in figures["results"].items():
+        if r["scenario"] == "all" and r.get("explain_n"):
+            print(f"   {key}: Grad-CAM and the inspector follow the answer by {r['explain_p50_ms']:.1f} / "
+                  f"{r['explain_p95_ms']:.1f} ms (p50 / p95, {r['explain_n']} times for {r['n']} moves)")  # fmt: skip
     print("\n1c) where a stroke's time goes, per phase (cnnviz.tools.bench_phases), same run")
     from cnnviz.tools.bench_phases import print_breakdown
 

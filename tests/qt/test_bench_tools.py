@@ -61,3 +61,26 @@ def test_cold_start_leaves_no_folder_behind(tmp_path, monkeypatch):
     times = cold_start(1)
     assert len(times) == 1 and times[0][0] <= times[0][1]
     assert os.listdir(tmp_path) == []
+
+
+def test_colour_tables_equal_pyqtgraphs_without_importing_it_at_start():
+    """The maps' colours come from pyqtgraph's own files, byte for byte, with pyqtgraph left for later."""
+    import pyqtgraph as pg
+
+    from cnnviz.qt.widgets.style import DIVERGING, SEQUENTIAL, _lookup_table
+
+    for name in (SEQUENTIAL, DIVERGING):
+        expected = pg.colormap.get(name).getLookupTable(nPts=255, mode="byte", alpha=False)
+        assert (_lookup_table(name, 255) == expected).all()
+
+
+def test_the_first_screen_does_not_import_pyqtgraph_or_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import cnnviz.qt.app.main_window, cnnviz.qt.app.launch; "
+        "print(sorted(m for m in ('pyqtgraph', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr

@@ -28,6 +28,9 @@ MIN_DRAWING_EXTENT = 0.12
 # Explanations (Grad-CAM, the unit inspector) follow the drawing at most this often, after the answer:
 # a stroke pays for the prediction and the maps; the heat and the inspector catch up a frame later.
 EXPLAIN_INTERVAL_MS = 33
+# ... and a pen that keeps the GUI thread busy with answers (a slow machine, a fast stroke) still sees them
+# at least this often: they never wait longer than this for a pause in the drawing.
+EXPLAIN_AT_LATEST_MS = 100
 
 
 class AppState(QObject):
@@ -91,7 +94,8 @@ class AppState(QObject):
         self._explain_timer = QTimer(self)
         self._explain_timer.setSingleShot(True)
         self._explain_timer.timeout.connect(self._explain)
-        self._explained_at = float("-inf")
+        self._explained_at = float("-inf")  # when the last explanation was asked for
+        self._explain_wanted_at = 0.0  # when the waiting explanation's first answer came
         # Clear from a new drawing until its answer is painted: background work (the six networks) waits on
         # it between stages, so the drawing gets the cores and the GIL (``wait_for_drawing``).
         self.drawing_answered = threading.Event()
@@ -206,14 +210,16 @@ class AppState(QObject):
         if not self._infer_timer.isActive():  # no newer drawing waits
             self._painted_timer.start()
         if not self._explain_timer.isActive():
-            since_ms = (time.perf_counter() - self._explained_at) * 1000
+            self._explain_wanted_at = time.perf_counter()
+            since_ms = (self._explain_wanted_at - self._explained_at) * 1000
             self._explain_timer.start(int(max(0.0, EXPLAIN_INTERVAL_MS - since_ms)))
 
     def _explain(self) -> None:
         """The newest result for what explains it: after the answer's paint (a timer runs after posted paints)."""
         if self.session is None:
             return
-        if self._infer_timer.isActive():  # a newer drawing waits: its answer comes first
+        waited_ms = (time.perf_counter() - self._explain_wanted_at) * 1000
+        if self._infer_timer.isActive() and waited_ms < EXPLAIN_AT_LATEST_MS:  # a newer drawing's answer first
             self._explain_timer.start(0)
             return
         self._explained_at = time.perf_counter()
