@@ -169,7 +169,10 @@ class OverlayMixin:
 
     def set_heat(self, rgba: np.ndarray | None) -> None:
         """An RGBA (H x W x 4 uint8) picture laid over the whole square, or None."""
-        self._heat = None if rgba is None else rgba_image(rgba)
+        # Premultiplied once here: every repaint then blends it on the fast path.
+        self._heat = (
+            None if rgba is None else rgba_image(rgba).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        )
         self.update()
 
     def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
