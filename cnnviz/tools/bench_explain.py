@@ -137,6 +137,8 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                 deadline = time.perf_counter() + 5  # the last answers arrive
                 while window.comparison.pending() and time.perf_counter() < deadline:
                     app.processEvents()
+                if scenario == "all" and window.preview._heat is None:  # a benchmark that skipped the work
+                    out.setdefault("warnings", []).append(f"{name}: no Grad-CAM heat: {window.attribution.note.text()}")
                 if rnd > 0:
                     samples[scenario] += got
                     missed[scenario] += miss
@@ -193,6 +195,8 @@ def run(data_dir=None, quick: bool = False) -> dict:
         if r["scenario"] == "all" and r.get("explain_n"):
             print(f"   {key}: Grad-CAM and the inspector follow the answer by {r['explain_p50_ms']:.1f} / "
                   f"{r['explain_p95_ms']:.1f} ms (p50 / p95, {r['explain_n']} times for {r['n']} moves)")  # fmt: skip
+    for warning in figures.get("warnings", []):
+        print(f"   WARNING {warning}")
     print("\n1c) where a stroke's time goes, per phase (cnnviz.tools.bench_phases), same run")
     from cnnviz.tools.bench_phases import print_breakdown
 

@@ -81,7 +81,7 @@ class PhaseClock:
                     with clock.lock:
                         clock.current[name] += (elapsed - frame[1]) * 1000
 
-        timed.__wrapped__ = fn
+        timed.__wrapped__, timed._phase = fn, phase
         return timed
 
     def install(self) -> None:
@@ -95,9 +95,12 @@ class PhaseClock:
                 continue
             owner = getattr(module, cls_name, None) if cls_name else module
             fn = owner.__dict__.get(attr) if owner is not None and cls_name else getattr(owner, attr, None)
-            if fn is None or hasattr(fn, "__wrapped__"):
+            if fn is None or getattr(getattr(fn, "__func__", fn), "_phase", None):  # wrapped already
                 continue
-            timed = self.wrap(fn, phase)
+            if isinstance(fn, staticmethod | classmethod):  # keep the kind, or a static one gets ``self``
+                timed = type(fn)(self.wrap(fn.__func__, phase))
+            else:
+                timed = self.wrap(fn, phase)
             owners = [owner]
             if cls_name is None:  # a module function: rebind it where it was imported by name too
                 import sys

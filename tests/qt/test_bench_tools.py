@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from cnnviz.tools.bench_phases import PHASES, PhaseClock
 
 
@@ -19,6 +21,12 @@ def test_phase_clock_wraps_each_phase_once_and_puts_them_back():
         wrapped = ZooComparison.__dict__["predict"]
         assert wrapped.__wrapped__ is originals[0]
         assert MosaicView.__dict__["paintEvent"].__wrapped__ is originals[1]
+        from cnnviz.qt.panels.attribution import AttributionPanel
+
+        heat = np.zeros((28, 28), np.float32)
+        heat[3, 4] = 1.0
+        input_rgba, drawing_rgba = AttributionPanel._pictures(heat, None)  # a static method stays static
+        assert input_rgba.shape == (28, 28, 4) and input_rgba[3, 4, 3] == input_rgba[..., 3].max() > 0
         assert {phase for *_rest, phase in PHASES} >= {
             "forward with hooks",
             "Grad-CAM",
