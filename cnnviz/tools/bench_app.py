@@ -31,6 +31,7 @@ from cnnviz.tools.bench_common import _child_env, _percentile, _strokes, time_st
 TARGET_STROKE_P95_MS = 16.0  # one 60 Hz frame, for lenet5 and lenet
 
 TARGET_COLD_START_S = 3.0
+TARGET_ANSWERED_S = 1.5  # issue 23: from spawning the process to LeNet-5 answering strokes
 
 
 def stroke_latency(data_dir=None, quick: bool = False) -> dict:
@@ -93,12 +94,12 @@ _COLD_START = textwrap.dedent(
     """
     import sys, tempfile, time
     t0 = time.perf_counter()
+    tmp = tempfile.TemporaryDirectory()  # removed when this process ends: no folder left per cold start
     from cnnviz.qt.app.launch import create_application
     app = create_application([])
     from PySide6.QtCore import QSettings
     from cnnviz.qt.app.main_window import MainWindow
-    tmp = tempfile.mkdtemp()
-    window = MainWindow(settings=QSettings(tmp + "/cold.ini", QSettings.Format.IniFormat), defer_model=True)
+    window = MainWindow(settings=QSettings(tmp.name + "/cold.ini", QSettings.Format.IniFormat), defer_model=True)
     window.show()
     window.canvas.setFocus()
     while not (window.windowHandle() and window.windowHandle().isExposed() and window.canvas.isVisible()):
@@ -113,6 +114,7 @@ _COLD_START = textwrap.dedent(
     app.processEvents()
     print("MODEL", time.perf_counter() - t0, flush=True)
     window.close()
+    tmp.cleanup()
     """
 )
 
@@ -191,7 +193,9 @@ def run(data_dir=None, quick: bool = False) -> dict:
         print(
             f"   window shown, canvas taking strokes: {window:.2f} s (target <= {TARGET_COLD_START_S:.0f} s: {verdict})"
         )
-        print(f"   model loaded (background thread), strokes answered: {model:.2f} s")
+        verdict = "met" if model <= TARGET_ANSWERED_S else "MISSED"
+        print(f"   model loaded (background thread), strokes answered: {model:.2f} s "
+              f"(target <= {TARGET_ANSWERED_S} s: {verdict})")  # fmt: skip
         print(f"   runs: {'; '.join(f'{a:.2f} / {b:.2f}' for a, b in starts)} s")
     else:
         print("   the window did not start")

@@ -34,10 +34,10 @@ def _strokes(moves: int) -> list[list[tuple[float, float]]]:
     return [one, zero, seven]
 
 
-def time_strokes(app, window, strokes, heat: bool = False) -> tuple[list[float], int]:
+def time_strokes(app, window, strokes, heat: bool = False, probe=None) -> tuple[list[float], int]:
     """Milliseconds from each synthetic mouse move on the canvas until the new answer is on screen
     (prediction bars and feature maps repainted; with ``heat`` the model input's overlay too), and
-    how many moves never got there within 2 s."""
+    how many moves never got there within 2 s. ``probe`` (a ``bench_phases.PhaseClock``) brackets each move."""
     from PySide6.QtCore import QEvent, Qt
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
@@ -61,6 +61,8 @@ def time_strokes(app, window, strokes, heat: bool = False) -> tuple[list[float],
         app.processEvents()
         for u, v in stroke[1:]:
             before = marks()
+            if probe is not None:
+                probe.start()
             t0 = time.perf_counter()
             send(QEvent.Type.MouseMove, point(u, v), Qt.MouseButton.LeftButton)
             ok = False
@@ -71,6 +73,8 @@ def time_strokes(app, window, strokes, heat: bool = False) -> tuple[list[float],
                     ok = True
                     break
             samples.append((time.perf_counter() - t0) * 1000)
+            if probe is not None:
+                probe.stop()
             missed += not ok
         send(QEvent.Type.MouseButtonRelease, point(*stroke[-1]), Qt.MouseButton.NoButton)
         app.processEvents()

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from cnnviz.tools.bench_common import _child_env, _percentile, _strokes, time_strokes
 
+MAX_ALL_OVER_NONE = 1.3  # issue 23: every panel open may add at most 30 % to a stroke's p95
 TARGETS_MS = {"none": {}, "six": {"lenet5": 16.0}, "all": {"lenet5": 16.0, "largest": 33.0}}
 
 
@@ -91,13 +92,18 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
     app = create_application([])
     from cnnviz.core import list_models
     from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.tools.bench_phases import PhaseClock
+
+    clock = PhaseClock()
+    clock.install()  # before the window: its connections then call the timed functions
+    clock.count_layouts(app)
 
     largest = max((s for s in list_models() if s.source_path is None), key=lambda s: s.num_params).name
     models = ["lenet5", largest] + ([] if quick else ["googlenet"])
     scenarios = ["none", "six", "all"]
     only = [s for s in os.environ.get("CNNVIZ_BENCH_SCENARIOS", "").split(",") if s in scenarios]
     scenarios = only or scenarios  # CNNVIZ_BENCH_SCENARIOS=none,six: a subset
-    moves, rounds = (30, 2) if quick else (60, 4)
+    n_moves, rounds = (30, 2) if quick else (60, 4)
     tmp = tempfile.TemporaryDirectory()
     window = MainWindow(data_dir=data_dir,
                         settings=QSettings(str(Path(tmp.name) / "b.ini"), QSettings.Format.IniFormat))  # fmt: skip
@@ -106,25 +112,39 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
     for _ in range(20):
         app.processEvents()
     docks = _layout(window)
-    out: dict = {"largest": largest, "results": {}, "showing": {}}
+    answered_at: dict[int, float] = {}  # id(result) -> when its answer came
+    explain_lag: list[float] = []  # ms from an answer to its explanations (Grad-CAM, inspector) starting
+    window.state.resultReady.connect(lambda r: answered_at.__setitem__(id(r), time.perf_counter()))
+    window.state.resultExplainable.connect(
+        lambda r: explain_lag.append((time.perf_counter() - answered_at.get(id(r), time.perf_counter())) * 1000)
+    )
+    out: dict = {"largest": largest, "results": {}, "showing": {}, "phases": {}}
     for name in models:
         window.switch_model(name, "mnist")
         samples = {s: [] for s in scenarios}
         missed = dict.fromkeys(scenarios, 0)
         stale = {s: [] for s in scenarios}
+        moves = {s: [] for s in scenarios}
+        lags = {s: [] for s in scenarios}
         for rnd in range(rounds + 1):  # round 0 warms caches, layouts and the six networks' weights
             for scenario in scenarios:
                 out["showing"][scenario] = _show(window, docks, scenario)
                 for _ in range(10):
                     app.processEvents()
                 window.comparison.latencies_ms.clear()
-                got, miss = time_strokes(app, window, _strokes(moves), heat=scenario == "all")
+                explain_lag.clear()
+                clock.moves = []
+                got, miss = time_strokes(app, window, _strokes(n_moves), heat=scenario == "all", probe=clock)
                 deadline = time.perf_counter() + 5  # the last answers arrive
                 while window.comparison.pending() and time.perf_counter() < deadline:
                     app.processEvents()
+                if scenario == "all" and window.preview._heat is None:  # a benchmark that skipped the work
+                    out.setdefault("warnings", []).append(f"{name}: no Grad-CAM heat: {window.attribution.note.text()}")
                 if rnd > 0:
                     samples[scenario] += got
                     missed[scenario] += miss
+                    moves[scenario] += clock.moves
+                    lags[scenario] += explain_lag
                     stale[scenario] += list(window.comparison.latencies_ms) if scenario != "none" else []
         for scenario in scenarios:
             out["results"][f"{scenario}/{name}"] = {
@@ -132,7 +152,11 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                 "p50_ms": _percentile(samples[scenario], 0.5), "p95_ms": _percentile(samples[scenario], 0.95),
                 "stale_n": len(stale[scenario]), "stale_p50_ms": _percentile(stale[scenario], 0.5),
                 "stale_p95_ms": _percentile(stale[scenario], 0.95),
+                "explain_n": len(lags[scenario]), "explain_p50_ms": _percentile(lags[scenario], 0.5),
+                "explain_p95_ms": _percentile(lags[scenario], 0.95),
             }  # fmt: skip
+            clock.moves = moves[scenario]
+            out["phases"][f"{scenario}/{name}"] = clock.summary()
     window.close()
     app.processEvents()
     tmp.cleanup()
@@ -168,6 +192,23 @@ def run(data_dir=None, quick: bool = False) -> dict:
         f"   largest network (parameters): {figures['largest']}; scenarios interleaved, one round of strokes "
         "each in turn; showing: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in figures["showing"].items())
     )
+    results = figures["results"]
+    for key, r in results.items():
+        none = results.get(f"none/{r['model']}")
+        if r["scenario"] == "all" and none and none["p95_ms"] > 0:
+            ratio = r["p95_ms"] / none["p95_ms"]
+            verdict = "met" if ratio <= MAX_ALL_OVER_NONE else "MISSED"
+            print(f"   {key}: p95 {ratio:.2f}x the none scenario's (target <= {MAX_ALL_OVER_NONE}x: {verdict})")
+    for key, r in results.items():
+        if r["scenario"] == "all" and r.get("explain_n"):
+            print(f"   {key}: Grad-CAM and the inspector follow the answer by {r['explain_p50_ms']:.1f} / "
+                  f"{r['explain_p95_ms']:.1f} ms (p50 / p95, {r['explain_n']} times for {r['n']} moves)")  # fmt: skip
+    for warning in figures.get("warnings", []):
+        print(f"   WARNING {warning}")
+    print("\n1c) where a stroke's time goes, per phase (cnnviz.tools.bench_phases), same run")
+    from cnnviz.tools.bench_phases import print_breakdown
+
+    print_breakdown(figures.get("phases", {}))
     return figures
 
 

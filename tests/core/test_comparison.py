@@ -75,3 +75,15 @@ def test_a_missing_weights_file_gives_random_weights_and_says_so(tmp_path, monke
 def test_a_wrong_shape_is_one_sentence():
     with pytest.raises(CnnvizError, match="28x28"):
         ZooComparison("mnist").predict(np.zeros((32, 32)))
+
+
+def test_pause_is_called_between_every_networks_stages_and_changes_no_answer(images):
+    """The worker's yield to the drawing: called before each network and each of its stages."""
+    calls = []
+    plain = ZooComparison("mnist", names=["lenet5", "resnet"])
+    pausing = ZooComparison("mnist", names=["lenet5", "resnet"], pause=lambda: calls.append(1))
+    image = images["mnist"][0]
+    a, b = plain.predict(image), pausing.predict(image)
+    stages = sum(len(list(pausing._model(n)[0].children())) for n in pausing.names)
+    assert len(calls) >= stages + 2
+    assert all(np.allclose(x["probabilities"], y["probabilities"]) for x, y in zip(a, b, strict=True))

@@ -4,7 +4,10 @@
 mode) and answers ``predict(image)`` with one plain dict per network, so a
 view or a script can show how LeNet-5 (1998) and a ResNet read the same
 drawing. It holds its own models, never the session's: a worker thread may
-run it while the GUI thread runs the current network.
+run it while the GUI thread runs the current network. ``pause``, if given, is
+called before each network and before each of its stages: a worker passes a
+function that waits while the app answers a stroke, so the six networks yield
+the cores (and the GIL) to the drawing between stages, not after a whole round.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ class ZooComparison:
     (``trained`` False, ``note``), rather than vanishing from the row.
     """
 
-    def __init__(self, dataset: str, names: list[str] | None = None) -> None:
+    def __init__(self, dataset: str, names: list[str] | None = None, pause=None) -> None:
         self.dataset = dataset
         self.names = list(names) if names is not None else zoo_names()
+        self.pause = pause  # called between stages (see the module docstring); None: never pause
         self._models: dict[str, tuple[nn.Module, bool, str]] = {}
 
     def _model(self, name: str) -> tuple[nn.Module, bool, str]:
@@ -55,8 +59,14 @@ class ZooComparison:
                 entry = (model.eval().cpu(), True, "")
             except CnnvizError:
                 entry = (build_model(name).eval(), False, f"no shipped weights for {self.dataset}: random weights")
+            for stage in entry[0].children():  # the models are this object's own: the hooks touch no one else's
+                stage.register_forward_pre_hook(self._between_stages)
             self._models[name] = entry
         return self._models[name]
+
+    def _between_stages(self, _module, _inputs) -> None:
+        if self.pause is not None:
+            self.pause()
 
     def predict(self, image: np.ndarray, known: dict[str, np.ndarray] | None = None) -> list[dict]:
         """Every network's answer for one 28x28 image in [0, 1].
@@ -79,6 +89,8 @@ class ZooComparison:
                 probs, trained, note = np.asarray(known[name], dtype=np.float32), True, ""
             else:
                 model, trained, note = self._model(name)
+                if self.pause is not None:
+                    self.pause()
                 probs = np.asarray(predict(model, image), dtype=np.float32)
             top = int(np.argmax(probs))
             answers.append({

@@ -6,6 +6,9 @@ import os
 import sys
 
 APP_NAME = ORG_NAME = "cnnviz"
+# How long a background thread (six networks, training) may keep the GIL while the GUI thread waits for it;
+# Python's 5 ms default shows as a stroke's tail (p95) whenever a worker runs.
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def _install_excepthook() -> None:
@@ -33,6 +36,7 @@ def _install_excepthook() -> None:
 def create_application(argv: list[str] | None = None):
     from PySide6.QtWidgets import QApplication
 
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)

@@ -4,8 +4,9 @@ The panel picks a method, a class and (for Grad-CAM) a stage; the maps come
 from the core (``ModelSession.attribution``, captum underneath) as numpy and
 go out through the state (``AppState.show_heat``), which the canvas and the
 input preview follow. The live methods (Saliency, Grad-CAM, Guided Backprop)
-take 1-10 ms for the zoo's networks and run on the GUI thread inside the
-result's signal, so the heat always belongs to the drawing on screen.
+take 1-10 ms for the zoo's networks and run on the GUI thread after the
+prediction and the maps are painted (``AppState.resultExplainable``: at most
+~30 times a second, the newest drawing), so a stroke never waits for them.
 Integrated Gradients and Occlusion take 0.1-2 s: they run on request as a
 ``NewestWins`` background job on a copy of the model, with progress and Cancel.
 Off, the panel does nothing at all for a stroke.
@@ -158,7 +159,7 @@ class AttributionPanel(QWidget):
         """Subscribe to the app's state: the network (classes, stages), each result, picked classes, closing."""
         self.state = state
         state.networkChanged.connect(self._on_network)
-        state.resultReady.connect(self._on_result)
+        state.resultExplainable.connect(self._on_result)  # after the answer is painted: never in a stroke's way
         state.classPicked.connect(self.pick_class)
         state.closing.connect(self.runner.stop)
 

@@ -1,9 +1,11 @@
 """Six networks side by side (``modelComparison``): the zoo reads the current input at once.
 
 The six networks run off the drawing path: each new input is handed to a
-``NewestWins`` runner (one background job at a time, one torch thread, the
-newest input wins and older waiting ones are dropped), which runs
-``cnnviz.core.inspect.comparison.ZooComparison`` on it. The GUI thread only paints
+``NewestWins`` runner (one background job at a time, one torch thread, the newest input
+wins and older waiting ones are dropped), which runs
+``cnnviz.core.inspect.comparison.ZooComparison`` on it; between the networks'
+stages it waits (at most 20 ms) while a newer stroke is being answered
+(``AppState.wait_for_drawing``), so the drawing keeps the cores and the GIL. The GUI thread only paints
 the answers, at most ~30 times a second, and greys them while a newer input
 is still on its way, so a student sees how far behind the row is. A hidden
 panel computes nothing; it catches up when it is shown.
@@ -161,6 +163,7 @@ class ComparisonPanel(QWidget):
         self._pending_answers: tuple[int, list[dict]] | None = None
         self._last_repaint = 0.0
         self._header_at, self._header_timed = 0.0, False
+        self._pause = None  # the state's wait_for_drawing: the networks yield to a stroke between stages
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: the dataset and current network, each result's input, closing."""
@@ -175,6 +178,7 @@ class ComparisonPanel(QWidget):
             self._set_header()
 
         state.networkChanged.connect(network)
+        self._pause = state.wait_for_drawing
 
         def result_ready(result) -> None:
             session = state.session
@@ -214,13 +218,13 @@ class ComparisonPanel(QWidget):
         serial, image, dataset, known = self._serial, self._input, self._dataset, self._known
         self._sent = serial
         self._sent_at[serial] = time.perf_counter()
-        zoos = self._zoos
+        zoos, pause = self._zoos, self._pause
 
         def job(_progress):
             if dataset not in zoos:
                 from cnnviz.core.inspect.comparison import ZooComparison
 
-                zoos[dataset] = ZooComparison(dataset)
+                zoos[dataset] = ZooComparison(dataset, pause=pause)
             return zoos[dataset].predict(image, known)
 
         self.runner.submit(serial, job)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
@@ -36,6 +35,15 @@ from cnnviz.qt.widgets.style import (
 from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
 ALL_LAYERS = "All layers"
+
+
+def _pg():
+    """pyqtgraph, imported when a map is first enlarged: the first screen does not wait for it (~1 s)."""
+    import pyqtgraph
+
+    return pyqtgraph
+
+
 HOVER_HELP = "Hover to read a value; click a unit to see how it was computed; Shift+click to enlarge its map."
 
 
@@ -52,17 +60,17 @@ class MapZoomDialog(QDialog):
         self.channel = 0
         self.title = QLabel()
         self.title.setFont(scaled_font(self.font(), 1.2, bold=True))
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = _pg().GraphicsLayoutWidget()
         self.graphics.setBackground("w")
         self.graphics.setToolTip("Enlarged map: values on the colour bar; scroll to zoom, drag to pan")
         self.plot = self.graphics.addPlot()
         self.plot.setAspectLocked(True)
         self.plot.invertY(True)
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = _pg().ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush=pg.mkBrush(BAR_COLOR))
+        self.bars = _pg().BarGraphItem(x=[], height=[], width=0.8, brush=_pg().mkBrush(BAR_COLOR))
         self.plot.addItem(self.bars)
-        self.colorbar = pg.ColorBarItem(colorMap=pg.colormap.get(SEQUENTIAL), interactive=False)
+        self.colorbar = _pg().ColorBarItem(colorMap=_pg().colormap.get(SEQUENTIAL), interactive=False)
         self.colorbar.setImageItem(self.image, insert_in=self.plot)
         tick_font = scaled_font(self.font(), 0.95)
         for axis in ("left", "bottom"):
@@ -90,7 +98,7 @@ class MapZoomDialog(QDialog):
             self.colorbar.setVisible(False)
             self.plot.invertY(False)
             self.plot.setAspectLocked(False)
-            brushes = [pg.mkBrush(ACCENT if i == self.channel else BAR_COLOR) for i in range(len(v))]
+            brushes = [_pg().mkBrush(ACCENT if i == self.channel else BAR_COLOR) for i in range(len(v))]
             self.bars.setOpts(x=np.arange(len(v)), height=v, brushes=brushes)
             self.bars.setVisible(True)
             self.title.setText(f"{self.layer}: all {len(v)} values (unit {self.channel} = {v[self.channel]:.3f})")
@@ -104,7 +112,7 @@ class MapZoomDialog(QDialog):
             self.colorbar.setVisible(True)
             self.plot.invertY(True)
             self.plot.setAspectLocked(True)
-            self.colorbar.setColorMap(pg.colormap.get(DIVERGING if signed else SEQUENTIAL))
+            self.colorbar.setColorMap(_pg().colormap.get(DIVERGING if signed else SEQUENTIAL))
             self.image.setImage(m, autoLevels=False)
             self.colorbar.setLevels((-top, top) if signed else (0.0, max(hi, 1e-6)))
             self.title.setText(

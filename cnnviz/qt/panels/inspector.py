@@ -9,9 +9,7 @@ receptive field is drawn on the model input and the canvas by
 
 from __future__ import annotations
 
-import time
-
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QWidget
 
 from cnnviz.qt.widgets.architecture_view import ArchitectureView
@@ -21,9 +19,9 @@ from cnnviz.qt.widgets.unit_inspector_view import UnitInspectorPanel
 from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
 EMPTY_TEXT = "Click a unit of a feature map to see how its value was computed."
-# While a stroke goes on, the inspector catches up at most ~25 times a second and always shows the
-# last drawing: the prediction and the maps answer each mouse move first (DESIGN.md: the GUI never waits).
-STROKE_INTERVAL_MS = 40
+# While a stroke goes on, the inspector catches up with ``AppState.resultExplainable`` (at most ~30 times a
+# second, the last drawing, after its answer is painted): the prediction and the maps answer each mouse move
+# first (DESIGN.md: the GUI never waits).
 GRID_SCALE = 0.85
 
 
@@ -47,10 +45,6 @@ class InspectorPanel(UnitInspectorPanel):
         self.while_hidden = SkipWhileHidden(self, self.refresh)  # off the drawing path: hidden, a stroke costs nothing
         self._kernel_out = 0  # which first-layer kernel the editor shows
         self._training = False
-        self._last_explained = 0.0  # time.monotonic() of the last explanation
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.refresh)
         self.animation = ConvAnimation()  # the kernel sliding over the input, for the selected unit's convolution
         self.layout().insertWidget(2, self.animation)
         self._size_grids()
@@ -58,7 +52,7 @@ class InspectorPanel(UnitInspectorPanel):
     def follow(self, state) -> None:
         """Recompute on every result and selection; send steps and kernel edits to the owner."""
         self.state = state
-        state.resultReady.connect(lambda _result: self._on_result())
+        state.resultExplainable.connect(lambda _result: self._on_result())
         state.unitSelected.connect(self._on_unit_selected)
         state.unitExplained.connect(self._on_explained)
         state.networkChanged.connect(self._show_kernel)
@@ -76,19 +70,11 @@ class InspectorPanel(UnitInspectorPanel):
             return
         if self.while_hidden.skip():
             return
-        self._timer.stop()
-        self._last_explained = time.monotonic()
         self.state.explain_selected_unit()
 
     def _on_result(self) -> None:
-        """A new result: explain it after the maps and the prediction have painted, at most every
-        ``STROKE_INTERVAL_MS`` (a selection, a step or a shown tab is answered at once)."""
-        if self.state is None or self.state.selected_unit is None or self._timer.isActive():
-            return
-        if self.while_hidden.skip():
-            return
-        since = (time.monotonic() - self._last_explained) * 1000
-        self._timer.start(int(max(0.0, STROKE_INTERVAL_MS - since)))
+        """A new result, after the maps and the prediction have painted (the state paces these)."""
+        self.refresh()
 
     def refresh_if_stale(self) -> None:
         self.while_hidden.catch_up()

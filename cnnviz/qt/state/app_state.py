@@ -7,12 +7,15 @@ queues behind the model). Every panel connects to the signals of what it shows
 and reads ``state.session``; no panel calls another, nor the window::
 
     canvas --drawingChanged--> AppState.set_drawing --(coalesced)--> session.show_input --> resultReady
+        --(after the answer is painted, at most every EXPLAIN_INTERVAL_MS, newest wins)--> resultExplainable
     training worker --weights--> session.show_live_weights --> weightsChanged --> (re-infer) --> resultReady
 """
 
 from __future__ import annotations
 
 import importlib
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +26,12 @@ from cnnviz.qt.state.lazy import core
 
 # Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
 MIN_DRAWING_EXTENT = 0.12
+# Explanations (Grad-CAM, the unit inspector) follow the drawing at most this often, after the answer:
+# a stroke pays for the prediction and the maps; the heat and the inspector catch up a frame later.
+EXPLAIN_INTERVAL_MS = 33
+# ... and a pen that keeps the GUI thread busy with answers (a slow machine, a fast stroke) still sees them
+# at least this often: they never wait longer than this for a pause in the drawing.
+EXPLAIN_AT_LATEST_MS = 100
 
 
 class AppState(QObject):
@@ -38,6 +47,8 @@ class AppState(QObject):
     networkChanged()        another network, dataset or weights file
     weightsChanged()        the same network's weights moved (live training)
     resultReady(object)     a ``DrawingResult`` for the current drawing
+    resultExplainable(object) the newest ``DrawingResult`` again, once the answer is painted and no newer
+                            drawing waits, at most every ``EXPLAIN_INTERVAL_MS``: for what explains it
     trainingStarted()
     trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
     statusMessage(str, int) a line for the status bar and how long to show it (ms)
@@ -54,6 +65,7 @@ class AppState(QObject):
     networkChanged = Signal()
     weightsChanged = Signal()
     resultReady = Signal(object)
+    resultExplainable = Signal(object)
     trainingStarted = Signal()
     trainingFinished = Signal(object)
     statusMessage = Signal(str, int)
@@ -79,6 +91,19 @@ class AppState(QObject):
         self._infer_timer.setSingleShot(True)
         self._infer_timer.setInterval(0)
         self._infer_timer.timeout.connect(self._run_inference)
+        self._explain_timer = QTimer(self)
+        self._explain_timer.setSingleShot(True)
+        self._explain_timer.timeout.connect(self._explain)
+        self._explained_at = float("-inf")  # when the last explanation was asked for
+        self._explain_wanted_at = 0.0  # when the waiting explanation's first answer came
+        # Clear from a new drawing until its answer is painted: background work (the six networks) waits on
+        # it between stages, so the drawing gets the cores and the GIL (``wait_for_drawing``).
+        self.drawing_answered = threading.Event()
+        self.drawing_answered.set()
+        self._painted_timer = QTimer(self)
+        self._painted_timer.setSingleShot(True)
+        self._painted_timer.setInterval(0)  # a timer fires after the paints the result's panels posted
+        self._painted_timer.timeout.connect(self.drawing_answered.set)
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
         self.unit_error: str | None = None  # why the selected unit could not be explained
@@ -187,11 +212,30 @@ class AppState(QObject):
         if result.error:
             self.statusMessage.emit(f"The network could not run on this drawing ({result.error}).", 8000)
         self.resultReady.emit(result)
+        if not self._infer_timer.isActive():  # no newer drawing waits
+            self._painted_timer.start()
+        if not self._explain_timer.isActive():
+            self._explain_wanted_at = time.perf_counter()
+            since_ms = (self._explain_wanted_at - self._explained_at) * 1000
+            self._explain_timer.start(int(max(0.0, EXPLAIN_INTERVAL_MS - since_ms)))
+
+    def _explain(self) -> None:
+        """The newest result for what explains it: after the answer's paint (a timer runs after posted paints)."""
+        if self.session is None:
+            return
+        waited_ms = (time.perf_counter() - self._explain_wanted_at) * 1000
+        if self._infer_timer.isActive() and waited_ms < EXPLAIN_AT_LATEST_MS:  # a newer drawing's answer first
+            self._explain_timer.start(0)
+            return
+        self._explained_at = time.perf_counter()
+        self.resultExplainable.emit(self.session.result)
 
     # -- the drawing -------------------------------------------------------------------
     def set_drawing(self, drawing: np.ndarray) -> None:
         """A new canvas image (white ink on black): keep only the newest, answer it on the next loop turn."""
         self._pending_drawing, self._pending_image = drawing, None
+        if self.session is not None:
+            self.drawing_answered.clear()
         if not self._infer_timer.isActive():
             self._infer_timer.start()
 
@@ -201,14 +245,18 @@ class AppState(QObject):
         if not self._infer_timer.isActive():
             self._infer_timer.start()
 
+    def wait_for_drawing(self, limit_s: float = 0.02) -> None:
+        """In a background thread: wait (at most ``limit_s``) until the newest drawing's answer is painted."""
+        self.drawing_answered.wait(limit_s)
+
     def rerun(self) -> None:
         """Run the network again on the current input (new weights, new model)."""
         if not self._infer_timer.isActive():
             self._infer_timer.start()
 
     def inference_pending(self) -> bool:
-        """True while a newer drawing (or weights) waits for the network."""
-        return self._infer_timer.isActive()
+        """True while a newer drawing (or weights) waits for the network, or its answer for its explanations."""
+        return self._infer_timer.isActive() or self._explain_timer.isActive()
 
     # -- overlays and picks, from one panel to the others -------------------------------
     def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
@@ -290,4 +338,7 @@ class AppState(QObject):
         self._infer_timer.stop()
         if self.loader is not None:
             self.loader.abandon()
+        self._explain_timer.stop()
+        self._painted_timer.stop()
+        self.drawing_answered.set()  # no worker waits for a window that closes
         self.closing.emit()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
+import os
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtGui import QColor, QFont, QImage
 
 # A projected classroom screen is read from 10 m away: start large.
@@ -51,10 +52,25 @@ def scaled_font(font: QFont, factor: float, bold: bool = False) -> QFont:
 @functools.lru_cache(maxsize=16)
 def color_table(name: str, gap: int | None = None) -> tuple[int, ...]:
     """256 ARGB entries for ``QImage.setColorTable``: 255 colours, then the gap colour (ARGB int)."""
-    lut = pg.colormap.get(name).getLookupTable(nPts=255, mode="byte", alpha=False)
+    lut = _lookup_table(name, 255)
     table = [0xFF000000 | (int(r) << 16) | (int(g) << 8) | int(b) for r, g, b in lut]
     table.append(GAP_COLOR.rgba() if gap is None else int(gap))
     return tuple(table)
+
+
+def _lookup_table(name: str, points: int) -> np.ndarray:
+    """pyqtgraph's ``colormap.get(name).getLookupTable(nPts=points, mode="byte")``, byte for byte, read from
+    its colour file without importing pyqtgraph (~1 s at start-up, before the first feature map could show)."""
+    folder = importlib.util.find_spec("pyqtgraph").submodule_search_locations[0]
+    stops = []
+    with open(os.path.join(folder, "colors", "maps", f"{name}.csv"), encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.strip().split(";", 1)[0].split(",")
+            if len(parts) >= 3:
+                stops.append([int(255 * float(c) + 0.5) for c in parts[:3]])
+    colors = np.asarray(stops, np.float64)
+    where, x = np.linspace(0.0, 1.0, len(colors)), np.linspace(0.0, 1.0, points)
+    return np.stack([np.interp(x, where, colors[:, k]) for k in range(3)], 1).astype(np.uint8)
 
 
 def color_of(name: str, t: float) -> QColor:
@@ -153,7 +169,10 @@ class OverlayMixin:
 
     def set_heat(self, rgba: np.ndarray | None) -> None:
         """An RGBA (H x W x 4 uint8) picture laid over the whole square, or None."""
-        self._heat = None if rgba is None else rgba_image(rgba)
+        # Premultiplied once here: every repaint then blends it on the fast path.
+        self._heat = (
+            None if rgba is None else rgba_image(rgba).convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+        )
         self.update()
 
     def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
