@@ -51,7 +51,7 @@ def test_phase_clock_times_a_real_stroke(qapp, qtbot, settings):
         window = MainWindow(settings=settings)
         window.resize(1200, 800)
         window.show()
-        qtbot.waitUntil(lambda: window.inference_count >= 1)
+        qtbot.waitUntil(lambda: window.state.inference_count >= 1)
         samples, missed = time_strokes(qapp, window, _strokes(6)[:1], probe=clock)
         window.close()
         window.deleteLater()

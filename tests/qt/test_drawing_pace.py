@@ -9,7 +9,7 @@ def test_explanations_follow_the_newest_answer_after_it(qtbot, window, draw, mak
     state.resultReady.connect(lambda r: order.append(("ready", r)))
     state.resultExplainable.connect(lambda r: order.append(("explain", r)))
     draw(window.canvas, make_line((0.5, 0.15), (0.5, 0.85), 12))
-    qtbot.waitUntil(lambda: not window.inference_pending())
+    qtbot.waitUntil(lambda: not window.state.inference_pending())
     kinds = [k for k, _r in order]
     assert kinds.count("ready") >= 1 and kinds.count("explain") >= 1
     assert kinds[0] == "ready" and kinds[-1] == "explain"  # an answer first; the newest one explained last
@@ -22,12 +22,12 @@ def test_explanations_follow_the_newest_answer_after_it(qtbot, window, draw, mak
 def test_a_new_drawing_holds_background_work_until_its_answer_is_painted(qtbot, window):
     state = window.state
     assert state.drawing_answered.is_set()
-    qtbot.waitUntil(lambda: not window.inference_pending())
+    qtbot.waitUntil(lambda: not window.state.inference_pending())
     state.set_drawing(_ink())  # a drawing as the canvas sends it
     assert not state.drawing_answered.is_set()
     state.wait_for_drawing(0.001)  # bounded: a worker never waits long for a busy GUI
     qtbot.waitUntil(state.drawing_answered.is_set)
-    assert not window.inference_pending()
+    assert not window.state.inference_pending()
 
 
 def _ink():
