@@ -11,6 +11,7 @@ on the registered spec, and it still loads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import sys
@@ -80,7 +81,7 @@ def resolve_model_name(arg: str, warn: Callable[[str], None] | None = None) -> s
     return spec.name
 
 
-def load_user_model(spec: str) -> ModelSpec:
+def load_user_model(spec: str, check: bool = True) -> ModelSpec:
     """Run a network file, check its network, and register it as a model.
 
     Parameters
@@ -89,6 +90,9 @@ def load_user_model(spec: str) -> ModelSpec:
         ``PATH.py:NAME``, NAME a class or function in the file. Without NAME:
         the file's ``build()`` function if it has one, else its only
         ``nn.Module`` subclass.
+    check
+        Run the network on sample images (False when ``probe.Probe`` has just done so in a child
+        process, so that a slow forward never runs here).
 
     Returns
     -------
@@ -115,7 +119,7 @@ def load_user_model(spec: str) -> ModelSpec:
     module = _run_file(path, data)
     name, builder = _pick(module, path, name)
     model = _build(builder, name, path)
-    warnings = _check(model, name, path)
+    warnings = _check(model, name, path) if check else []
     list_models()  # the zoo registers first, so it stays at the head of the list
     return register_model(
         ModelSpec(
@@ -174,11 +178,12 @@ def _run_file(path: Path, data: bytes) -> types.ModuleType:
         del sys.modules[module_name]
         what = f"module '{exc.name}'" if exc.name else "a module"
         raise UserModelError(f"{path.name}{_line_in(exc, path)}: cannot import {what} ({_raised(exc)}).") from None
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the user's code never ends the app
         del sys.modules[module_name]
         raise UserModelError(f"{path.name}{_line_in(exc, path)}: running the file raised {_raised(exc)}.") from None
     finally:
-        sys.path.remove(str(path.parent))
+        with contextlib.suppress(ValueError):  # the file may have edited sys.path itself
+            sys.path.remove(str(path.parent))
     return module
 
 
@@ -240,7 +245,7 @@ def _build(builder: Callable[[], nn.Module], name: str, path: Path) -> nn.Module
     with torch.random.fork_rng(devices=[]):  # loading a file must not move the global RNG
         try:
             model = builder()
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt too
             raise UserModelError(f"Building {name} raised {_raised(exc)} ({path.name}{_line_in(exc, path)}).") from None
     if not isinstance(model, nn.Module):
         raise UserModelError(
@@ -253,7 +258,7 @@ def _forward(model: nn.Module, x: torch.Tensor, name: str, path: Path) -> torch.
     try:
         with torch.no_grad():
             out = model(x)
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt too
         raise UserModelError(
             f"{name}'s forward raised {_raised(exc)} ({path.name}{_line_in(exc, path)}) "
             f"for {x.shape[0]} x 1 x 28 x 28 input."
@@ -266,6 +271,16 @@ def _forward(model: nn.Module, x: torch.Tensor, name: str, path: Path) -> torch.
         shape = " x ".join(map(str, out.shape)) or "a single number"
         raise UserModelError(
             f"{name} returned shape {shape} for {x.shape[0]} x 1 x 28 x 28 input; it must return N x 10 class scores."
+        )
+    if not out.is_floating_point():
+        raise UserModelError(
+            f"{name} returned {str(out.dtype).removeprefix('torch.')} scores; it must return floating-point "
+            f"class scores (e.g. add .float())."
+        )
+    if not bool(torch.isfinite(out).all()):
+        raise UserModelError(
+            f"{name} returned NaN or infinite scores for a random image, so there is no answer to show or train; "
+            f"check its forward (a log or division of zero?)."
         )
     return out
 
