@@ -10,7 +10,7 @@ allocation, a wrong output) is one sentence, and the app is untouched.
 The parent never blocks: ``Probe.poll()`` answers at once (the window polls it
 from a timer, with progress and Cancel); ``Probe.wait()`` is for the CLI.
 
-Run as ``python -m cnnviz.core.models.probe SPEC`` it is the child itself.
+The child itself is ``cnnviz.core.models.probe_child``.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cnnviz.core.models.user_model import UserModelError, parse_spec
+from cnnviz.core.errors import UserModelError
 
 PROBE_SECONDS = 30.0  # the child's whole life: starting Python and torch, the file, the build and the forwards
-_MARKER = "\x00cnnviz-probe:"  # the result line; anything else the user's code prints is ignored
+MARKER = "\x00cnnviz-probe:"  # the result line; anything else the user's code prints is ignored
 
 
 def probe_seconds() -> float:
@@ -56,8 +56,9 @@ class ProbeResult:
 class Probe:
     """One child process probing ``spec``; ``poll()`` or ``wait()`` for its answer, ``cancel()`` to end it."""
 
-    def __init__(self, spec: str, limit_s: float | None = None) -> None:
-        path, name = parse_spec(spec)
+    def __init__(self, spec: str, limit_s: float | None = None, slow_seconds: float = 2.0) -> None:
+        head, sep, tail = spec.rpartition(":")
+        path, name = (head, tail) if sep and head.endswith(".py") else (spec, None)
         if not Path(path).expanduser().is_file():
             raise UserModelError(f"There is no network file '{path}'.")
         self.spec = f"{Path(path).expanduser().resolve()}" + (f":{name}" if name else "")
@@ -69,7 +70,7 @@ class Probe:
         env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
         env["CUDA_VISIBLE_DEVICES"] = ""  # the probe runs on the CPU: no driver start-up, no GPU memory
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "cnnviz.core.models.probe", self.spec],
+            [sys.executable, "-m", "cnnviz.core.models.probe_child", self.spec, str(slow_seconds)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -98,7 +99,7 @@ class Probe:
             )
         out = self._proc.stdout.read().decode("utf-8", "replace") if self._proc.stdout else ""
         self._proc.stdout.close()
-        lines = [line[len(_MARKER) :] for line in out.splitlines() if line.startswith(_MARKER)]
+        lines = [line[len(MARKER) :] for line in out.splitlines() if line.startswith(MARKER)]
         if not lines:
             raise UserModelError(self._died(self._proc.returncode))
         answer = json.loads(lines[-1])
@@ -144,55 +145,11 @@ class Probe:
             self._proc.stdout.close()
 
 
-def probe_network(spec: str, limit_s: float | None = None) -> ProbeResult:
-    """Probe ``spec`` and wait for the answer (for the CLI and tests)."""
-    probe = Probe(spec, limit_s)
+def probe_network(spec: str, limit_s: float | None = None, slow_seconds: float = 2.0) -> ProbeResult:
+    """Probe ``spec`` and wait for the answer (for the CLI and tests); ``slow_seconds``: the time
+    per image above which the network is called slow."""
+    probe = Probe(spec, limit_s, slow_seconds)
     try:
         return probe.wait()
     finally:
         probe.cancel()
-
-
-def _child(spec: str) -> dict:
-    """In the child: the checks of ``load_user_model``, timed; a dict for the parent."""
-    import torch
-
-    from cnnviz.core.models import user_model as um
-
-    path_arg, name = parse_spec(spec)
-    path = Path(path_arg)
-    module = um._run_file(path, path.read_bytes())
-    networks = um._networks_in(module)
-    if name is None and not callable(getattr(module, um.BUILD_FUNCTION, None)) and len(networks) > 1:
-        return {"name": None, "networks": networks}
-    name, builder = um._pick(module, path, name)
-    model = um._build(builder, name, path)
-    warnings = um._check(model, name, path)
-    model.eval()
-    start = time.perf_counter()
-    um._forward(model, torch.rand(1, 1, 28, 28), name, path)
-    return {
-        "name": name,
-        "networks": networks,
-        "seconds_per_image": time.perf_counter() - start,
-        "warnings": warnings,
-    }
-
-
-def main(argv: list[str]) -> int:
-    real_stdout = os.fdopen(os.dup(1), "w")
-    os.dup2(2, 1)  # what the user's code prints, even with os.write(1, ...), is not the answer
-    sys.stdout = sys.stderr
-    try:
-        answer = _child(argv[0])
-    except UserModelError as exc:
-        answer = {"error": str(exc)}
-    except BaseException as exc:  # noqa: BLE001 - whatever the file does is reported, not raised
-        answer = {"error": f"Checking {Path(argv[0].rpartition(':')[0] or argv[0]).name} failed: {type(exc).__name__}."}
-    real_stdout.write(_MARKER + json.dumps(answer) + "\n")
-    real_stdout.flush()
-    os._exit(0)  # threads the file started must not keep the child alive
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

@@ -18,22 +18,19 @@ import sys
 import time
 import types
 from collections.abc import Callable
+from dataclasses import replace as with_fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from cnnviz.core.errors import CnnvizError
+from cnnviz.core.errors import CnnvizError, UserModelError
 from cnnviz.core.inspect.layers import stages
 from cnnviz.core.models.registry import ModelSpec, count_parameters, list_models, register_model
 
 # One image slower than this makes every stroke in the app feel sluggish.
 SLOW_SECONDS = 2.0
 BUILD_FUNCTION = "build"  # used when the spec names nothing and the file has several classes
-
-
-class UserModelError(CnnvizError):
-    """The user's network file cannot be used; ``str(err)`` says why in one sentence."""
 
 
 def is_user_spec(arg: str) -> bool:
@@ -75,7 +72,19 @@ def resolve_model_name(arg: str, warn: Callable[[str], None] | None = None) -> s
     """
     if not is_user_spec(arg):
         return arg
-    spec = load_user_model(arg)
+    from cnnviz.core.models.probe import probe_network  # the fence: the file is tried in a child process first
+
+    path, name = parse_spec(arg)
+    result = probe_network(arg, slow_seconds=SLOW_SECONDS)
+    if result.needs_choice:
+        name = result.networks[-1]
+        raise UserModelError(
+            f"{Path(path).name} defines {len(result.networks)} networks ({', '.join(result.networks)}): "
+            f"say which, e.g. {Path(path).name}:{name}."
+        )
+    spec = load_user_model(f"{path}:{result.name}", check=False)
+    spec = with_fields(spec, warnings=tuple(result.warnings))
+    register_model(spec, replace=True)
     for message in spec.warnings:
         (warn or (lambda m: print(f"cnnviz: warning: {m}", file=sys.stderr)))(message)
     return spec.name

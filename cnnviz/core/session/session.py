@@ -240,7 +240,7 @@ class ModelSession(ExplainMixin):
             return DrawingResult(None, transform=transform, true_label=true_label)
         try:
             probabilities, acts = self.infer(image)
-        except Exception as exc:  # a user's network may fail on some input: one sentence, no traceback
+        except BaseException as exc:  # a user's network, SystemExit too: one sentence
             error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
             return DrawingResult(image, transform=transform, true_label=true_label, error=error)
         return DrawingResult(image, probabilities, acts, transform, true_label)

@@ -214,7 +214,7 @@ class ArchitecturePanel(ArchitectureView):
     def show_network(self, state) -> None:
         try:
             nodes = state.session.architecture_nodes()
-        except Exception as exc:  # a user's network whose shapes cannot be traced: one sentence, no diagram
+        except BaseException as exc:  # a user's network, SystemExit too: one sentence
             nodes = []
             state.statusMessage.emit(f"The architecture view cannot draw this network ({exc}).", 8000)
         self.set_architecture(nodes)

@@ -251,7 +251,7 @@ class AppState(QObject):
                 data = self.session.explain_unit(*self.selected_unit)
             except core().CnnvizError as exc:  # e.g. a new network without that stage
                 self.unit_error = str(exc)
-            except Exception as exc:  # a user's network may fail anywhere: one sentence
+            except BaseException as exc:  # a user's network, SystemExit too: one sentence
                 self.unit_error = f"This unit cannot be explained ({type(exc).__name__}: {exc})."
         self.unit_explanation = data
         self.unitExplained.emit(data)

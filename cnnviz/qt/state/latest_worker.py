@@ -122,7 +122,7 @@ class LatestJobRunner(QObject):
                 result = fn(progress)
             except Cancelled:
                 emit_unless_gone(self.cancelled, tag)
-            except Exception as exc:  # one sentence in the panel, never a traceback
+            except BaseException as exc:  # a user's network, SystemExit too: one sentence
                 emit_unless_gone(self.failed, tag, f"{type(exc).__name__}: {exc}".strip())
             else:
                 emit_unless_gone(self.finished, tag, result)

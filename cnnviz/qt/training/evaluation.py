@@ -82,7 +82,7 @@ class TestSetEvaluation(QObject):
                 outcome.cancelled = True
             except c.CnnvizError as exc:
                 outcome.error = str(exc)
-            except Exception as exc:  # a user's network may fail on the test set: one sentence
+            except BaseException as exc:  # a user's network, SystemExit too: one sentence
                 outcome.error = f"The network could not run on the test set ({type(exc).__name__}: {exc})."
             outcome.finished_at = datetime.now()
             emit_unless_gone(self._done, outcome)
