@@ -1,0 +1,103 @@
+"""Issue 22 in the window, and issue 17 item 1 (File > Open network on the shipped example)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from cnnviz.qt.app.network_actions import network_folder, split_typed_spec
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "example_net.py"
+
+
+# -- finding 1: a remembered value of the wrong type never stops the app ------------------------------------------
+@pytest.mark.parametrize("bad", ["hello", "42", "@Rect(0 0 100 100)", "@ByteArray(\\x1\\xd9\\xd0\\xcb\\0\\x3)"])
+def test_bad_remembered_geometry_is_dropped_and_named(qtbot, tmp_path, bad):
+    from cnnviz.qt import MainWindow
+
+    ini = tmp_path / "cnnviz.ini"
+    ini.write_text(f"[General]\ngeometry={bad}\nwindowState={bad}\nlayoutCompact=False\nbrush=wide\n")
+    settings = QSettings(str(ini), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings)  # used to raise TypeError in restoreGeometry on every start
+    qtbot.addWidget(window)
+    message = window.statusBar().currentMessage()
+    assert "geometry" in message and str(ini) in message
+    assert window.canvas_panel.brush_slider.value() > 0
+
+
+# -- issue 17 item 1: the shipped example with two networks -----------------------------------------------------
+def test_opening_the_example_asks_which_network(window):
+    offered = []
+
+    def choose(file_name, networks):
+        offered.append((file_name, networks))
+        return "ExampleNet"
+
+    window.networks.choose_network = choose
+    assert window.open_network(EXAMPLE), window.shown_errors
+    assert offered == [("example_net.py", ["ResidualBlock", "ExampleNet"])]
+    assert window.session.model_name == "example_net.py:ExampleNet"
+    assert window.settings.value("networkDir") == str(EXAMPLE.parent)
+
+
+def test_a_cancelled_choice_keeps_the_network_on_screen(window):
+    window.networks.choose_network = lambda file_name, networks: ""
+    before = window.session.model_name
+    assert not window.open_network(EXAMPLE)
+    assert window.session.model_name == before and window.shown_errors == []
+
+
+def test_a_typed_file_and_name_is_understood(tmp_path):
+    assert split_typed_spec(f"{EXAMPLE.parent}/example_net.py:ExampleNet") == (f"{EXAMPLE.parent}/example_net.py", "ExampleNet")
+    assert split_typed_spec(str(EXAMPLE)) == (str(EXAMPLE), None)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    assert network_folder(settings) == str(EXAMPLE.parent)  # first use: the shipped examples
+    settings.setValue("networkDir", str(tmp_path))
+    assert network_folder(settings) == str(tmp_path)  # then the last folder used
+    settings.setValue("networkDir", str(tmp_path / "gone"))
+    assert network_folder(settings) == str(EXAMPLE.parent)
+
+
+def test_a_typed_spec_in_the_dialog_opens_that_network(window):
+    window.networks.ask_network_file = lambda: f"{EXAMPLE}:ExampleNet"
+    assert window.open_network(), window.shown_errors
+    assert window.session.model_name == "example_net.py:ExampleNet"
+
+
+# -- findings 2 and 3 in the window: an exit or an endless loop is one sentence; the network stays ----------------
+@pytest.mark.parametrize(("forward", "expected"), [("sys.exit(3)", "SystemExit"), ("while True: pass", "did not finish")])
+def test_a_network_that_exits_or_never_answers_leaves_the_window(window, tmp_path, monkeypatch, forward, expected):
+    monkeypatch.setenv("CNNVIZ_PROBE_SECONDS", "15")
+    path = tmp_path / "bad.py"
+    path.write_text(
+        "import sys\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__(); self.fc = nn.Linear(784, 10)\n"
+        f"    def forward(self, x):\n        {forward}\n        return self.fc(x.flatten(1))\n"
+    )
+    before = window.session.model_name
+    assert not window.open_network(path, "Net")
+    assert window.session.model_name == before
+    assert len(window.shown_errors) == 1 and expected in window.shown_errors[0][1]
+
+
+# -- finding 10: save_weights("") is a sentence, and panel exports are atomic ---------------------------------------
+def test_saving_weights_to_an_empty_name_is_one_sentence(window):
+    assert not window.save_weights("")
+    assert window.shown_errors and "No file name" in window.shown_errors[-1][1]
+
+
+def test_a_failed_panel_export_keeps_the_old_picture(window, tmp_path, monkeypatch):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "panel.png"
+    target.write_bytes(b"old picture")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    assert not window.export_panel_png(target)
+    assert target.read_bytes() == b"old picture" and [p.name for p in folder.iterdir()] == ["panel.png"]
