@@ -50,7 +50,13 @@ def main(argv: list[str] | None = None, model: str | None = None) -> int:
 
     # The window and its canvas come up at once; torch and the model load in
     # the background, and whatever is drawn meanwhile is answered when ready.
+    from cnnviz.core.models.user_model import is_user_spec
+
+    # A user's network is opened like File > Open network, behind the probe's fence, once the window is up.
+    user_model, model = (model, None) if model and is_user_spec(model) else (None, model)
     window = MainWindow(defer_model=True, initial_model=model)
+    if user_model:
+        _open_when_ready(window, user_model)
     if window.docks.compact and not window.settings.contains("geometry"):
         window.showMaximized()  # a projector: every pixel
     else:
@@ -59,8 +65,37 @@ def main(argv: list[str] | None = None, model: str | None = None) -> int:
     code = app.exec()
     loader = window.state.loader
     if loader is not None:  # closed while the network loaded: let `import torch` finish before the interpreter exits
-        loader.join()
+        loader.join(timeout=60)
+    end_process_if_stuck(window, code)
     return code
+
+
+def end_process_if_stuck(window, code: int) -> None:
+    """After the window closed: end the process now if a run stuck in the user's code, a loader,
+    or a thread the user's file started would keep it alive."""
+    from cnnviz.cli import exit_despite_threads
+
+    loader = window.state.loader
+    if getattr(window.monitor, "abandoned_run", None) is not None or (loader is not None and loader.is_alive()):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    exit_despite_threads(code)
+
+
+def _open_when_ready(window, spec: str) -> None:
+    """Open ``spec`` through File > Open network's fence as soon as the session is ready."""
+    from PySide6.QtCore import QTimer
+
+    from cnnviz.qt.app.network_actions import split_typed_spec
+
+    def attempt() -> None:
+        if window.session is None:
+            QTimer.singleShot(100, attempt)
+        else:
+            window.open_network(*split_typed_spec(spec))
+
+    QTimer.singleShot(0, attempt)
 
 
 if __name__ == "__main__":
