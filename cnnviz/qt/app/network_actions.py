@@ -123,10 +123,16 @@ class NetworkActions(QObject):
 
     def choose_network(self, file_name: str, networks: list[str]) -> str:
         """Which of the file's ``nn.Module`` classes to open; "" when cancelled. Tests replace this."""
-        choice, ok = QInputDialog.getItem(
-            self.window, "Choose the network", f"{file_name} defines {len(networks)} networks. Open:",
-            networks, len(networks) - 1, False,
-        )  # fmt: skip
+        dialog = QInputDialog(self.window)
+        dialog.setObjectName("chooseNetwork")
+        dialog.setWindowTitle("Choose the network")
+        dialog.setLabelText(f"{file_name} defines {len(networks)} networks (nn.Module classes). Open:")
+        dialog.setComboBoxItems(networks)
+        dialog.setTextValue(networks[-1])  # the last is usually the whole network, its blocks come first
+        dialog.setMinimumWidth(480)  # the title and the names whole, also on a projector
+        ok = dialog.exec()
+        choice = dialog.textValue()
+        dialog.deleteLater()
         return choice if ok else ""
 
     def probe(self, spec: str):
