@@ -472,7 +472,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cnnviz: error: {_first_line(exc)}", file=sys.stderr)
         return 1
     except SystemExit as exc:  # a user's network called sys.exit() during the command: one sentence
-        print(f"cnnviz: error: the network's code called sys.exit({exc.code!r}); nothing was finished.", file=sys.stderr)
+        print(
+            f"cnnviz: error: the network's code called sys.exit({exc.code!r}); nothing was finished.", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)

@@ -73,10 +73,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _load_model(args):
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.models.registry import get_spec
+    from cnnviz.core.models.user_model import resolve_model_name
     from cnnviz.core.resources import pretrained_path
     from cnnviz.core.weights.checkpoint import load_checkpoint
-
-    from cnnviz.core.models.user_model import resolve_model_name
 
     if args.model:
         args.model = resolve_model_name(args.model)  # PATH.py:NAME is probed in a child process, then loaded
@@ -100,9 +99,8 @@ def _load_model(args):
 
 def read_picture(path: str):
     """A picture file -> the 28x28 model input, made like MNIST (``preprocess.drawing_to_input``)."""
-    from torchvision.io import ImageReadMode, decode_image
-
     import torch
+    from torchvision.io import ImageReadMode, decode_image
 
     from cnnviz.core.data.files import read_regular
     from cnnviz.core.data.pictures import MAX_FILE_BYTES, check_declared_size, declared_size
@@ -155,10 +153,9 @@ def write_heat_png(values, path: str, signed: bool | None = None) -> None:
     """The map as a PNG heat map, each pixel a ``PNG_SCALE``-wide square (no Qt needed)."""
     import numpy as np
 
+    from cnnviz.core.data.files import write_atomic
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.inspect.attribution import heat_colors
-
-    from cnnviz.core.data.files import write_atomic
 
     rgb = heat_colors(values, signed).repeat(PNG_SCALE, axis=0).repeat(PNG_SCALE, axis=1)
     write_atomic(path, png_bytes(np.ascontiguousarray(rgb)), what="heat map", error=CnnvizError)

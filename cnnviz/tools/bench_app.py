@@ -97,7 +97,8 @@ _COLD_START = textwrap.dedent(
     app = create_application([])
     from PySide6.QtCore import QSettings
     from cnnviz.qt.app.main_window import MainWindow
-    tmp = tempfile.mkdtemp()
+    folder = tempfile.TemporaryDirectory()  # removed when this process ends: no folder left per cold start
+    tmp = folder.name
     window = MainWindow(settings=QSettings(tmp + "/cold.ini", QSettings.Format.IniFormat), defer_model=True)
     window.show()
     window.canvas.setFocus()

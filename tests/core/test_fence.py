@@ -49,7 +49,9 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
 
 
 # -- finding 2: sys.exit inside a network is one sentence, never the end of cnnviz -------------------------
-@pytest.mark.parametrize(("init", "forward"), [("pass", "sys.exit(3)"), ("sys.exit(5)", "pass"), ("pass", "raise KeyboardInterrupt")])
+@pytest.mark.parametrize(
+    ("init", "forward"), [("pass", "sys.exit(3)"), ("sys.exit(5)", "pass"), ("pass", "raise KeyboardInterrupt")]
+)
 def test_an_exit_in_the_users_code_is_one_sentence(tmp_path, capsys, init, forward):
     path = net_file(tmp_path, head="import sys", init=init, forward=forward)
     with pytest.raises(UserModelError, match="SystemExit|KeyboardInterrupt"):
@@ -122,7 +124,12 @@ def _png_declaring(width: int, height: int) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_explain_refuses_a_huge_declared_picture_before_decoding(tmp_path, capsys):
@@ -141,7 +148,9 @@ def test_train_out_on_a_full_disk_is_refused_before_training(tmp_path, capsys, m
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=0))
     monkeypatch.setattr(datasets, "load_split", lambda *a, **k: pytest.fail("the dataset was read"))
-    code, out, err = run_cli(capsys, "train", "--model", "lenet", "--epochs", "1", "--out", str(tmp_path / "w.safetensors"))
+    code, out, err = run_cli(
+        capsys, "train", "--model", "lenet", "--epochs", "1", "--out", str(tmp_path / "w.safetensors")
+    )
     assert code == 1 and "free" in err and "weights file needs" in err
     assert not list(tmp_path.iterdir())
 
@@ -218,3 +227,33 @@ def _digit(tmp_path) -> Path:
     path = tmp_path / "one.png"
     path.write_bytes(png_bytes(rgb))
     return path
+
+
+# -- finding 10: a stage that gives a tuple is inspected by its first tensor, or one sentence ---------------------
+def test_a_tuple_stage_is_inspected_without_an_internal_error(tmp_path):
+    import numpy as np
+
+    from cnnviz.core.inspect.unit_inspector import inspect_unit
+    from cnnviz.core.models.registry import build_model
+
+    path = tmp_path / "pair.py"
+    path.write_text(
+        "from torch import nn\nclass Pair(nn.Module):\n    def forward(self, x):\n        return (x.relu(), x)\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(1, 2, 3)\n        self.pair = Pair()\n        self.fc = nn.Linear(2 * 26 * 26, 10)\n"
+        "    def forward(self, x):\n        a, _ = self.pair(self.conv(x))\n        return self.fc(a.flatten(1))\n"
+    )
+    model = build_model(load_user_model(f"{path}:Net").name).eval()
+    image = np.zeros((28, 28), np.float32)
+    try:
+        unit = inspect_unit(model, image, "pair", 0, 5, 5)
+    except CnnvizError as exc:  # one sentence is fine; an AttributeError on .detach is not
+        assert "pair" in str(exc)
+    else:
+        assert unit.as_dict()["value"] == pytest.approx(max(0.0, float(model.conv(torch_input(image))[0, 0, 5, 5])), abs=1e-5)
+
+
+def torch_input(image):
+    import torch
+
+    return torch.as_tensor(image)[None, None]

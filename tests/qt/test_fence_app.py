@@ -51,7 +51,10 @@ def test_a_cancelled_choice_keeps_the_network_on_screen(window):
 
 
 def test_a_typed_file_and_name_is_understood(tmp_path):
-    assert split_typed_spec(f"{EXAMPLE.parent}/example_net.py:ExampleNet") == (f"{EXAMPLE.parent}/example_net.py", "ExampleNet")
+    assert split_typed_spec(f"{EXAMPLE.parent}/example_net.py:ExampleNet") == (
+        f"{EXAMPLE.parent}/example_net.py",
+        "ExampleNet",
+    )
     assert split_typed_spec(str(EXAMPLE)) == (str(EXAMPLE), None)
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     assert network_folder(settings) == str(EXAMPLE.parent)  # first use: the shipped examples
@@ -68,7 +71,9 @@ def test_a_typed_spec_in_the_dialog_opens_that_network(window):
 
 
 # -- findings 2 and 3 in the window: an exit or an endless loop is one sentence; the network stays ----------------
-@pytest.mark.parametrize(("forward", "expected"), [("sys.exit(3)", "SystemExit"), ("while True: pass", "did not finish")])
+@pytest.mark.parametrize(
+    ("forward", "expected"), [("sys.exit(3)", "SystemExit"), ("while True: pass", "did not finish")]
+)
 def test_a_network_that_exits_or_never_answers_leaves_the_window(window, tmp_path, monkeypatch, forward, expected):
     monkeypatch.setenv("CNNVIZ_PROBE_SECONDS", "15")
     path = tmp_path / "bad.py"
@@ -101,3 +106,23 @@ def test_a_failed_panel_export_keeps_the_old_picture(window, tmp_path, monkeypat
     monkeypatch.setattr(os, "fsync", disk_full)
     assert not window.export_panel_png(target)
     assert target.read_bytes() == b"old picture" and [p.name for p in folder.iterdir()] == ["panel.png"]
+
+
+# -- a forward slower than the drawing budget runs off the GUI thread (newest input wins) --------------------
+def test_a_slow_forward_runs_off_the_gui_thread(window, tmp_path, qtbot, draw):
+    threads = tmp_path / "threads.txt"
+    path = tmp_path / "slow.py"
+    path.write_text(
+        "import threading, time\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__(); self.fc = nn.Linear(784, 10)\n    def forward(self, x):\n"
+        "        time.sleep(0.3)\n"
+        f"        open({str(threads)!r}, 'a').write(threading.current_thread().name + chr(10))\n"
+        "        return self.fc(x.flatten(1))\n"
+    )
+    assert window.open_network(path, "Net"), window.shown_errors
+    threads.write_text("")
+    draw(window.canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
+    qtbot.waitUntil(lambda: not window.inference_pending(), timeout=30_000)
+    assert window.result.probabilities is not None and window.result.error is None
+    ran_in = set(threads.read_text().split())
+    assert ran_in and "MainThread" not in ran_in, ran_in

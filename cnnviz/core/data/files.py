@@ -127,7 +127,9 @@ def _why(exc: OSError) -> str:
     return "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or type(exc).__name__).lower()
 
 
-def check_writable(path: str | os.PathLike, *, what: str, needed: int = 0, error: type[CnnvizError] = CnnvizError) -> Path:
+def check_writable(
+    path: str | os.PathLike, *, what: str, needed: int = 0, error: type[CnnvizError] = CnnvizError
+) -> Path:
     """Check, before any work, that ``path`` can be written: not a folder, its folder exists and
     takes new files (a file is really created and removed beside it: permission bits say nothing
     in places such as /proc), and at least ``needed`` bytes are free there. Returns the path.
@@ -145,7 +147,9 @@ def check_writable(path: str | os.PathLike, *, what: str, needed: int = 0, error
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise error(f"Cannot create files in the folder '{folder}' ({_why(exc)}), so the {what} could not be saved there.") from None
+        raise error(
+            f"Cannot create files in the folder '{folder}' ({_why(exc)}), so the {what} could not be saved there."
+        ) from None
     if len(path.name.encode()) > 255 - 20:  # room for the temporary name beside it
         raise error(f"The name of the {what} is too long for the file system; choose a shorter one.")
     if needed:
@@ -162,7 +166,11 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, what: str, error: type
     """Write ``data`` to a temporary file beside ``path``, flush it, and rename it over ``path``:
     a failure (a full disk, a crash) leaves the old file as it was and no 0-byte file behind."""
     path = Path(path)
-    check_writable(path, what=what, error=error)
+    try:
+        check_writable(path, what=what, error=error)
+    except CnnvizError as exc:
+        why = str(exc)
+        raise error(f"Could not write '{path.name}': {why[:1].lower() + why[1:]}") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -19,6 +19,7 @@ only a thin adapter (``cnnviz.qt.state.app_state``) that turns these into signal
 from __future__ import annotations
 
 import functools
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,14 +236,26 @@ class ModelSession(ExplainMixin):
         r = self.result
         return self.show_input(r.image, r.transform, r.true_label)
 
+    def publish(self, result: DrawingResult) -> None:
+        """Show a result computed elsewhere (a slow network's forward, run off the GUI thread)."""
+        self.result = result
+        self.events.result_ready.emit(result)
+
+    def result_for(self, image, transform=None, true_label=None) -> DrawingResult:
+        """The network's answer for one input, not yet shown (any thread); errors are one sentence."""
+        return self._result_for(image, transform, true_label)
+
     def _result_for(self, image, transform, true_label) -> DrawingResult:
         if image is None:
             return DrawingResult(None, transform=transform, true_label=true_label)
+        start = time.perf_counter()
         try:
             probabilities, acts = self.infer(image)
         except BaseException as exc:  # a user's network, SystemExit too: one sentence
             error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
             return DrawingResult(image, transform=transform, true_label=true_label, error=error)
+        finally:
+            self.forward_seconds = time.perf_counter() - start  # the app runs a slow network off its GUI thread
         return DrawingResult(image, probabilities, acts, transform, true_label)
 
     # -- where the weights come from ---------------------------------------------

@@ -241,7 +241,9 @@ class FileActions(QObject):
                 raise OSError("the picture could not be encoded")
             write_atomic(path, bytes(buffer.data()), what="picture")  # the old file stays if this fails
         except Exception as exc:
-            self.window.show_error("Could not export", f"Could not write the picture to '{path}': {describe_error(exc)}")
+            self.window.show_error(
+                "Could not export", f"Could not write the picture to '{path}': {describe_error(exc)}"
+            )
             return False
         self.settings.setValue("exportDir", str(path.parent))
         self._message(f"Saved {name or 'panel'} as {path}.")

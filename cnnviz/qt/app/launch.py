@@ -46,11 +46,10 @@ def main(argv: list[str] | None = None, model: str | None = None) -> int:
     """Run the app; ``model`` (a zoo name or ``PATH.py:NAME``, as typed by the user) is opened first."""
     app = create_application(argv)
     _install_excepthook()
-    from cnnviz.qt.app.main_window import MainWindow
-
     # The window and its canvas come up at once; torch and the model load in
     # the background, and whatever is drawn meanwhile is answered when ready.
     from cnnviz.core.models.user_model import is_user_spec
+    from cnnviz.qt.app.main_window import MainWindow
 
     # A user's network is opened like File > Open network, behind the probe's fence, once the window is up.
     user_model, model = (model, None) if model and is_user_spec(model) else (None, model)

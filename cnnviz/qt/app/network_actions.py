@@ -55,6 +55,7 @@ class NetworkActions(QObject):
                     return self.open_network(*split_typed_spec(model))
                 spec = load_user_model(model, check=False)  # the probe ran its forward, in a child process
                 session.load_untrained(spec.name, dataset)
+                session.forward_seconds = probed.seconds_per_image  # slow: drawing runs it off the GUI thread
                 for warning in probed.warnings:
                     self.window.statusBar().showMessage(warning, 15000)
                 if not probed.warnings:

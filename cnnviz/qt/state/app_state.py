@@ -22,6 +22,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from cnnviz.qt.state.lazy import core, emit_unless_gone
 
 # Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
+DRAW_BUDGET_S = 0.1  # a forward slower than this runs off the GUI thread, so drawing never freezes
 MIN_DRAWING_EXTENT = 0.12
 
 
@@ -80,6 +81,7 @@ class AppState(QObject):
         self._infer_timer.setSingleShot(True)
         self._infer_timer.setInterval(0)
         self._infer_timer.timeout.connect(self._run_inference)
+        self._slow_forward = None  # a LatestJobRunner, made for the first network slower than DRAW_BUDGET_S
         self._loaded.connect(self._on_loaded)
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
@@ -204,7 +206,7 @@ class AppState(QObject):
 
     def inference_pending(self) -> bool:
         """True while a newer drawing (or weights) waits for the network."""
-        return self._infer_timer.isActive()
+        return self._infer_timer.isActive() or (self._slow_forward is not None and self._slow_forward.busy())
 
     # -- overlays and picks, from one panel to the others -------------------------------
     def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
@@ -221,8 +223,11 @@ class AppState(QObject):
             return
         drawing, self._pending_drawing = self._pending_drawing, None
         image, self._pending_image = self._pending_image, None
+        show = session.show_input
+        if getattr(session, "forward_seconds", 0.0) > DRAW_BUDGET_S:  # slow: off the GUI thread, newest wins
+            show = self._show_off_thread
         if image is not None:
-            session.show_input(image[0], None, image[1])
+            show(image[0], None, image[1])
         elif drawing is not None:
             prepared = core().prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
             if prepared is None:
@@ -230,9 +235,24 @@ class AppState(QObject):
             elif prepared.extent < MIN_DRAWING_EXTENT:  # a dot would be blown up to 20x20 and "recognised"
                 session.show_input(None, note="Draw a bigger digit" if session.dataset == "mnist" else "Draw bigger")
             else:  # the transform lets a 28x28 map (a heat map, a receptive field) be drawn back on the canvas
-                session.show_input(prepared.image, prepared.transform)
+                show(prepared.image, prepared.transform)
         else:
-            session.rerun()
+            r = session.result
+            show(r.image, r.transform, r.true_label)
+
+    def _show_off_thread(self, image, transform=None, true_label=None) -> None:
+        """Run a slow network's forward in a background thread; a newer input replaces a waiting one."""
+        if self._slow_forward is None:
+            from cnnviz.qt.state.latest_worker import LatestJobRunner
+
+            self._slow_forward = LatestJobRunner("slow-forward", self)
+            self._slow_forward.finished.connect(self._on_slow_forward)
+        session = self.session
+        self._slow_forward.submit(session, lambda progress: session.result_for(image, transform, true_label))
+
+    def _on_slow_forward(self, session, result) -> None:
+        if session is self.session:  # not a network replaced meanwhile
+            session.publish(result)
 
     # -- what the student points at (unit inspector, architecture view) ------------------------
     def select_unit(self, stage: str, channel: int, y: int = 0, x: int = 0) -> None:
@@ -281,4 +301,6 @@ class AppState(QObject):
 
     def stop(self) -> None:
         self._infer_timer.stop()
+        if self._slow_forward is not None:  # a daemon thread: a forward stuck in user code is left behind
+            self._slow_forward.stop(timeout=1.0)
         self.closing.emit()

@@ -49,6 +49,7 @@ def format_duration(seconds: float) -> str:
 
 STUCK_MS = 2000  # a batch that does not end within this after Stop is stuck in user code
 
+
 class TrainingMonitor(QWidget):
     """Train a network on MNIST or Fashion-MNIST and watch it learn.
 

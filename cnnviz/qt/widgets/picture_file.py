@@ -16,8 +16,14 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
 from PySide6.QtGui import QImage, QImageReader
 
 from cnnviz.core.data.files import read_regular
-from cnnviz.core.data.pictures import MAX_DIMENSION, MAX_FILE_BYTES, MAX_PIXELS, MAX_SIDE, check_declared_size
-from cnnviz.core.data.pictures import picture_to_canvas
+from cnnviz.core.data.pictures import (
+    MAX_DIMENSION,
+    MAX_FILE_BYTES,
+    MAX_PIXELS,
+    MAX_SIDE,
+    check_declared_size,
+    picture_to_canvas,
+)
 from cnnviz.core.errors import CnnvizError
 
 __all__ = ["MAX_DIMENSION", "MAX_FILE_BYTES", "MAX_PIXELS", "picture_for_canvas", "read_picture"]
