@@ -126,3 +126,19 @@ def test_a_slow_forward_runs_off_the_gui_thread(window, tmp_path, qtbot, draw):
     assert window.result.probabilities is not None and window.result.error is None
     ran_in = set(threads.read_text().split())
     assert ran_in and "MainThread" not in ran_in, ran_in
+
+
+# -- finding 2 in training: sys.exit inside a training batch ends the run with a sentence, not the worker ----------
+def test_an_exit_during_training_is_one_sentence(window, tmp_path, qtbot):
+    path = tmp_path / "exits.py"
+    path.write_text(
+        "import sys\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__(); self.fc = nn.Linear(784, 10)\n    def forward(self, x):\n"
+        "        if x.shape[0] > 2:\n            sys.exit(3)\n        return self.fc(x.flatten(1))\n"
+    )
+    assert window.open_network(path, "Net"), window.shown_errors
+    monitor = window.monitor
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=180_000) as finished:
+        window.act_train_start.trigger()
+    assert finished.args[0]["reason"] == "error" and "SystemExit" in finished.args[0]["message"]
+    assert not monitor.is_running() and window.session.model_name == "exits.py:Net"

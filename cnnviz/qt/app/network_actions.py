@@ -43,16 +43,18 @@ class NetworkActions(QObject):
         are shipped), or a user's network from ``PATH.py:NAME`` with fresh weights (``probed``: the
         result of its child-process probe; without one the probe runs first)."""
         session = self.window.session
-        if session is None or session.training or not self.confirm_discard("switching the network"):
+        if session is None or session.training:
             return False
         c = core()
         from cnnviz.core.models.user_model import is_user_spec, load_user_model
 
+        registered = model in [spec.name for spec in c.list_models(variants=True)]
+        if is_user_spec(model) and not registered and probed is None:  # behind the fence first
+            return self.open_network(*split_typed_spec(model))
+        if not self.confirm_discard("switching the network"):
+            return False
         try:
-            registered = model in [spec.name for spec in c.list_models(variants=True)]
             if is_user_spec(model) and not registered:  # runs the file's code: only a file the user picked or named
-                if probed is None:
-                    return self.open_network(*split_typed_spec(model))
                 spec = load_user_model(model, check=False)  # the probe ran its forward, in a child process
                 session.load_untrained(spec.name, dataset)
                 session.forward_seconds = probed.seconds_per_image  # slow: drawing runs it off the GUI thread
