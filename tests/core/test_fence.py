@@ -257,3 +257,25 @@ def torch_input(image):
     import torch
 
     return torch.as_tensor(image)[None, None]
+
+
+def test_gradcam_on_a_tuple_stage_is_one_sentence(tmp_path):
+    import numpy as np
+
+    from cnnviz.core.inspect.attribution import attribute
+    from cnnviz.core.models.registry import build_model
+
+    path = tmp_path / "pair2.py"
+    path.write_text(
+        "from torch import nn\nclass Pair(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(1, 2, 3)\n    def forward(self, x):\n        y = self.conv(x)\n"
+        "        return (y.relu(), y)\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.pair = Pair()\n        self.fc = nn.Linear(2 * 26 * 26, 10)\n"
+        "    def forward(self, x):\n        a, _ = self.pair(x)\n        return self.fc(a.flatten(1))\n"
+    )
+    model = build_model(load_user_model(f"{path}:Net").name).eval()
+    image = np.random.default_rng(0).random((28, 28)).astype(np.float32)
+    with pytest.raises(CnnvizError):  # "no convolutional stage", or "gives several": never an AttributeError
+        attribute(model, image, "gradcam")
+    with pytest.raises(CnnvizError, match="gives several"):
+        attribute(model, image, "gradcam", stage="pair")
