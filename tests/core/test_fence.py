@@ -250,7 +250,9 @@ def test_a_tuple_stage_is_inspected_without_an_internal_error(tmp_path):
     except CnnvizError as exc:  # one sentence is fine; an AttributeError on .detach is not
         assert "pair" in str(exc)
     else:
-        assert unit.as_dict()["value"] == pytest.approx(max(0.0, float(model.conv(torch_input(image))[0, 0, 5, 5])), abs=1e-5)
+        assert unit.as_dict()["value"] == pytest.approx(
+            max(0.0, float(model.conv(torch_input(image))[0, 0, 5, 5])), abs=1e-5
+        )
 
 
 def torch_input(image):

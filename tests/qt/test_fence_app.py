@@ -142,3 +142,17 @@ def test_an_exit_during_training_is_one_sentence(window, tmp_path, qtbot):
         window.act_train_start.trigger()
     assert finished.args[0]["reason"] == "error" and "SystemExit" in finished.args[0]["message"]
     assert not monitor.is_running() and window.session.model_name == "exits.py:Net"
+
+
+# -- finding 10: NaN scores at draw time are a sentence of their own, not "0 (nan%)" ------------------------------
+def test_nan_scores_for_a_drawing_are_their_own_sentence(window, tmp_path, qtbot, draw):
+    path = tmp_path / "nan_on_ink.py"
+    path.write_text(  # finite for the probe's random image (mean 0.5), NaN for a drawing (mostly black)
+        "from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__(); self.fc = nn.Linear(784, 10)\n    def forward(self, x):\n"
+        "        out = self.fc(x.flatten(1))\n        return out * float('nan') if float(x.mean()) < 0.3 else out\n"
+    )
+    assert window.open_network(path, "Net"), window.shown_errors
+    draw(window.canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
+    qtbot.waitUntil(lambda: not window.inference_pending(), timeout=30_000)
+    assert window.result.error is not None and "NaN" in window.result.error

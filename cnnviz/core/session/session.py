@@ -256,6 +256,9 @@ class ModelSession(ExplainMixin):
             return DrawingResult(image, transform=transform, true_label=true_label, error=error)
         finally:
             self.forward_seconds = time.perf_counter() - start  # the app runs a slow network off its GUI thread
+        if not np.all(np.isfinite(probabilities)):  # not "0 (nan%)": a sentence of its own
+            error = "The network's scores are NaN (not a number) for this input, so it has no answer."
+            return DrawingResult(image, transform=transform, true_label=true_label, error=error)
         return DrawingResult(image, probabilities, acts, transform, true_label)
 
     # -- where the weights come from ---------------------------------------------
