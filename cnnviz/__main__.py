@@ -1,6 +1,6 @@
 import sys
 
-from cnnviz.cli.commands import main
+from cnnviz.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -217,15 +217,10 @@ def check_train_numbers(args) -> None:
 
 
 def _writable_weights_path(out: str) -> str:
-    """Check the output before hours of training, not after.
-
-    A file is really created (and removed) beside the target: permission bits
-    say nothing about places such as /proc, where root passes every access test.
-    """
-    import os
-    import secrets
+    """Check the output before hours of training, not after (its free space once the model is built)."""
     from pathlib import Path
 
+    from cnnviz.core.data.files import check_writable
     from cnnviz.core.errors import CnnvizError
 
     path = Path(out)
@@ -233,18 +228,7 @@ def _writable_weights_path(out: str) -> str:
         raise CnnvizError(f"Weights are saved as safetensors: name the file '{path.with_suffix('.safetensors')}'.")
     if path.is_dir():
         raise CnnvizError(f"'{out}' is a folder; name a weights file to write, e.g. '{path / 'weights.safetensors'}'.")
-    folder = path.parent.resolve()
-    if not folder.is_dir():
-        raise CnnvizError(f"The folder '{folder}' for '{out}' does not exist.")
-    probe = folder / f".{path.name}.{secrets.token_hex(4)}.probe"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as exc:
-        why = (exc.strerror or type(exc).__name__).lower()
-        raise CnnvizError(
-            f"Cannot create files in the folder '{folder}' ({why}), so the weights could not be saved there."
-        ) from None
+    check_writable(path, what="weights file")
     return out
 
 
@@ -272,6 +256,10 @@ def _cmd_train(args) -> None:
     out = _writable_weights_path(args.out or f"{weights_stem(args.model)}-{args.dataset}.safetensors")
     # Seeded: torch 2.15 starts each process's generator from a random seed.
     model = load_checkpoint(args.init, args.model)[0] if args.init else build_model(args.model, seed=args.seed)
+    from cnnviz.core.data.files import check_writable
+    from cnnviz.core.weights.checkpoint import expected_size
+
+    check_writable(out, what="weights file", needed=expected_size(model))  # a full disk: said now, not after the run
     device = resolve_device(args.device)
     load_split(args.dataset, True, args.data_dir)  # a missing dataset fails here, before the bar
     print(f"training {args.model} on {args.dataset} ({device}), {args.epochs} epoch(s) -> {out}")
@@ -478,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
         result = COMMANDS[command](args)
     except CnnvizError as exc:
         print(f"cnnviz: error: {_first_line(exc)}", file=sys.stderr)
+        return 1
+    except SystemExit as exc:  # a user's network called sys.exit() during the command: one sentence
+        print(
+            f"cnnviz: error: the network's code called sys.exit({exc.code!r}); nothing was finished.", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import struct
+import sys
 import warnings
 import zlib
 from pathlib import Path
@@ -22,12 +23,34 @@ METHOD_CHOICES = ("saliency", "gradcam", "guided", "ig", "occlusion")
 PNG_SCALE = 10  # each input pixel becomes a 10x10 block: 280x280, readable on a slide
 
 
+def _count(text: str) -> int:
+    """``--top``: a whole number from 0 to 10,000, checked by argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
+    if not 0 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be 0 to 10000, not {text}")
+    return value
+
+
+def _class_index(text: str) -> int:
+    """``--target``: a class index 0 to 9 (the networks here all have 10 classes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a class number 0 to 9, not '{text}'") from None
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"must be a class number 0 to 9, not {text}")
+    return value
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``explain`` on the ``cnnviz`` command's subparsers."""
     p = subparsers.add_parser(
         "explain", help="how one unit got its value, or which pixels made the class (attribution)"
     )
-    p.add_argument("--model", help="zoo model (default: the weights file's model, else lenet5)")
+    p.add_argument("--model", help="zoo model or PATH.py:NAME (default: the weights file's model, else lenet5)")
     p.add_argument("--dataset", default="mnist", help="mnist or fashion-mnist (default: mnist)")
     p.add_argument("--weights", help="weights file (default: the shipped weights for the model and dataset)")
     source = p.add_mutually_exclusive_group(required=True)
@@ -37,9 +60,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--channel", type=int, default=0, help="the unit's channel (for a vector stage: its index)")
     p.add_argument("--y", type=int, default=0, help="the unit's row in the stage's feature map")
     p.add_argument("--x", type=int, default=0, help="the unit's column in the stage's feature map")
-    p.add_argument("--top", type=int, default=10, help="a linear unit's largest contributions to list")
+    p.add_argument("--top", type=_count, default=10, help="a linear unit's largest contributions to list")
     p.add_argument("--attribution", choices=METHOD_CHOICES, help="attribution map to compute")
-    p.add_argument("--target", type=int, help="class to explain (default: the predicted class)")
+    p.add_argument("--target", type=_class_index, help="class to explain (default: the predicted class)")
     p.add_argument("--stage", help="Grad-CAM's stage (default: the last convolutional stage)")
     p.add_argument("--out", help="write the attribution map as a PNG heat map")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -50,11 +73,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _load_model(args):
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.models.registry import get_spec
+    from cnnviz.core.models.user_model import resolve_model_name
     from cnnviz.core.resources import pretrained_path
     from cnnviz.core.weights.checkpoint import load_checkpoint
 
+    if args.model:
+        args.model = resolve_model_name(args.model)  # PATH.py:NAME is probed in a child process, then loaded
     if args.weights:
         model, meta = load_checkpoint(args.weights, args.model)
+        trained_on = meta.get("dataset")
+        if isinstance(trained_on, str) and trained_on != args.dataset:
+            print(
+                f"cnnviz: warning: the weights were trained on {trained_on}, not {args.dataset}: "
+                f"the answers are about {args.dataset} images the network never learned.",
+                file=sys.stderr,
+            )
         return model, meta["model"], args.weights
     name = args.model or "lenet5"
     get_spec(name)  # an unknown model fails here with the zoo's list
@@ -66,19 +99,26 @@ def _load_model(args):
 
 def read_picture(path: str):
     """A picture file -> the 28x28 model input, made like MNIST (``preprocess.drawing_to_input``)."""
+    import torch
     from torchvision.io import ImageReadMode, decode_image
 
+    from cnnviz.core.data.files import read_regular
+    from cnnviz.core.data.pictures import MAX_FILE_BYTES, check_declared_size, declared_size
     from cnnviz.core.data.preprocess import drawing_to_input
     from cnnviz.core.errors import CnnvizError
 
-    if not Path(path).is_file():
-        raise CnnvizError(f"There is no picture file at '{path}'.")
+    data = read_regular(path, what="picture file", limit=MAX_FILE_BYTES)  # a regular file, not too large
+    size = declared_size(data)
+    if size is None:
+        raise CnnvizError(f"'{path}' is not a picture cnnviz can read (PNG, JPEG, GIF or WebP).")
+    check_declared_size(f"'{Path(path).name}'", *size)  # before decoding: a small file may declare 30000x30000
     try:
         with warnings.catch_warnings():
             # torchvision 0.29 deprecates its decoders for TorchCodec; they still work, and
             # nothing else in the dependencies reads PNG and JPEG without Qt.
             warnings.filterwarnings("ignore", "The image decoding", DeprecationWarning)
-            gray = decode_image(str(path), mode=ImageReadMode.GRAY)[0].numpy()
+            raw = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+            gray = decode_image(raw, mode=ImageReadMode.GRAY)[0].numpy()
     except Exception:
         raise CnnvizError(f"'{path}' is not a picture cnnviz can read (PNG, JPEG, GIF or WebP).") from None
     image = drawing_to_input(gray)  # ink dark or light: guessed from the border
@@ -113,14 +153,12 @@ def write_heat_png(values, path: str, signed: bool | None = None) -> None:
     """The map as a PNG heat map, each pixel a ``PNG_SCALE``-wide square (no Qt needed)."""
     import numpy as np
 
+    from cnnviz.core.data.files import write_atomic
     from cnnviz.core.errors import CnnvizError
     from cnnviz.core.inspect.attribution import heat_colors
 
     rgb = heat_colors(values, signed).repeat(PNG_SCALE, axis=0).repeat(PNG_SCALE, axis=1)
-    folder = Path(path).resolve().parent
-    if not folder.is_dir():
-        raise CnnvizError(f"The folder '{folder}' for '{path}' does not exist.")
-    Path(path).write_bytes(png_bytes(np.ascontiguousarray(rgb)))
+    write_atomic(path, png_bytes(np.ascontiguousarray(rgb)), what="heat map", error=CnnvizError)
 
 
 def run(args) -> int:
@@ -135,6 +173,10 @@ def run(args) -> int:
         raise CnnvizError("Say what to explain: a unit with --layer (and --channel/--y/--x) or --attribution METHOD.")
     if args.out and not args.attribution:
         raise CnnvizError("--out writes an attribution map: add --attribution METHOD.")
+    if args.out:
+        from cnnviz.core.data.files import check_writable
+
+        check_writable(args.out, what="heat map")  # before the work, not after it
     names = class_names(args.dataset)
     model, model_name, weights = _load_model(args)
     if args.image:

@@ -24,3 +24,7 @@ class CheckpointError(CnnvizError):
     def __init__(self, message: str, file_model: str | None = None) -> None:
         super().__init__(message)
         self.file_model = file_model
+
+
+class UserModelError(CnnvizError):
+    """The user's network file cannot be used; ``str(err)`` says why in one sentence."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import math
 import os
@@ -68,6 +69,10 @@ def use_a_monitor_sized_offscreen_screen() -> None:
     if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
         screen = {"name": "monitor", "x": 0, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96,
                   "logicalBaseDpi": 96, "dpr": 1}  # fmt: skip
-        config = Path(tempfile.gettempdir()) / "cnnviz-offscreen-1920x1080.json"
-        config.write_text(json.dumps({"screens": [screen]}))
+        # A fresh name (never a fixed one, which a symlink planted in /tmp could redirect), removed at exit.
+        fd, name = tempfile.mkstemp(prefix="cnnviz-offscreen-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps({"screens": [screen]}))
+        atexit.register(lambda: Path(name).unlink(missing_ok=True))
+        config = Path(name)
         os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={config}"

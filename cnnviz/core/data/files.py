@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -119,3 +121,74 @@ def read_regular(
     if len(data) > limit:  # it grew while being read
         raise error(f"{shown} is more than the {megabytes(limit)} cnnviz reads for a {what}.")
     return data
+
+
+def _why(exc: OSError) -> str:
+    return "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or type(exc).__name__).lower()
+
+
+def check_writable(
+    path: str | os.PathLike, *, what: str, needed: int = 0, error: type[CnnvizError] = CnnvizError
+) -> Path:
+    """Check, before any work, that ``path`` can be written: not a folder, its folder exists and
+    takes new files (a file is really created and removed beside it: permission bits say nothing
+    in places such as /proc), and at least ``needed`` bytes are free there. Returns the path.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise error(f"'{path}' is a folder; name a {what} to write inside it.")
+    if path.exists() and not path.is_file():
+        raise error(f"'{path}' is not a regular file (a device or pipe), so cnnviz will not write a {what} there.")
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        raise error(f"The folder '{folder}' for the {what} does not exist.")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise error(
+            f"Cannot create files in the folder '{folder}' ({_why(exc)}), so the {what} could not be saved there."
+        ) from None
+    if len(path.name.encode()) > 255 - 20:  # room for the temporary name beside it
+        raise error(f"The name of the {what} is too long for the file system; choose a shorter one.")
+    if needed:
+        free = shutil.disk_usage(folder).free
+        if free < needed:
+            raise error(
+                f"The disk of '{folder}' has {megabytes(free)} free, less than the {megabytes(needed)} "
+                f"the {what} needs; free some space or choose another place."
+            )
+    return path
+
+
+def write_atomic(path: str | os.PathLike, data: bytes, *, what: str, error: type[CnnvizError] = CnnvizError) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, flush it, and rename it over ``path``:
+    a failure (a full disk, a crash) leaves the old file as it was and no 0-byte file behind."""
+    path = Path(path)
+    try:
+        check_writable(path, what=what, error=error)
+    except CnnvizError as exc:
+        why = str(exc)
+        raise error(f"Could not write '{path.name}': {why[:1].lower() + why[1:]}") from None
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # an ordinary file's mode, not mkstemp's 0600
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise error(f"Could not write the {what} '{path.name}' ({_why(exc)}); nothing was changed.") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -15,6 +15,7 @@ from cnnviz.core.errors import CnnvizError
 
 MAX_SIDE = 1024  # the canvas shows 280 pixels; more only costs memory when padded to a square
 MAX_PIXELS = 40_000_000  # refused before decoding (see cnnviz.qt.widgets.picture_file)
+MAX_FILE_BYTES = 100_000_000  # 100 MB of compressed picture
 MIN_CONTRAST = 24  # grey levels between paper and ink below which a picture is one flat shade
 MIN_INK_PIXELS = 4
 
@@ -143,3 +144,42 @@ def picture_to_canvas(pixels: np.ndarray, name: str = "the picture") -> np.ndarr
     top, left = (side - h) // 2, (side - w) // 2
     square[top : top + h, left : left + w] = strength
     return (square * 255.0 + 0.5).astype(np.uint8)
+
+
+MAX_DIMENSION = 8000  # pixels a side, declared in the file's header (the window's limit too)
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) a PNG, GIF, JPEG or WebP file declares in its header, without decoding; None if unknown."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        kind = data[12:16]
+        if kind == b"VP8X":
+            return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+        if kind == b"VP8L":
+            bits = int.from_bytes(data[21:25], "little")
+            return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+        if kind == b"VP8 ":
+            return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                return None
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start-of-frame segment
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+            i += 2 + length
+    return None
+
+
+def check_declared_size(name: str, width: int, height: int) -> None:
+    """Refuse, before decoding, a picture declaring more than ``MAX_DIMENSION`` a side or ``MAX_PIXELS``."""
+    if width > MAX_DIMENSION or height > MAX_DIMENSION or width * height > MAX_PIXELS:
+        raise CnnvizError(
+            f"{name} is {width}x{height} pixels; cnnviz opens pictures up to {MAX_DIMENSION}x{MAX_DIMENSION} "
+            f"and {MAX_PIXELS // 1_000_000} million pixels."
+        )

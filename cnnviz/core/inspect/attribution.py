@@ -88,7 +88,8 @@ _LAST_CONV: weakref.WeakKeyDictionary[nn.Module, str] = weakref.WeakKeyDictionar
 def _stage_shapes(model: nn.Module, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
     shapes: dict[str, tuple[int, ...]] = {}
     hooks = [
-        m.register_forward_hook(lambda _m, _a, out, n=n: shapes.__setitem__(n, tuple(out.shape[1:])))
+        # A stage giving a tuple or dict has no one shape: it is skipped (never Grad-CAM's default stage).
+        m.register_forward_hook(lambda _m, _a, out, n=n: shapes.__setitem__(n, tuple(getattr(out, "shape", ())[1:])))
         for n, m in stages(model)
     ]
     try:
@@ -197,6 +198,10 @@ def _attribute(
         if stage not in named:
             raise CnnvizError(f"The model has no stage '{stage}'; choose one of: {', '.join(named)}.")
         cam = LayerGradCam(model, named[stage]).attribute(x, target=target, relu_attributions=True)
+        if isinstance(cam, tuple | list):  # captum gives one map per output of a stage giving a tuple
+            raise CnnvizError(
+                f"Grad-CAM needs one tensor of feature maps, and stage '{stage}' gives several (a tuple)."
+            )
         if cam.dim() != 4:
             raise CnnvizError(f"Grad-CAM needs feature maps, and stage '{stage}' gives a vector.")
         attr = LayerAttribution.interpolate(cam, (28, 28), interpolate_mode="bilinear")

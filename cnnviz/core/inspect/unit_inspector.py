@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.inspect.layers import stages
+from cnnviz.core.inspect.layers import first_tensor, stages
 from cnnviz.core.inspect.receptive_field import POINTWISE, Box, chain_inputs, flat_chain, is_chain, receptive_field
 from cnnviz.core.inspect.unit_steps import (
     Step,
@@ -144,7 +144,14 @@ def _mixing(chain: list, xs: list[torch.Tensor], i: int, idx: tuple, top: int) -
         return [_inception(child, name, xin, idx, top)]
     if isinstance(child, BasicBlock):
         return _residual(child, name, xin, idx, top)
-    return [Step("other", name, float(float64(xs[i + 1][0])[idx]), {"type": type(child).__name__})]
+    try:
+        value = float(float64(xs[i + 1][0])[idx])
+    except (IndexError, ValueError):  # a stage giving a tuple or dict: its parts have other shapes
+        raise CnnvizError(
+            f"Stage {name} ({type(child).__name__}) gives several outputs (a tuple or dict), so this unit "
+            f"cannot be followed through it."
+        ) from None
+    return [Step("other", name, value, {"type": type(child).__name__})]
 
 
 def explain_chain(
@@ -224,8 +231,9 @@ def capture_stages(
     hooks = []
     for i, (_, module) in enumerate(named):
         # Cloned as they pass: a later in-place ReLU must not rewrite what was captured.
-        hooks.append(module.register_forward_pre_hook(lambda m, a, i=i: inputs.__setitem__(i, a[0].detach().clone())))
-        hooks.append(module.register_forward_hook(lambda m, a, out, i=i: outputs.__setitem__(i, out.detach().clone())))
+        # A stage may take or give a tuple or dict: its first tensor stands for it (None: no tensor at all).
+        hooks.append(module.register_forward_pre_hook(lambda m, a, i=i: inputs.__setitem__(i, _copy(a))))
+        hooks.append(module.register_forward_hook(lambda m, a, out, i=i: outputs.__setitem__(i, _copy(out))))
     was_training = model.training
     model.eval()
     try:
@@ -235,7 +243,18 @@ def capture_stages(
         for h in hooks:
             h.remove()
         model.train(was_training)
+    for i, (name, _) in enumerate(named):
+        if inputs.get(i) is None or outputs.get(i) is None:
+            raise CnnvizError(
+                f"Stage {name} takes or gives no tensor (a tuple or dict without one), so it cannot be inspected."
+            )
     return named, [inputs[i] for i in range(len(named))], [outputs[i] for i in range(len(named))]
+
+
+def _copy(value) -> torch.Tensor | None:
+    """A detached copy of ``value``'s first tensor: a later in-place ReLU must not rewrite it."""
+    tensor = first_tensor(value)
+    return None if tensor is None else tensor.detach().clone()
 
 
 def _stage_type(stage: nn.Module) -> str:

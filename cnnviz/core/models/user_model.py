@@ -11,28 +11,26 @@ on the registered spec, and it still loads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import inspect
 import sys
 import time
 import types
 from collections.abc import Callable
+from dataclasses import replace as with_fields
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from cnnviz.core.errors import CnnvizError
+from cnnviz.core.errors import CnnvizError, UserModelError
 from cnnviz.core.inspect.layers import stages
 from cnnviz.core.models.registry import ModelSpec, count_parameters, list_models, register_model
 
 # One image slower than this makes every stroke in the app feel sluggish.
 SLOW_SECONDS = 2.0
 BUILD_FUNCTION = "build"  # used when the spec names nothing and the file has several classes
-
-
-class UserModelError(CnnvizError):
-    """The user's network file cannot be used; ``str(err)`` says why in one sentence."""
 
 
 def is_user_spec(arg: str) -> bool:
@@ -74,13 +72,25 @@ def resolve_model_name(arg: str, warn: Callable[[str], None] | None = None) -> s
     """
     if not is_user_spec(arg):
         return arg
-    spec = load_user_model(arg)
+    from cnnviz.core.models.probe import probe_network  # the fence: the file is tried in a child process first
+
+    path, name = parse_spec(arg)
+    result = probe_network(arg, slow_seconds=SLOW_SECONDS)
+    if result.needs_choice:
+        name = result.networks[-1]
+        raise UserModelError(
+            f"{Path(path).name} defines {len(result.networks)} networks ({', '.join(result.networks)}): "
+            f"say which, e.g. {Path(path).name}:{name}."
+        )
+    spec = load_user_model(f"{path}:{result.name}", check=False)
+    spec = with_fields(spec, warnings=tuple(result.warnings))
+    register_model(spec, replace=True)
     for message in spec.warnings:
         (warn or (lambda m: print(f"cnnviz: warning: {m}", file=sys.stderr)))(message)
     return spec.name
 
 
-def load_user_model(spec: str) -> ModelSpec:
+def load_user_model(spec: str, check: bool = True) -> ModelSpec:
     """Run a network file, check its network, and register it as a model.
 
     Parameters
@@ -89,6 +99,9 @@ def load_user_model(spec: str) -> ModelSpec:
         ``PATH.py:NAME``, NAME a class or function in the file. Without NAME:
         the file's ``build()`` function if it has one, else its only
         ``nn.Module`` subclass.
+    check
+        Run the network on sample images (False when ``probe.Probe`` has just done so in a child
+        process, so that a slow forward never runs here).
 
     Returns
     -------
@@ -115,7 +128,7 @@ def load_user_model(spec: str) -> ModelSpec:
     module = _run_file(path, data)
     name, builder = _pick(module, path, name)
     model = _build(builder, name, path)
-    warnings = _check(model, name, path)
+    warnings = _check(model, name, path) if check else []
     list_models()  # the zoo registers first, so it stays at the head of the list
     return register_model(
         ModelSpec(
@@ -174,11 +187,12 @@ def _run_file(path: Path, data: bytes) -> types.ModuleType:
         del sys.modules[module_name]
         what = f"module '{exc.name}'" if exc.name else "a module"
         raise UserModelError(f"{path.name}{_line_in(exc, path)}: cannot import {what} ({_raised(exc)}).") from None
-    except (Exception, SystemExit) as exc:
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt too: the user's code never ends the app
         del sys.modules[module_name]
         raise UserModelError(f"{path.name}{_line_in(exc, path)}: running the file raised {_raised(exc)}.") from None
     finally:
-        sys.path.remove(str(path.parent))
+        with contextlib.suppress(ValueError):  # the file may have edited sys.path itself
+            sys.path.remove(str(path.parent))
     return module
 
 
@@ -240,7 +254,7 @@ def _build(builder: Callable[[], nn.Module], name: str, path: Path) -> nn.Module
     with torch.random.fork_rng(devices=[]):  # loading a file must not move the global RNG
         try:
             model = builder()
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit and KeyboardInterrupt too
             raise UserModelError(f"Building {name} raised {_raised(exc)} ({path.name}{_line_in(exc, path)}).") from None
     if not isinstance(model, nn.Module):
         raise UserModelError(
@@ -253,7 +267,7 @@ def _forward(model: nn.Module, x: torch.Tensor, name: str, path: Path) -> torch.
     try:
         with torch.no_grad():
             out = model(x)
-    except Exception as exc:
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt too
         raise UserModelError(
             f"{name}'s forward raised {_raised(exc)} ({path.name}{_line_in(exc, path)}) "
             f"for {x.shape[0]} x 1 x 28 x 28 input."
@@ -266,6 +280,16 @@ def _forward(model: nn.Module, x: torch.Tensor, name: str, path: Path) -> torch.
         shape = " x ".join(map(str, out.shape)) or "a single number"
         raise UserModelError(
             f"{name} returned shape {shape} for {x.shape[0]} x 1 x 28 x 28 input; it must return N x 10 class scores."
+        )
+    if not out.is_floating_point():
+        raise UserModelError(
+            f"{name} returned {str(out.dtype).removeprefix('torch.')} scores; it must return floating-point "
+            f"class scores (e.g. add .float())."
+        )
+    if not bool(torch.isfinite(out).all()):
+        raise UserModelError(
+            f"{name} returned NaN or infinite scores for a random image, so there is no answer to show or train; "
+            f"check its forward (a log or division of zero?)."
         )
     return out
 

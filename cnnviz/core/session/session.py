@@ -21,6 +21,7 @@ only a thin adapter (``cnnviz.qt.state.app_state``) that turns these into signal
 from __future__ import annotations
 
 import functools
+import time
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ import torch
 from torch import nn
 
 from cnnviz.core.data.datasets import class_names, is_loaded
-from cnnviz.core.errors import CheckpointError
+from cnnviz.core.errors import CheckpointError, CnnvizError
 from cnnviz.core.inspect.activations import activations, c3_connection_table, first_conv_kernels, predict
 from cnnviz.core.inspect.description import NetworkDescription, describe
 from cnnviz.core.models.registry import ModelSpec, build_model, get_spec
@@ -189,10 +190,16 @@ class ModelSession(ExplainMixin):
         """The network's structure (stages, shapes, layer table, first convolution, attribution stages,
         diagram), computed on first use after each network change and shared by every view.
 
-        Raises what the network raises on a zero image (a user's network may fail).
+        A network that fails on a zero image (a user's, SystemExit too) raises ``CnnvizError``: one sentence.
         """
         if self._description is None or self._description[0]() is not self.model:
-            self._description = (weakref.ref(self.model), describe(self.model))
+            try:
+                described = describe(self.model)
+            except CnnvizError:
+                raise
+            except BaseException as exc:  # the user's code: never the app's end
+                raise CnnvizError(f"The network failed on an empty input ({type(exc).__name__}: {exc}).") from exc
+            self._description = (weakref.ref(self.model), described)
         return self._description[1]
 
     def first_kernels(self) -> tuple[str, np.ndarray]:
@@ -242,13 +249,28 @@ class ModelSession(ExplainMixin):
         r = self.result
         return self.show_input(r.image, r.transform, r.true_label)
 
+    def publish(self, result: DrawingResult) -> None:
+        """Show a result computed elsewhere (a slow network's forward, run off the GUI thread)."""
+        self.result = result
+        self.events.result_ready.emit(result)
+
+    def result_for(self, image, transform=None, true_label=None) -> DrawingResult:
+        """The network's answer for one input, not yet shown (any thread); errors are one sentence."""
+        return self._result_for(image, transform, true_label)
+
     def _result_for(self, image, transform, true_label) -> DrawingResult:
         if image is None:
             return DrawingResult(None, transform=transform, true_label=true_label)
+        start = time.perf_counter()
         try:
             probabilities, acts = self.infer(image)
-        except Exception as exc:  # a user's network may fail on some input: one sentence, no traceback
+        except BaseException as exc:  # a user's network, SystemExit too: one sentence
             error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            return DrawingResult(image, transform=transform, true_label=true_label, error=error)
+        finally:
+            self.forward_seconds = time.perf_counter() - start  # the app runs a slow network off its GUI thread
+        if not np.all(np.isfinite(probabilities)):  # not "0 (nan%)": a sentence of its own
+            error = "The network's scores are NaN (not a number) for this input, so it has no answer."
             return DrawingResult(image, transform=transform, true_label=true_label, error=error)
         return DrawingResult(image, probabilities, acts, transform, true_label)
 

@@ -130,16 +130,17 @@ class RunLog:
 
 def write_csv(logs: list[RunLog], path: str | Path, names: list[str] | None = None) -> Path:
     """Several runs in one CSV file, one after the other (the ``run`` column, ``names`` if given, tells them apart)."""
-    path = Path(path)
-    try:
-        with path.open("w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(COLUMNS)
-            for i, log in enumerate(logs):
-                writer.writerows(log.rows(names[i] if names else None))
-    except OSError as exc:
-        raise CnnvizError(f"Could not write '{path}': {exc.strerror or exc}.") from None
-    return path
+    import io
+
+    from cnnviz.core.data.files import write_atomic
+
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(COLUMNS)
+    for i, log in enumerate(logs):
+        writer.writerows(log.rows(names[i] if names else None))
+    # Atomic: a full disk leaves the old file as it was, never a truncated one.
+    return write_atomic(path, text.getvalue().encode("utf-8"), what="runs file")
 
 
 # -- labels: what a run is, and what tells it apart from others --------------------------------

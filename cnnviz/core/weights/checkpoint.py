@@ -60,6 +60,11 @@ def build_metadata(model_name: str, model: nn.Module, **fields) -> dict:
     }
 
 
+def expected_size(model: nn.Module) -> int:
+    """About the bytes a weights file of ``model`` takes: its tensors plus room for the header."""
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values()) + 64_000
+
+
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, metadata: dict) -> Path:
     """Write the model's weights and ``metadata`` (must name the model) atomically.
 

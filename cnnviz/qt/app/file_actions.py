@@ -98,6 +98,9 @@ class FileActions(QObject):
             )
             if answer != "Save anyway":
                 return False
+        if path is not None and not str(path).strip():
+            self.window.show_error("Could not save the weights", "No file name was given for the weights.")
+            return False
         if path is None:
             from cnnviz.core.models.user_model import weights_stem
 
@@ -227,8 +230,20 @@ class FileActions(QObject):
         path = Path(path)
         if path.suffix.lower() != ".png":
             path = path.with_name(path.name + ".png")
-        if not self.panel_picture(widget).save(str(path), "PNG"):
-            self.window.show_error("Could not export", f"Could not write the picture to '{path}'.")
+        from PySide6.QtCore import QBuffer, QIODevice
+
+        from cnnviz.core.data.files import write_atomic
+
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        try:
+            if not self.panel_picture(widget).save(buffer, "PNG"):
+                raise OSError("the picture could not be encoded")
+            write_atomic(path, bytes(buffer.data()), what="picture")  # the old file stays if this fails
+        except Exception as exc:
+            self.window.show_error(
+                "Could not export", f"Could not write the picture to '{path}': {describe_error(exc)}"
+            )
             return False
         self.settings.setValue("exportDir", str(path.parent))
         self._message(f"Saved {name or 'panel'} as {path}.")

@@ -54,11 +54,16 @@ def main(argv: list[str] | None = None, model: str | None = None, lesson: str | 
     and ``lesson`` (a lesson file) once the network is loaded."""
     app = create_application(argv)
     _install_excepthook()
-    from cnnviz.qt.app.main_window import MainWindow
-
     # The window and its canvas come up at once; torch and the model load in
     # the background, and whatever is drawn meanwhile is answered when ready.
+    from cnnviz.core.models.user_model import is_user_spec
+    from cnnviz.qt.app.main_window import MainWindow
+
+    # A user's network is opened like File > Open network, behind the probe's fence, once the window is up.
+    user_model, model = (model, None) if model and is_user_spec(model) else (None, model)
     window = MainWindow(defer_model=True, initial_model=model)
+    if user_model:
+        _open_when_ready(window, user_model)
     if window.docks.compact and not window.settings.contains("geometry"):
         window.showMaximized()  # a projector: every pixel
     else:
@@ -73,7 +78,36 @@ def main(argv: list[str] | None = None, model: str | None = None, lesson: str | 
     # the interpreter exits: torch must not be torn down under a running thread. A job that never ends
     # (a user's network stuck in a loop) does not hold the exit up for ever.
     workers.wait_for_all(timeout=EXIT_WAIT_S)
+    end_process_if_stuck(window, code)
     return code
+
+
+def end_process_if_stuck(window, code: int) -> None:
+    """After the window closed: end the process now if a run stuck in the user's code, a loader,
+    or a thread the user's file started would keep it alive."""
+    from cnnviz.cli import exit_despite_threads
+    from cnnviz.qt.state import workers
+
+    if getattr(window.monitor, "abandoned_run", None) is not None or workers.active():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    exit_despite_threads(code)
+
+
+def _open_when_ready(window, spec: str) -> None:
+    """Open ``spec`` through File > Open network's fence as soon as the session is ready."""
+    from PySide6.QtCore import QTimer
+
+    from cnnviz.qt.app.network_actions import split_typed_spec
+
+    def attempt() -> None:
+        if window.session is None:
+            QTimer.singleShot(100, attempt)
+        else:
+            window.open_network(*split_typed_spec(spec))
+
+    QTimer.singleShot(0, attempt)
 
 
 if __name__ == "__main__":

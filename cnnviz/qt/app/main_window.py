@@ -294,14 +294,21 @@ class MainWindow(QMainWindow):
 
     # -- settings and closing -----------------------------------------------------------
     def _restore_settings(self) -> None:
+        from cnnviz.qt.app.remembered import drop_bad_settings, dropped_message
+
+        dropped = drop_bad_settings(self.settings)  # a value of the wrong type never stops the app
         geometry = self.settings.value("geometry")
+        if geometry is not None and not self.restoreGeometry(geometry):
+            dropped.append("geometry")
         if geometry is not None:
-            self.restoreGeometry(geometry)
             self.docks.ensure_on_screen()
         state = self.settings.value("windowState")
         # A layout saved on a big monitor would not fit a projector (and the other way round): start afresh.
         if state is not None and self.settings.value("layoutCompact") == str(self.docks.compact):
-            self.restoreState(state)
+            if not self.restoreState(state):
+                dropped.append("windowState")
+        if dropped:
+            self.statusBar().showMessage(dropped_message(self.settings, dropped), 20000)
         try:
             brush = int(self.settings.value("brush", DEFAULT_BRUSH))
         except (TypeError, ValueError):

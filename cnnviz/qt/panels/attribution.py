@@ -235,7 +235,7 @@ class AttributionPanel(QWidget):
         except CnnvizError as exc:
             self._show(None, str(exc))
             return
-        except Exception as exc:  # a user's network may defeat a method anywhere: one sentence, no traceback
+        except BaseException as exc:  # a user's network, SystemExit too: one sentence
             self._show(None, f"{self.method.currentText().split(' (')[0]} does not work on this network "
                              f"({type(exc).__name__}: {exc}).")  # fmt: skip
             return

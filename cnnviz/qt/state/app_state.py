@@ -25,6 +25,7 @@ from cnnviz.qt.state import workers
 from cnnviz.qt.state.lazy import core
 
 # Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
+DRAW_BUDGET_S = 0.1  # a forward slower than this runs off the GUI thread, so drawing never freezes
 MIN_DRAWING_EXTENT = 0.12
 # Explanations (Grad-CAM, the unit inspector) follow the drawing at most this often, after the answer:
 # a stroke pays for the prediction and the maps; the heat and the inspector catch up a frame later.
@@ -104,6 +105,7 @@ class AppState(QObject):
         self._painted_timer.setSingleShot(True)
         self._painted_timer.setInterval(0)  # a timer fires after the paints the result's panels posted
         self._painted_timer.timeout.connect(self.drawing_answered.set)
+        self._slow_forward = None  # a NewestWins runner, made for the first network slower than DRAW_BUDGET_S
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
         self.unit_error: str | None = None  # why the selected unit could not be explained
@@ -256,7 +258,8 @@ class AppState(QObject):
 
     def inference_pending(self) -> bool:
         """True while a newer drawing (or weights) waits for the network, or its answer for its explanations."""
-        return self._infer_timer.isActive() or self._explain_timer.isActive()
+        slow = self._slow_forward is not None and self._slow_forward.busy()
+        return self._infer_timer.isActive() or self._explain_timer.isActive() or slow
 
     # -- overlays and picks, from one panel to the others -------------------------------
     def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
@@ -273,8 +276,11 @@ class AppState(QObject):
             return
         drawing, self._pending_drawing = self._pending_drawing, None
         image, self._pending_image = self._pending_image, None
+        show = session.show_input
+        if getattr(session, "forward_seconds", 0.0) > DRAW_BUDGET_S:  # slow: off the GUI thread, newest wins
+            show = self._show_off_thread
         if image is not None:
-            session.show_input(image[0], None, image[1])
+            show(image[0], None, image[1])
         elif drawing is not None:
             prepared = core().prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
             if prepared is None:
@@ -282,9 +288,24 @@ class AppState(QObject):
             elif prepared.extent < MIN_DRAWING_EXTENT:  # a dot would be blown up to 20x20 and "recognised"
                 session.show_input(None, note="Draw a bigger digit" if session.dataset == "mnist" else "Draw bigger")
             else:  # the transform lets a 28x28 map (a heat map, a receptive field) be drawn back on the canvas
-                session.show_input(prepared.image, prepared.transform)
+                show(prepared.image, prepared.transform)
         else:
-            session.rerun()
+            r = session.result
+            show(r.image, r.transform, r.true_label)
+
+    def _show_off_thread(self, image, transform=None, true_label=None) -> None:
+        """Run a slow network's forward in a background thread; a newer input replaces a waiting one."""
+        if self._slow_forward is None:
+            from cnnviz.qt.state.newest import NewestWins
+
+            self._slow_forward = NewestWins("slow-forward", self)
+            self._slow_forward.finished.connect(self._on_slow_forward)
+        session = self.session
+        self._slow_forward.submit(session, lambda progress: session.result_for(image, transform, true_label))
+
+    def _on_slow_forward(self, session, result) -> None:
+        if session is self.session:  # not a network replaced meanwhile
+            session.publish(result)
 
     # -- what the student points at (unit inspector, architecture view) ------------------------
     def select_unit(self, stage: str, channel: int, y: int = 0, x: int = 0) -> None:
@@ -303,7 +324,7 @@ class AppState(QObject):
                 data = self.session.explain_unit(*self.selected_unit)
             except core().CnnvizError as exc:  # e.g. a new network without that stage
                 self.unit_error = str(exc)
-            except Exception as exc:  # a user's network may fail anywhere: one sentence
+            except BaseException as exc:  # a user's network, SystemExit too: one sentence
                 self.unit_error = f"This unit cannot be explained ({type(exc).__name__}: {exc})."
         self.unit_explanation = data
         self.unitExplained.emit(data)
@@ -341,4 +362,6 @@ class AppState(QObject):
         self._explain_timer.stop()
         self._painted_timer.stop()
         self.drawing_answered.set()  # no worker waits for a window that closes
+        if self._slow_forward is not None:  # a daemon thread: a forward stuck in user code is left behind
+            self._slow_forward.stop(timeout=1.0)
         self.closing.emit()

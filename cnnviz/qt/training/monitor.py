@@ -47,6 +47,9 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+STUCK_MS = 2000  # a batch that does not end within this after Stop is stuck in user code
+
+
 class TrainingMonitor(QWidget):
     """Train a network on MNIST or Fashion-MNIST and watch it learn.
 
@@ -77,6 +80,7 @@ class TrainingMonitor(QWidget):
         self.session = session
         self._data_dir = data_dir
         self._worker: TrainingWorker | None = None
+        self.abandoned_run = None  # (worker, thread) of a run stuck in user code when the window closed
         self._thread: QThread | None = None
         self._run_id = 0
         self._current_run: int | None = None
@@ -217,7 +221,10 @@ class TrainingMonitor(QWidget):
         self._current_run = None  # whatever the worker still sends is stale now
         worker.stop()
         thread.quit()
-        thread.wait()
+        if not thread.wait(STUCK_MS):  # stuck inside the network's own code: abandon it, the app still closes
+            self.abandoned_run = (worker, thread)  # kept referenced; cnnviz.qt.app.launch ends the process
+            self.status_label.setText("The run was stuck inside the network's code and was abandoned.")
+            return
         self._worker = self._thread = None
         self.curves.stop_run()
         self._set_running_ui(False)

@@ -253,8 +253,19 @@ class RunsList(QWidget):
         path = Path(path)
         if path.suffix.lower() != ".png":
             path = path.with_name(path.name + ".png")
-        if not self.curves.grab().save(str(path), "PNG"):
-            return self._say(f"Could not write the picture to '{path}'.", error=True)
+        from PySide6.QtCore import QBuffer, QIODevice
+
+        from cnnviz.core.data.files import write_atomic
+        from cnnviz.core.errors import CnnvizError
+
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        try:  # atomic: a failure leaves the old file as it was
+            if not self.curves.grab().save(buffer, "PNG"):
+                raise CnnvizError(f"Could not write the picture to '{path}'.")
+            write_atomic(path, bytes(buffer.data()), what="picture")
+        except CnnvizError as exc:
+            return self._say(str(exc), error=True)
         return self._say(f"Saved the plots to {path}.")
 
     def _say(self, text: str, error: bool = False) -> bool:

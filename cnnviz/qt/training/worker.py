@@ -173,7 +173,7 @@ class TrainingWorker(QObject):
             result = self._train()
         except CnnvizError as exc:
             result = self._result("error", str(exc))
-        except Exception as exc:  # a bug or a torch failure: a message, not a traceback in the user's face
+        except BaseException as exc:  # a user's network, SystemExit too: one sentence
             logger.debug("training failed", exc_info=True)
             result = self._result("error", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
         self.finished.emit(result)

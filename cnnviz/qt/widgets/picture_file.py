@@ -16,21 +16,21 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QSize
 from PySide6.QtGui import QImage, QImageReader
 
 from cnnviz.core.data.files import read_regular
-from cnnviz.core.data.pictures import MAX_SIDE, picture_to_canvas
+from cnnviz.core.data.pictures import (
+    MAX_DIMENSION,
+    MAX_FILE_BYTES,
+    MAX_PIXELS,
+    MAX_SIDE,
+    check_declared_size,
+    picture_to_canvas,
+)
 from cnnviz.core.errors import CnnvizError
 
-MAX_FILE_BYTES = 100_000_000  # 100 MB of compressed picture
-MAX_DIMENSION = 8000  # pixels a side, declared in the file's header
-MAX_PIXELS = 40_000_000
+__all__ = ["MAX_DIMENSION", "MAX_FILE_BYTES", "MAX_PIXELS", "picture_for_canvas", "read_picture"]
 
 
 def _declared_size_ok(name: str, size: QSize) -> None:
-    w, h = size.width(), size.height()
-    if w > MAX_DIMENSION or h > MAX_DIMENSION or w * h > MAX_PIXELS:
-        raise CnnvizError(
-            f"{name} is {w}x{h} pixels; cnnviz opens pictures up to {MAX_DIMENSION}x{MAX_DIMENSION} "
-            f"and {MAX_PIXELS // 1_000_000} million pixels."
-        )
+    check_declared_size(name, size.width(), size.height())
 
 
 def read_picture(path: str | os.PathLike) -> np.ndarray:
