@@ -122,8 +122,8 @@ def test_a_slow_forward_runs_off_the_gui_thread(window, tmp_path, qtbot, draw):
     assert window.open_network(path, "Net"), window.shown_errors
     threads.write_text("")
     draw(window.canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
-    qtbot.waitUntil(lambda: not window.inference_pending(), timeout=30_000)
-    assert window.result.probabilities is not None and window.result.error is None
+    qtbot.waitUntil(lambda: not window.state.inference_pending(), timeout=30_000)
+    assert window.session.result.probabilities is not None and window.session.result.error is None
     ran_in = set(threads.read_text().split())
     assert ran_in and "MainThread" not in ran_in, ran_in
 
@@ -154,5 +154,5 @@ def test_nan_scores_for_a_drawing_are_their_own_sentence(window, tmp_path, qtbot
     )
     assert window.open_network(path, "Net"), window.shown_errors
     draw(window.canvas, [(0.5, 0.2), (0.5, 0.5), (0.5, 0.8)])
-    qtbot.waitUntil(lambda: not window.inference_pending(), timeout=30_000)
-    assert window.result.error is not None and "NaN" in window.result.error
+    qtbot.waitUntil(lambda: not window.state.inference_pending(), timeout=30_000)
+    assert window.session.result.error is not None and "NaN" in window.session.result.error
