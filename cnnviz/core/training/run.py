@@ -30,7 +30,8 @@ from cnnviz.core.data.datasets import class_names
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.models.registry import build_model
 from cnnviz.core.training.config import TrainConfig
-from cnnviz.core.training.loop import REPORT_INTERVAL, BatchStats, EpochStats, TrainControl, TrainingEnded, train
+from cnnviz.core.training import loop
+from cnnviz.core.training.loop import REPORT_INTERVAL, BatchStats, EpochStats, TrainControl, TrainingEnded
 from cnnviz.core.weights.checkpoint import build_metadata
 
 logger = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class TrainingRun:
         ended: TrainingEnded | None = None
         last_weights = time.perf_counter()
         try:
-            for event in train(self.config, self.model, self.control, self.data_dir,
+            for event in loop.train(self.config, self.model, self.control, self.data_dir,
                                report_interval=self.report_interval, max_steps=self.max_steps):  # fmt: skip
                 if isinstance(event, BatchStats):
                     yield self._progress(event)
