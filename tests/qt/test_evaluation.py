@@ -21,7 +21,7 @@ TIMEOUT_MS = 120_000  # 10,000 images through LeNet-5 take about a second alone;
 def monitor(qtbot, data_dir):
     session = ModelSession("lenet5", "mnist")
     assert session.load_pretrained("lenet5", "mnist")
-    widget = TrainingMonitor(session, data_dir=data_dir)
+    widget = TrainingMonitor(session)
     qtbot.addWidget(widget)
     widget.show()
     yield widget
@@ -54,7 +54,7 @@ def test_evaluate_fills_the_matrix_and_matches_cnnviz_eval(qtbot, monitor, data_
         main(["eval", "--weights", str(pretrained_path("lenet5", "mnist")), "--json", "--data-dir", str(data_dir)]) == 0
     )
     cli = json.loads(capsys.readouterr().out)
-    assert (confusion == np.asarray(cli["confusion"])).all()
+    assert (confusion == np.asarray(cli.confusion)).all()
     assert np.allclose(monitor.confusion_view.per_class_accuracy, cli["per_class_accuracy"])
     assert f"{100 * cli['accuracy']:.2f} %" in panel.caption.text()
     assert "pretrained lenet5-mnist.safetensors" in panel.caption.text()  # which weights, and when
