@@ -83,7 +83,7 @@ def test_pause_from_another_thread_holds_the_run_between_batches(tiny):
 
 
 def test_one_validation_for_cli_and_app_with_the_same_limits(capsys):
-    from cnnviz.cli.commands import check_train_numbers, config_from_args, _parser
+    from cnnviz.cli.commands import _parser, check_train_numbers, config_from_args
 
     big = 2**40  # above the CLI's old 2**32 - 1 limit; torch takes any int64
     args = _parser().parse_args(["train", "--seed", str(big)])

@@ -72,7 +72,9 @@ def check_numbers(config, labels: dict[str, str] | None = None) -> None:
         value = values[field]
         label = (labels or {}).get(field, label)
         # That it is a number first: NaN fails every comparison, so a range message would mislead.
-        problem = number_problem(label, value, integer=integer) or (None if in_range(value) else f"{label} {requirement}")
+        problem = number_problem(label, value, integer=integer) or (
+            None if in_range(value) else f"{label} {requirement}"
+        )
         if problem:
             shown = str(value) if len(str(value)) <= 30 else str(value)[:27] + "..."
             raise CnnvizError(f"{problem[0].upper() + problem[1:]} (got {shown}).")

@@ -29,8 +29,8 @@ from torch import nn
 from cnnviz.core.data.datasets import class_names
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.models.registry import build_model
-from cnnviz.core.training.config import TrainConfig
 from cnnviz.core.training import loop
+from cnnviz.core.training.config import TrainConfig
 from cnnviz.core.training.loop import REPORT_INTERVAL, BatchStats, EpochStats, TrainControl, TrainingEnded
 from cnnviz.core.weights.checkpoint import build_metadata
 

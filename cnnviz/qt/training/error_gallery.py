@@ -94,9 +94,7 @@ class ErrorGallery(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_WindowPropagation)  # presentation mode's font reaches this window
 
     # -- filling ------------------------------------------------------------------------------
-    def show_images(
-        self, title: str, indices, outcome, note: str = "", all_classes: bool = False
-    ) -> None:
+    def show_images(self, title: str, indices, outcome, note: str = "", all_classes: bool = False) -> None:
         """Show the test images ``indices`` (already in order) of an ``EvaluationOutcome``'s result.
 
         ``all_classes``: the tiles are of many (true, predicted) pairs, so each caption names its pair.

@@ -11,6 +11,7 @@ Save/Discard question), and "is a run going on?" is the session's answer.
 
 from __future__ import annotations
 
+import math
 import time
 
 from PySide6.QtCore import QCoreApplication, Signal
@@ -225,8 +226,11 @@ class TrainingMonitor(QWidget):
             self.session.end_training(RunEnd("stopped", "Closed during training.", steps=0))
         self.curves.stop_run()
         self._set_running_ui(False)
-        self.status_label.setText("Training stopped." if ended else
-                                  "Training abandoned: the run did not stop in time (stuck in the network's code?).")
+        self.status_label.setText(
+            "Training stopped."
+            if ended
+            else "Training abandoned: the run did not stop in time (stuck in the network's code?)."
+        )
 
     # -- building the view --------------------------------------------------------
     def _build_controls(self) -> None:

@@ -193,8 +193,9 @@ class TrainingSettings(QGroupBox):
         self._enable_mirror()
         self._enable_activation()
         for combo in (self.model_combo, self.activation_combo, self.dataset_combo):  # the user's choices only
-            combo.activated.connect(lambda _index: self.networkChosen.emit(self._model_name(),
-                                                                           self.dataset_combo.currentData()))
+            combo.activated.connect(
+                lambda _index: self.networkChosen.emit(self._model_name(), self.dataset_combo.currentData())
+            )
 
         self.device_combo = QComboBox(objectName="trainDevice")
         self.device_combo.addItem(f"Auto ({device_label(resolve_device('auto'))})", "auto")
