@@ -356,7 +356,8 @@ class ModelSession(ExplainMixin):
                 end.message += f" The network from before the run ({before.source}) is back."
         else:
             metadata = dict(end.metadata or {})
-            if end.test_accuracy is None:  # evaluated only when no batch ran after the last evaluation
+            # A stopped or diverged run was evaluated only if no batch ran after its last evaluation.
+            if end.reason != "completed" and end.test_accuracy is None:
                 metadata.pop("test_accuracy", None)
             self._adopt(NetworkState(self.model_name, self.dataset, end.model, metadata, "trained",
                                      "trained in this session"))  # fmt: skip
