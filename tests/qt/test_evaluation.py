@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QPushButton
 
 from cnnviz.core import ModelSession
 from cnnviz.core.resources import pretrained_path
+from cnnviz.qt.state.app_state import AppState
 from cnnviz.qt.training.monitor import TrainingMonitor
 
 TIMEOUT_MS = 120_000  # 10,000 images through LeNet-5 take about a second alone; the cores are shared
@@ -22,6 +23,9 @@ def monitor(qtbot, data_dir):
     session = ModelSession("lenet5", "mnist")
     assert session.load_pretrained("lenet5", "mnist")
     widget = TrainingMonitor(session)
+    state = AppState(parent=widget)  # the app's signals, which the panel follows like every panel
+    state.attach(session)
+    widget.follow(state)
     qtbot.addWidget(widget)
     widget.show()
     yield widget
@@ -54,7 +58,7 @@ def test_evaluate_fills_the_matrix_and_matches_cnnviz_eval(qtbot, monitor, data_
         main(["eval", "--weights", str(pretrained_path("lenet5", "mnist")), "--json", "--data-dir", str(data_dir)]) == 0
     )
     cli = json.loads(capsys.readouterr().out)
-    assert (confusion == np.asarray(cli.confusion)).all()
+    assert (confusion == np.asarray(cli["confusion"])).all()
     assert np.allclose(monitor.confusion_view.per_class_accuracy, cli["per_class_accuracy"])
     assert f"{100 * cli['accuracy']:.2f} %" in panel.caption.text()
     assert "pretrained lenet5-mnist.safetensors" in panel.caption.text()  # which weights, and when

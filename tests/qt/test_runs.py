@@ -22,7 +22,7 @@ RUN_TIMEOUT_MS = 120_000
 
 @pytest.fixture
 def monitor(qtbot, data_dir):
-    widget = TrainingMonitor(ModelSession(data_dir=data_dir))
+    widget = TrainingMonitor(ModelSession("lenet", data_dir=data_dir))  # the recipe the labels compare
     qtbot.addWidget(widget)
     widget.resize(900, 1300)
     widget.show()

@@ -153,10 +153,12 @@ class EvaluationPanel(QWidget):
         """A training run began: the matrix will be its own, at its end."""
         self.cancel()  # an evaluation of the weights from before the run is of no interest now
         self._clear_matrix()
+        self._on_training_changed()
         self._set_caption(f"Run {run} ({self._network()}, started {_now()}): its matrix comes at the end of the run.")
 
     def run_finished(self, run: int, end) -> None:
         """A run ended (its ``RunEnd``, after the session applied it): show its matrix, if it was evaluated."""
+        self._on_training_changed()
         if end.confusion is None:
             self._set_caption(f"Run {run} {end.reason} before its test-set evaluation: "
                               "press Evaluate on test set to test the weights it left.")  # fmt: skip

@@ -53,6 +53,7 @@ class RunThread(QObject):
         self.worker.resumed.connect(self._on_resumed)
         self.worker.errored.connect(self._on_errored)
         self.abandoned = False
+        self._want_paused = False  # the user's last word: a pause that lands after a resume is undone
         self._thread = threading.Thread(target=self.worker.run, name="cnnviz-training", daemon=True)
 
     def start(self) -> None:
@@ -60,18 +61,23 @@ class RunThread(QObject):
 
     @property
     def is_paused(self) -> bool:
-        return self.worker.is_paused or self.worker._pause_requested
+        """Paused, or asked to pause (it takes effect after the current batch)."""
+        return self._want_paused
 
     def pause(self) -> None:
+        self._want_paused = True
         self.worker.pause()
 
     def resume(self) -> None:
-        self.worker.resume()
+        self._want_paused = False
+        self.worker._pause_requested = False  # a pause not yet taken is cancelled...
+        self.worker.resume()  # ...and one taken is ended (see _on_paused for the race between them)
         self.run.restart_rate()
 
     def stop(self) -> None:
         """End the run after its current batch; a ``RunEnd`` with reason "stopped" follows."""
         self.run.stop()
+        self._want_paused = False
         self.worker._pause_requested = False  # a pause not yet taken would hold the stop back
         self.worker.resume()  # a paused generator must run on to see the stop
 
@@ -96,7 +102,7 @@ class RunThread(QObject):
         self.reported.emit(report)
 
     def _on_paused(self) -> None:
-        if self.run.control.stopped:  # a stop came while the pause was taking effect
+        if self.run.control.stopped or not self._want_paused:  # a stop or resume came as the pause took effect
             self.worker.resume()
             return
         self.paused.emit()
