@@ -100,7 +100,11 @@ class ModelSession(ExplainMixin):
 
     def __init__(self, model_name: str = "lenet5", dataset: str = "mnist", data_dir=None) -> None:
         self.events = EventGroup(
-            "network_changed", "weights_changed", "result_ready", "training_started", "training_finished",
+            "network_changed",
+            "weights_changed",
+            "result_ready",
+            "training_started",
+            "training_finished",
             "accuracy_changed",
         )
         self.data_dir: Path | None = Path(data_dir) if data_dir else None  # None: the default data folder

@@ -237,13 +237,13 @@ class TrainingRun:
         if ended is None:  # the loop always ends with TrainingEnded; guard anyway
             return self._end("error", "Training ended without a result.")
         # Completed, or stopped right after an epoch's evaluation: that evaluation is the run's, once.
-        evaluated = ended.reason in ("completed", "stopped") and last_epoch is not None
+        evaluated = last_epoch if ended.reason in ("completed", "stopped") else None
         end = self._end(
             ended.reason, ended.message, model=self.model,
-            test_accuracy=last_epoch.test_accuracy if evaluated else None,
+            test_accuracy=evaluated.test_accuracy if evaluated else None,
             kept_weights_from_before=ended.reason == "diverged" and ended.kept_step == 0,
             epochs_completed=ended.epochs_completed, seconds=ended.seconds,
-            confusion=last_epoch.confusion if evaluated else None,
+            confusion=evaluated.confusion if evaluated else None,
         )  # fmt: skip
         end.device = ended.device
         end.metadata = self.metadata(end)
