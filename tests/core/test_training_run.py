@@ -108,3 +108,13 @@ def test_the_session_holds_the_data_folder_and_announces_an_evaluated_accuracy(t
     assert heard == [0.9912]
     assert not session.set_test_accuracy(0.5, model=object())  # an evaluation of other weights changes nothing
     assert session.test_accuracy == 0.9912
+
+
+def test_eval_counts_the_mistakes_with_a_thousands_separator(tmp_path, capsys):
+    from cnnviz.cli.commands import main
+    from cnnviz.core.resources import pretrained_path
+
+    folder = write_idx_dataset(tmp_path, n_train=20, n_test=1200)
+    assert main(["eval", "--weights", str(pretrained_path("lenet5", "mnist")), "--data-dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert " of 1,200 wrong)" in out, out  # "(99 of 10,000 wrong)", not "10000"
