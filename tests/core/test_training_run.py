@@ -118,3 +118,19 @@ def test_eval_counts_the_mistakes_with_a_thousands_separator(tmp_path, capsys):
     assert main(["eval", "--weights", str(pretrained_path("lenet5", "mnist")), "--data-dir", str(folder)]) == 0
     out = capsys.readouterr().out
     assert " of 1,200 wrong)" in out, out  # "(99 of 10,000 wrong)", not "10000"
+
+
+def test_cnnviz_train_is_a_face_of_the_same_run(tiny, tmp_path, capsys):
+    from cnnviz.cli.commands import main
+    from cnnviz.core import read_metadata
+
+    out = tmp_path / "w.safetensors"
+    argv = ["train", "--model", "lenet", "--epochs", "1", "--batch-size", "32", "--device", "cpu",
+            "--data-dir", str(tiny), "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    meta = read_metadata(out)
+    app = TrainingRun(_config(epochs=1, threads=None), data_dir=tiny)  # the panel's run of the same recipe
+    list(app.reports())
+    # The metadata is built once, by the run: the same fields from the CLI and the app (the CLI adds its history).
+    assert set(meta) - {"test_accuracy_history"} == set(app.end.metadata)
+    assert meta["recipe"] == app.end.metadata["recipe"] and meta["test_accuracy_history"] == [meta["test_accuracy"]]
