@@ -185,35 +185,20 @@ def config_from_args(args):
     )
 
 
-MAX_SEED = 2**32 - 1
-
-
 def check_train_numbers(args) -> None:
-    """Every numeric option of ``cnnviz train`` finite and in range, or one sentence naming it."""
-    from cnnviz.core.data.files import short
+    """Every numeric option of ``cnnviz train`` finite and in range, or one sentence naming it.
+
+    The rules are ``TrainConfig``'s (``check_numbers``), named as options here; only
+    ``--target-accuracy`` is the command's own.
+    """
     from cnnviz.core.errors import CnnvizError
+    from cnnviz.core.training.config import NUMBER_RULES, check_numbers
 
-    def need(ok: bool, option: str, meaning: str, value) -> None:
-        if not ok:
-            raise CnnvizError(f"{option} must be {meaning} (got {short(value, 30)}).")
-
-    def finite(value) -> bool:
-        return isinstance(value, float | int) and math.isfinite(value)
-
-    need(1 <= args.epochs <= 100_000, "--epochs", "a whole number from 1 to 100000", args.epochs)
-    need(1 <= args.batch_size <= 1_000_000, "--batch-size", "a whole number from 1 to 1000000", args.batch_size)
-    need(0 <= args.seed <= MAX_SEED, "--seed", f"a whole number from 0 to {MAX_SEED}", args.seed)
-    for option, value, low_ok in (("--weight-decay", args.weight_decay, True), ("--lr", args.lr, False)):
-        if value is not None:
-            need(finite(value), option, "a finite number", value)
-            need(value >= 0 if low_ok else value > 0, option, "at least 0" if low_ok else "above 0", value)
-    need(finite(args.label_smoothing), "--label-smoothing", "a finite number", args.label_smoothing)
-    need(0 <= args.label_smoothing < 1, "--label-smoothing", "at least 0 and below 1", args.label_smoothing)
-    if args.target_accuracy is not None:
-        need(finite(args.target_accuracy), "--target-accuracy", "a finite number", args.target_accuracy)
-        need(
-            0 < args.target_accuracy <= 1, "--target-accuracy", "above 0 and at most 1, e.g. 0.99", args.target_accuracy
-        )
+    check_numbers(args, {field: "--" + field.replace("_", "-") for field, *_ in NUMBER_RULES})
+    target = args.target_accuracy
+    if target is not None and not (isinstance(target, float | int) and math.isfinite(target) and 0 < target <= 1):
+        meaning = "a finite number" if not math.isfinite(target) else "above 0 and at most 1, e.g. 0.99"
+        raise CnnvizError(f"--target-accuracy must be {meaning} (got {target}).")
 
 
 def _writable_weights_path(out: str) -> str:
@@ -240,9 +225,10 @@ def _cmd_train(args) -> None:
     from cnnviz.core.models.registry import build_model
     from cnnviz.core.models.user_model import resolve_model_name, weights_stem
     from cnnviz.core.training.device import resolve_device
-    from cnnviz.core.training.loop import BatchStats, EpochStats, TrainControl, train
+    from cnnviz.core.training.loop import EpochStats
+    from cnnviz.core.training.run import Progress, TrainingRun
     from cnnviz.core.training.run_log import RunLog
-    from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, save_checkpoint
+    from cnnviz.core.weights.checkpoint import load_checkpoint, save_checkpoint
 
     check_train_numbers(args)
     args.model = resolve_model_name(args.model)  # my_net.py:Net is loaded (and checked) here
@@ -265,19 +251,19 @@ def _cmd_train(args) -> None:
     print(f"training {args.model} on {args.dataset} ({device}), {args.epochs} epoch(s) -> {out}")
     bar = None
     history = []
-    control = TrainControl()
-    reached = ended = first_batch = None
+    reached = first_batch = None
+    run = TrainingRun(config, model, args.data_dir)
     log = RunLog({**config.as_dict(), "start": "current" if args.init else "scratch"}) if args.log else None
     if log is not None:
         log.to_csv(args.log)  # a path that cannot be written fails now, not after training
-    for event in train(config, model=model, control=control, data_dir=args.data_dir):
+    for event in run.reports():
         if log is not None:
             log.record(event)
-        if isinstance(event, BatchStats):  # the first group's own clock says when its first batch began
-            first_batch = first_batch or time.perf_counter() - event.batches * args.batch_size / event.images_per_second
+        if isinstance(event, Progress):  # the first group's own clock says when its first batch began
+            first_batch = first_batch or time.perf_counter() - event.elapsed
             if bar is None:
                 bar = tqdm(total=event.total_steps, unit="batch", dynamic_ncols=True, file=sys.stderr)
-            bar.update(event.batches)  # one event per report (~30 Hz), covering every batch since the last
+            bar.update(len(event.steps))  # one report (~30 Hz), covering every batch since the last
             bar.set_postfix(loss=f"{event.loss:.3f}", img_s=f"{event.images_per_second:,.0f}", refresh=False)
         elif isinstance(event, EpochStats):
             history.append(event.test_accuracy)
@@ -291,28 +277,18 @@ def _cmd_train(args) -> None:
                     f"reached {100 * event.test_accuracy:.2f}% test accuracy {reached:.2f} s after process start, "
                     f"{since_first:.2f} s after the first batch"
                 )
-                control.stop()
-        else:
-            ended = event
+                run.stop()
+    ended = run.end
     if bar:
         bar.close()
     if log is not None:  # a diverged run's curves are worth keeping too
         print(f"Wrote {log.batches:,} batches to {log.to_csv(args.log)}")
-    if ended is None or ended.reason == "diverged":  # nothing is written over an existing --out
-        raise CnnvizError(ended.message if ended else "Training ended without a result.")
+    if ended.reason in ("diverged", "error"):  # nothing is written over an existing --out
+        raise CnnvizError(ended.message)
     if args.target_accuracy is not None and reached is None:
         print(f"target accuracy {100 * args.target_accuracy:.2f}% not reached")
-    meta = build_metadata(
-        args.model,
-        model,
-        dataset=args.dataset,
-        epochs=ended.epochs_completed,
-        test_accuracy=ended.test_accuracy,
-        recipe=config.as_dict(),
-        device=ended.device,
-        training_seconds=round(ended.seconds, 1),
-        test_accuracy_history=history,
-    )
+    # The run's metadata (the same the app adopts), plus the command's history of the test accuracy.
+    meta = {**ended.metadata, "training_seconds": round(ended.seconds, 1), "test_accuracy_history": history}
     save_checkpoint(out, model, meta)
     summary = f"Reached the target after {ended.epochs_completed} epoch(s)." if reached is not None else ended.message
     print(f"{summary} Saved {out}")
@@ -347,7 +323,7 @@ def _cmd_eval(args) -> None:
     names = class_names(dataset)
     print(
         f"{meta['model']} on {dataset}: test accuracy {100 * result.accuracy:.2f}% "
-        f"({len(result.misclassified)} of {result.confusion.sum()} wrong)"
+        f"({len(result.misclassified):,} of {int(result.confusion.sum()):,} wrong)"
     )
     print("confusion matrix (rows: true class, columns: predicted)")
     print("      " + " ".join(f"{i:>5}" for i in range(10)))

@@ -29,7 +29,8 @@ _EXPORTS = {
     "cnnviz.core.data.preprocess": ("InputTransform", "PreparedInput", "drawing_to_input", "prepare_drawing"),
     "cnnviz.core.models.registry": ("ModelSpec", "build_model", "count_parameters", "get_spec", "list_models"),
     "cnnviz.core.training.run_log": ("RunLog",),
-    "cnnviz.core.session.session": ("DrawingResult", "ModelSession", "RunEnd", "copy_weights", "pretrained_accuracy"),
+    "cnnviz.core.session.session": ("DrawingResult", "ModelSession", "pretrained_accuracy"),
+    "cnnviz.core.training.run": ("LiveWeights", "Progress", "RunEnd", "TrainingRun", "copy_weights"),
     "cnnviz.core.training.loop": ("BatchStats", "EpochStats", "TrainConfig", "TrainControl", "TrainingEnded", "train"),
 }  # fmt: skip
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}

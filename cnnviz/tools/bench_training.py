@@ -83,15 +83,15 @@ def app_run(
 
     app = QApplication.instance() or QApplication([])
     set_cpu_threads(1)  # the GUI thread predicts on one thread, as the main window sets
-    session = ModelSession("lenet")
-    monitor = TrainingMonitor(session, data_dir=data_dir)
+    session = ModelSession("lenet", data_dir=data_dir)
+    monitor = TrainingMonitor(session)
     monitor.resize(1100, 850)
     if visible:
         monitor.show()
     monitor.settings.model_combo.setCurrentIndex(monitor.settings.model_combo.findData("lenet"))
     monitor.settings.epochs_spin.setValue(_config(batches).epochs)
     monitor.settings.device_combo.setCurrentIndex(monitor.settings.device_combo.findData("cpu"))
-    image, _ = session.random_test_image(data_dir, np.random.default_rng(0))
+    image, _ = session.random_test_image(np.random.default_rng(0))
     if inference:  # what the app's state does on weights_changed
         session.events.weights_changed.connect(lambda: session.infer(image))
     app.processEvents()
@@ -112,13 +112,13 @@ def app_run(
                 self.ticks.append(time.perf_counter())
 
         @Slot(object)
-        def progress(self, p: dict) -> None:
-            if p["step"] >= WARMUP and self.first is None:
-                self.first = (p["step"], p["elapsed"])
+        def progress(self, p) -> None:
+            if p.step >= WARMUP and self.first is None:
+                self.first = (p.step, p.elapsed)
                 self.measuring = True
-            if p["step"] <= batches:
-                self.last = (p["step"], p["elapsed"])
-            if p["step"] >= batches:
+            if p.step <= batches:
+                self.last = (p.step, p.elapsed)
+            if p.step >= batches:
                 self.measuring = False
                 monitor.stop()
 
@@ -135,8 +135,8 @@ def app_run(
         sys.setswitchinterval(switch_interval)
     try:
         timer.start()
+        monitor.progressed.connect(probe.progress)
         monitor.start()
-        monitor._worker.progress.connect(probe.progress)
         cpu0 = time.thread_time()
         wall0 = time.perf_counter()
         loop.exec()
@@ -236,21 +236,21 @@ def app_time_to_accuracy(data_dir, target: float = 0.99) -> tuple[float, float]:
 
     app = QApplication.instance() or QApplication([])
     set_cpu_threads(1)  # the GUI thread, as the main window sets it
-    monitor = TrainingMonitor(ModelSession("lenet5"), data_dir=data_dir)
+    monitor = TrainingMonitor(ModelSession("lenet5", data_dir=data_dir))
     monitor.resize(1100, 850)
     monitor.show()
     app.processEvents()
     reached: list[tuple[float, float]] = []
     loop = QEventLoop()
 
-    def on_epoch(payload: dict) -> None:
-        if payload["test_accuracy"] >= target and not reached:
-            reached.append((time.perf_counter() - started, payload["test_accuracy"]))
+    def on_epoch(epoch) -> None:
+        if epoch.test_accuracy >= target and not reached:
+            reached.append((time.perf_counter() - started, epoch.test_accuracy))
 
     monitor.trainingFinished.connect(lambda _result: loop.quit())
     started = time.perf_counter()
+    monitor.epochEnded.connect(on_epoch)
     monitor.start()
-    monitor._worker.epochEnded.connect(on_epoch)
     loop.exec()
     monitor.shutdown()
     monitor.close()

@@ -58,7 +58,8 @@ def shoot_training(path: Path, settings_dir: Path, batches: int, image_seed: int
     _wait_until(window.show_random_test_image)
     window.dock_training.raise_()
     monitor = window.monitor
-    monitor.start()  # the panel's defaults: the modern LeNet, MNIST, one epoch from scratch, seed 0
+    window.switch_model("lenet", "mnist")  # the panel trains the network on screen: the modern LeNet here
+    monitor.start()  # the panel's defaults: MNIST, one epoch from scratch, seed 0
     _wait_until(lambda: monitor.steps_done >= batches, timeout_ms=300_000)
     monitor.pause()
     _wait_until(monitor.is_paused)

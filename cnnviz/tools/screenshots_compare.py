@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logs = [_train(activation, args.epochs, args.lr, args.data_dir) for activation in ("sigmoid", "relu")]
     set_cpu_threads(1)
-    monitor = TrainingMonitor(ModelSession("lenet"), data_dir=args.data_dir)
+    monitor = TrainingMonitor(ModelSession("lenet", data_dir=args.data_dir))
     monitor.resize(1100, 900)
     monitor.show()
     for log in logs:

@@ -35,8 +35,8 @@ def _run(capsys, *argv):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--seed", "100000000000000000000000"], "--seed must be a whole number from 0 to 4294967295"),
-        (["--seed", "-1"], "--seed must be a whole number from 0"),
+        (["--seed", "100000000000000000000000"], "--seed must be from 0 to 2**63 - 1"),
+        (["--seed", "-1"], "--seed must be from 0 to 2**63 - 1 (got -1)"),
         (["--target-accuracy", "nan"], "--target-accuracy must be a finite number (got nan)"),
         (["--target-accuracy", "0"], "--target-accuracy must be above 0 and at most 1"),
         (["--target-accuracy", "99"], "--target-accuracy must be above 0 and at most 1"),
@@ -47,9 +47,9 @@ def _run(capsys, *argv):
         (["--lr", "0"], "--lr must be above 0"),
         (["--label-smoothing", "nan"], "--label-smoothing must be a finite number"),
         (["--label-smoothing", "1"], "--label-smoothing must be at least 0 and below 1"),
-        (["--epochs", "0"], "--epochs must be a whole number from 1"),
-        (["--batch-size", "0"], "--batch-size must be a whole number from 1"),
-        (["--batch-size", "10000000000"], "--batch-size must be a whole number from 1 to 1000000"),
+        (["--epochs", "0"], "--epochs must be from 1 to 100000"),
+        (["--batch-size", "0"], "--batch-size must be from 1 to 1000000 (got 0)"),
+        (["--batch-size", "10000000000"], "--batch-size must be from 1 to 1000000"),
     ],
 )
 def test_every_numeric_option_is_checked_with_a_message_naming_it(capsys, no_training, tmp_path, argv, message):
@@ -73,7 +73,7 @@ def test_out_is_checked_by_creating_a_file_not_by_permission_bits(capsys, no_tra
 
 
 def test_the_out_check_leaves_nothing_behind(capsys, monkeypatch, tmp_path):
-    def diverged(config, model, control, data_dir):
+    def diverged(config, model, control, data_dir, **_options):
         yield TrainingEnded("diverged", "Training diverged: the loss became NaN at batch 3.", 0, None, 0.1, "cpu")
 
     monkeypatch.setattr(training, "train", diverged)
@@ -102,7 +102,7 @@ import cnnviz.core.data.datasets as data
 import cnnviz.core.training.loop as training
 from cnnviz.core.training.loop import TrainingEnded
 
-def train(config, model, control, data_dir):
+def train(config, model, control, data_dir, **options):
     yield TrainingEnded("completed", "Completed.", 1, 0.5, 1.0, "cpu")
 
 def fsync(fd):  # the temporary file is written and open: the moment a SIGTERM hurts most

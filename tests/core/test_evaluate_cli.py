@@ -37,7 +37,7 @@ def test_models_and_layers_json():
         (["eval", "--weights", "nowhere.safetensors"], "There is no weights file"),
         (["train", "--model", "lenet", "--lr", "-1"], "--lr must be above 0 (got -1.0)"),
         (["train", "--label-smoothing", "1.5"], "--label-smoothing must be at least 0 and below 1"),
-        (["train", "--seed", "100000000000000000000000"], "--seed must be a whole number from 0 to 4294967295"),
+        (["train", "--seed", "100000000000000000000000"], "--seed must be from 0 to 2**63 - 1"),
         (["train", "--out", "w.pt"], "name the file 'w.safetensors'"),  # refused before training, not after
         (["train", "--out", "no/such/folder/w.safetensors"], "does not exist"),
         (["eval", "--weights", "w.pt"], "There is no weights file"),

@@ -9,7 +9,7 @@ import pytest
 
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.training.loop import BatchStats, EpochStats, TrainConfig, TrainingEnded, default_lr
-from cnnviz.core.training.run_log import COLUMNS, RunLog, describe, difference_labels, smooth, write_csv
+from cnnviz.core.training.run_log import COLUMNS, RunLog, describe, difference_labels, format_lr, smooth, write_csv
 
 
 def _read(path):
@@ -70,16 +70,17 @@ def test_labels_say_only_what_differs():
     sigmoid_sgd = {**TrainConfig(optimizer="sgd", lr=0.9).as_dict(), "activation": "sigmoid"}
     assert difference_labels([sigmoid_sgd, relu]) == [
         "sigmoid · SGD lr 0.9",
-        f"relu · Adam lr {default_lr('adam', 1):g}",
+        f"relu · Adam lr {format_lr(default_lr('adam', 1))}",
     ]
     longer = TrainConfig(epochs=3).as_dict()
-    one, three = (f"Adam lr {default_lr('adam', n):g} · {n} epoch{'s' * (n > 1)}" for n in (1, 3))
+    one, three = (f"Adam lr {format_lr(default_lr('adam', n))} · {n} epoch{'s' * (n > 1)}" for n in (1, 3))
+    assert format_lr(default_lr("adam", 5)) == "0.0036"  # two significant digits, not 0.00357771
     assert difference_labels([TrainConfig().as_dict(), longer]) == [one, three]  # the default rate follows the epochs
     # Nothing differs (or one run alone): each run is described in full.
     assert (
         difference_labels([longer])
         == [describe(longer)]
-        == [f"LeNet (modern) · MNIST · Adam lr {default_lr('adam', 3):g} · 3 epochs"]
+        == [f"LeNet (modern) · MNIST · Adam lr {format_lr(default_lr('adam', 3))} · 3 epochs"]
     )
 
 

@@ -178,16 +178,19 @@ def test_a_runs_matrix_opens_the_gallery_after_evaluating_its_weights(qtbot, win
     qtbot.waitUntil(lambda: window.monitor is not None, timeout=30_000)
     panel = window.monitor.results
     model = window.session.model
-    fake = {"confusion": CONFUSION.tolist(), "class_names": [str(i) for i in range(10)], "test_accuracy": 0.99,
-            "model_name": "lenet5", "reason": "completed"}  # fmt: skip
-    panel.run_finished(1, fake, adopted=True)
+    from cnnviz.core import RunEnd
+
+    fake = RunEnd("completed", "Trained.", confusion=CONFUSION.tolist(), class_names=[str(i) for i in range(10)],
+                  test_accuracy=0.99, model_name="lenet5", adopted=True)  # fmt: skip
+    panel.run_finished(1, fake)
     assert panel.caption.text().startswith("Run 1")
     with qtbot.waitSignal(panel.evaluationFinished, timeout=TIMEOUT_MS):
         assert not panel.open_cell(1, 1)  # no per-image results yet: they are computed first
     assert panel.gallery is not None and panel.gallery.isVisible()
     assert window.session.model is model
     window.session.load_untrained("lenet5", "mnist")  # other weights now: this matrix has no images to show
-    panel.run_finished(2, fake, adopted=False)
+    fake.adopted = False
+    panel.run_finished(2, fake)
     assert not panel.open_cell(1, 2) and "not the ones this matrix is for" in panel.caption.text()
 
 

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QPushButton
 
 from cnnviz.core import ModelSession
 from cnnviz.core.resources import pretrained_path
+from cnnviz.qt.state.app_state import AppState
 from cnnviz.qt.training.monitor import TrainingMonitor
 
 TIMEOUT_MS = 120_000  # 10,000 images through LeNet-5 take about a second alone; the cores are shared
@@ -21,7 +22,10 @@ TIMEOUT_MS = 120_000  # 10,000 images through LeNet-5 take about a second alone;
 def monitor(qtbot, data_dir):
     session = ModelSession("lenet5", "mnist")
     assert session.load_pretrained("lenet5", "mnist")
-    widget = TrainingMonitor(session, data_dir=data_dir)
+    widget = TrainingMonitor(session)
+    state = AppState(parent=widget)  # the app's signals, which the panel follows like every panel
+    state.attach(session)
+    widget.follow(state)
     qtbot.addWidget(widget)
     widget.show()
     yield widget

@@ -61,7 +61,7 @@ def test_the_users_network_trains_saves_and_reopens(qtbot, own, tmp_path):
     qtbot.waitUntil(lambda: monitor.steps_done >= 5, timeout=120_000)
     with qtbot.waitSignal(monitor.trainingFinished, timeout=30_000) as finished:
         monitor.stop()
-    assert finished.args[0]["reason"] == "stopped" and finished.args[0]["adopted"]
+    assert finished.args[0].reason == "stopped" and finished.args[0].adopted
     assert window.session.source_kind == "trained" and window.session.model_name == "example_net.py:ExampleNet"
     saved = tmp_path / "mine.safetensors"
     assert window.save_weights(saved)

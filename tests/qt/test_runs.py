@@ -22,7 +22,7 @@ RUN_TIMEOUT_MS = 120_000
 
 @pytest.fixture
 def monitor(qtbot, data_dir):
-    widget = TrainingMonitor(ModelSession(), data_dir=data_dir)
+    widget = TrainingMonitor(ModelSession("lenet", data_dir=data_dir))  # the recipe the labels compare
     qtbot.addWidget(widget)
     widget.resize(900, 1300)
     widget.show()
@@ -57,8 +57,8 @@ def test_every_run_is_kept_and_labelled_by_what_differs(two_runs):
     assert runs is monitor.runs.list and runs.toolTip()
     assert runs.count() == 2
     logs = [monitor.runs.logs[r] for r in sorted(monitor.runs.logs)]
-    assert [log.batches for log in logs] == [first["steps"], second["steps"]]  # every batch, none lost
-    assert [log.steps for log in logs] == [list(range(1, r["steps"] + 1)) for r in (first, second)]
+    assert [log.batches for log in logs] == [first.steps, second.steps]  # every batch, none lost
+    assert [log.steps for log in logs] == [list(range(1, r.steps + 1)) for r in (first, second)]
     assert [log.reason for log in logs] == ["stopped", "stopped"]
     texts = [runs.item(i).text() for i in range(2)]
     assert texts[0].startswith(f"#1 Adam lr {DEFAULT:g}") and texts[1].startswith("#2 SGD lr 0.1")
@@ -82,7 +82,7 @@ def test_ticked_runs_overlay_their_curves(qtbot, two_runs):
     assert "#2 SGD lr 0.1" in legend
     assert not curves.loss_curve.isVisible()  # compared between runs: the live curves step back
     (_, x_top), (_, y_top) = curves.loss_plot.viewRange()
-    assert x_top >= max(first["steps"], second["steps"]) and y_top >= max(runs.logs[1].smoothed_loss())
+    assert x_top >= max(first.steps, second.steps) and y_top >= max(runs.logs[1].smoothed_loss())
     runs.list.item(0).setCheckState(Qt.CheckState.Unchecked)
     # Alone, a run is described in full: there is nothing it differs from.
     assert [item.name() for plot, item in runs._overlays if plot is curves.loss_plot] == [
@@ -99,10 +99,10 @@ def test_export_csv_and_png(qtbot, two_runs, tmp_path):
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert tuple(rows[0]) == COLUMNS
-    assert len(rows) == 1 + first["steps"] + second["steps"]
+    assert len(rows) == 1 + first.steps + second.steps
     names = [r[0] for r in rows[1:]]
-    assert names == [f"#1 Adam lr {DEFAULT:g}"] * first["steps"] + ["#2 SGD lr 0.1"] * second["steps"]
-    assert [int(r[1]) for r in rows[1 : first["steps"] + 1]] == list(range(1, first["steps"] + 1))
+    assert names == [f"#1 Adam lr {DEFAULT:g}"] * first.steps + ["#2 SGD lr 0.1"] * second.steps
+    assert [int(r[1]) for r in rows[1 : first.steps + 1]] == list(range(1, first.steps + 1))
     assert all(float(r[3]) > 0 and float(r[5]) > 0 for r in rows[1:])  # a loss and a learning rate every batch
     assert "Saved 2 runs" in runs.message.text()
 
@@ -110,7 +110,7 @@ def test_export_csv_and_png(qtbot, two_runs, tmp_path):
     assert runs.export_csv(tmp_path / "one.csv")
     with (tmp_path / "one.csv").open(newline="", encoding="utf-8") as f:
         one = list(csv.reader(f))
-    assert len(one) == 1 + second["steps"] and one[1][0] == "#2 LeNet (modern) · MNIST · SGD lr 0.1 · 1 epoch"
+    assert len(one) == 1 + second.steps and one[1][0] == "#2 LeNet (modern) · MNIST · SGD lr 0.1 · 1 epoch"
 
     assert runs.export_png(tmp_path / "plots")
     image = QImage(str(tmp_path / "plots.png"))
@@ -124,4 +124,4 @@ def test_a_new_run_joins_a_comparison(qtbot, two_runs):
     monitor.runs.set_ticked([2])
     third = short_run(qtbot, monitor, 5)
     assert monitor.runs.list.count() == 3 and monitor.runs.ticked() == [2, 3]
-    assert monitor.runs.logs[3].batches == third["steps"]
+    assert monitor.runs.logs[3].batches == third.steps

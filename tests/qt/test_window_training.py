@@ -21,7 +21,7 @@ def test_training_from_the_window_locks_pickers_and_updates_the_prediction(qtbot
     qtbot.waitUntil(lambda: not is_on_screen(monitor.curves), timeout=5000)
     window.dock_training.raise_()
     qtbot.waitUntil(lambda: is_on_screen(monitor.curves), timeout=5000)
-    assert monitor.config().model == "lenet"  # the recipe a lecturer starts with, whatever is drawn with
+    assert monitor.config().model == "lenet5"  # the Training panel trains the network on screen
     window.switch_model("alexnet", "mnist")
     assert monitor.config().model == "alexnet"  # then the Training panel follows the network the user picks
     window.switch_model("lenet", "mnist")
@@ -44,9 +44,9 @@ def test_training_from_the_window_locks_pickers_and_updates_the_prediction(qtbot
 
     with qtbot.waitSignal(monitor.trainingFinished, timeout=TIMEOUT_MS) as finished:
         window.act_train_stop.trigger()
-    assert finished.args[0]["reason"] == "stopped"
+    assert finished.args[0].reason == "stopped"
     assert window.model_picker.isEnabled() and window.dataset_picker.isEnabled()
     assert window.act_open_weights.isEnabled()
-    assert window.statusBar().currentMessage() == finished.args[0]["message"]
+    assert window.statusBar().currentMessage() == finished.args[0].message
     assert window.model_picker.currentData() == window.session.model_name
     assert not monitor.is_running()

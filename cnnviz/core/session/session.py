@@ -13,6 +13,10 @@ every change through ``session.events`` (see ``cnnviz.core.session.events``)::
     training_started()     a run began; the session shows its weights from now on
     training_finished(end) a run ended (a ``RunEnd``); the rules of ``end_training`` were applied
     callback_failed(f)     a subscriber raised (a ``CallbackFailure``); the others were still called
+    accuracy_changed()     the test accuracy of the weights on screen is known anew (an evaluation finished)
+
+``data_dir`` is the one place the dataset folder is kept: evaluation, the error
+gallery, training and the random test image all read it from here when they start.
 
 Views subscribe to what they show and never call each other; the Qt side adds
 only a thin adapter (``cnnviz.qt.state.app_state``) that turns these into signals.
@@ -40,17 +44,8 @@ from cnnviz.core.resources import pretrained_path
 from cnnviz.core.session.events import Event, EventGroup
 from cnnviz.core.session.explain import ExplainMixin
 from cnnviz.core.training.evaluate import count_test_images, load_test_images
+from cnnviz.core.training.run import RunEnd, copy_weights  # noqa: F401 (re-exported)
 from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
-
-
-def copy_weights(model: nn.Module) -> dict:
-    """A CPU copy of a (possibly training, possibly GPU) model's weights.
-
-    Take it between batches in the training thread; hand it to
-    ``ModelSession.show_live_weights`` in the GUI thread. (Not to be confused
-    with the training loop's rollback snapshot, which never leaves the device.)
-    """
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def pretrained_accuracy(model_name: str, dataset: str) -> float | None:
@@ -105,27 +100,6 @@ class NetworkState:
     source: str
 
 
-@dataclass
-class RunEnd:
-    """A finished run as the training worker hands it over (plain fields plus the trained model).
-
-    ``kept_weights_from_before`` is True when the engine itself went back to
-    the weights the run started from (a run that diverged before any good
-    checkpoint): the session then shows the network from before the run.
-    """
-
-    reason: str  # "completed", "stopped", "diverged" or "error"
-    message: str
-    steps: int = 0
-    model: nn.Module | None = None
-    metadata: dict | None = None
-    test_accuracy: float | None = None
-    kept_weights_from_before: bool = False
-    go_back: bool = False  # the user chose the network from before the run over a stopped run's weights
-    adopted: bool = False  # set by end_training
-    restored: bool = False  # set by end_training
-
-
 class SessionEvents(EventGroup):
     """The session's events and what each carries (see the module docstring)."""
 
@@ -134,19 +108,21 @@ class SessionEvents(EventGroup):
     result_ready: Event[[DrawingResult]]
     training_started: Event[[]]
     training_finished: Event[[RunEnd]]
+    accuracy_changed: Event[[]]
 
     def __init__(self) -> None:
         super().__init__(
             network_changed=(), weights_changed=(), result_ready=(DrawingResult,),
-            training_started=(), training_finished=(RunEnd,),
+            training_started=(), training_finished=(RunEnd,), accuracy_changed=(),
         )  # fmt: skip
 
 
 class ModelSession(ExplainMixin):
     """The current network and everything announced about it (see the module docstring)."""
 
-    def __init__(self, model_name: str = "lenet5", dataset: str = "mnist") -> None:
+    def __init__(self, model_name: str = "lenet5", dataset: str = "mnist", data_dir=None) -> None:
         self.events = SessionEvents()
+        self.data_dir: Path | None = Path(data_dir) if data_dir else None  # None: the default data folder
         self.model_name = model_name
         self.dataset = dataset
         self.model: nn.Module = build_model(model_name).eval()
@@ -176,7 +152,20 @@ class ModelSession(ExplainMixin):
 
     @property
     def training(self) -> bool:
+        """Whether a run is going on: the app's one answer (the Training panel asks it too)."""
         return self._run_before is not None
+
+    def set_test_accuracy(self, accuracy: float, model: nn.Module | None = None) -> bool:
+        """Record an evaluation of the weights on screen and announce it (``accuracy_changed``).
+
+        ``model`` is the model that was evaluated: if the user has put other weights on
+        screen meanwhile, the figure is not theirs and nothing changes (returns False).
+        """
+        if (model is not None and model is not self.model) or self.training:
+            return False
+        self.metadata = {**self.metadata, "test_accuracy": float(accuracy)}
+        self.events.accuracy_changed.emit()
+        return True
 
     def infer(self, image: np.ndarray) -> tuple[np.ndarray, OrderedDict[str, np.ndarray]]:
         """Probabilities and every stage's activations for one 28x28 image in [0, 1]."""
@@ -396,7 +385,8 @@ class ModelSession(ExplainMixin):
                 end.message += f" The network from before the run ({before.source}) is back."
         else:
             metadata = dict(end.metadata or {})
-            if end.reason != "completed":
+            # A stopped or diverged run was evaluated only if no batch ran after its last evaluation.
+            if end.reason != "completed" and end.test_accuracy is None:
                 metadata.pop("test_accuracy", None)
             self._adopt(NetworkState(self.model_name, self.dataset, end.model, metadata, "trained",
                                      "trained in this session"))  # fmt: skip
@@ -409,17 +399,19 @@ class ModelSession(ExplainMixin):
         return end
 
     # -- test images ------------------------------------------------------------------
-    def test_set_in_memory(self, data_dir=None) -> bool:
+    def test_set_in_memory(self) -> bool:
         """Whether ``random_test_image`` answers at once (False: it reads, maybe downloads, first)."""
-        return is_loaded(self.dataset, False, data_dir)
+        return is_loaded(self.dataset, False, self.data_dir)
 
     def random_test_index(self, data_dir=None, rng: np.random.Generator | None = None) -> int:
         """A random index into the current dataset's test set (read first if it is not in memory)."""
-        return int((rng or np.random.default_rng()).integers(count_test_images(self.dataset, data_dir)))
+        return int(
+            (rng or np.random.default_rng()).integers(count_test_images(self.dataset, data_dir or self.data_dir))
+        )
 
     def test_image(self, index: int, data_dir=None) -> tuple[np.ndarray, int]:
         """Test image ``index`` of the current dataset (28x28 float in [0, 1], as the network gets it) and its label."""
-        images, labels = load_test_images(self.dataset, [index], data_dir)
+        images, labels = load_test_images(self.dataset, [index], data_dir or self.data_dir)
         return images[0], int(labels[0])
 
     def random_test_image(self, data_dir=None, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:

@@ -12,118 +12,30 @@ import math
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from cnnviz.core.data.augment import Augmentation
-from cnnviz.core.data.datasets import class_names, dataset_info, load_split, to_float
-from cnnviz.core.errors import CnnvizError
-from cnnviz.core.models.registry import build_model, get_spec
+from cnnviz.core.data.datasets import class_names, load_split, to_float
+from cnnviz.core.models.registry import build_model
+from cnnviz.core.training.config import (  # noqa: F401 (re-exported: the recipe's names, where they always were)
+    DEFAULT_BETAS,
+    DEFAULT_LR,
+    DEFAULT_WARMUP,
+    MAX_SEED,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainConfig,
+    default_lr,
+)
 from cnnviz.core.training.device import resolve_device, set_cpu_threads
 from cnnviz.core.training.rollback import Rollback
-from cnnviz.core.training.validation import number_problem
-
-OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("onecycle", "cosine", "constant")
-# Adam at 0.008 with batch 96: the one-epoch LeNet recipe (99.0 % for seeds 0-2).
-DEFAULT_LR = {"adam": 0.008, "adamw": 0.008, "sgd": 0.05}
-LR_SCALE = {"lenet5": 0.25}  # per model, on DEFAULT_LR (see default_lr)
-# Adam's moments forget fast (after the train_mnist_fast record's 0.7/0.9; 0.8/0.9
-# did best for LeNet): in a one-epoch run the gradients change faster than a
-# 0.9/0.999 average follows.
-DEFAULT_BETAS = (0.8, 0.9)
-# One-cycle: the share of the run spent raising the learning rate. A short
-# warm-up leaves a one-epoch run most of its steps at a high, falling rate.
-DEFAULT_WARMUP = 0.05
-
-
-def default_lr(optimizer: str, epochs: int, model: str | None = None) -> float:
-    """The one-epoch recipe's peak rate / sqrt(epochs) x the model's scale. 0.008 serves one epoch (99.0 %,
-    seeds 0-2) but is too hot for long runs (98.8 % after 15 epochs, 99.26 % at 0.008 / sqrt(15)); LeNet-5's
-    RBF wants a quarter (resources/benchmarks/lenet5-lr-sweep-*: one epoch 95.3 % against 91.0 %)."""
-    return DEFAULT_LR[optimizer] / math.sqrt(max(1, epochs)) * LR_SCALE.get(model or "", 1.0)
-
 
 REPORT_INTERVAL = 1 / 30  # seconds between read-backs: the monitor redraws at 30 Hz
 ROLLBACK_EVERY = 100  # steps between weight copies a diverging run can go back to
-MAX_SEED = 2**63 - 1  # torch.manual_seed takes any int64 that is not negative
-
-
-@dataclass
-class TrainConfig:
-    model: str = "lenet"
-    dataset: str = "mnist"
-    epochs: int = 1
-    batch_size: int = 96  # 625 steps an epoch: one-epoch LeNet did better than with 128 or 64
-    lr: float | None = None  # None: the optimizer's default (DEFAULT_LR)
-    optimizer: str = "adam"
-    momentum: float = 0.9  # SGD only
-    nesterov: bool = True  # SGD only
-    betas: tuple[float, float] | None = None  # Adam/AdamW only; None: DEFAULT_BETAS
-    weight_decay: float = 0.0
-    schedule: str = "onecycle"
-    warmup: float | None = None  # one-cycle only: share of the steps warming up; None: DEFAULT_WARMUP
-    cycle_momentum: bool = False  # one-cycle only: swing momentum/beta1 by 0.05 against the learning rate
-    augment: bool = False
-    mirror: bool = False  # left-right flips (clothes, not digits)
-    label_smoothing: float = 0.1  # one-epoch LeNet: +0.1 % test accuracy over 0.0
-    device: str = "auto"
-    seed: int = 0
-    threads: int | None = None  # CPU threads for this run's thread; None: all cores
-
-    def __post_init__(self) -> None:
-        get_spec(self.model)  # raises a clear error for an unknown model
-        dataset_info(self.dataset)
-        if self.betas is not None:
-            if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
-                raise CnnvizError("Betas must be two numbers (beta1, beta2).")
-            self.betas = tuple(self.betas)  # a list from JSON metadata compares equal to a new config's
-        for name in ("nesterov", "augment", "mirror", "cycle_momentum"):
-            if not isinstance(getattr(self, name), bool):
-                raise CnnvizError(f"{name.replace('_', ' ').capitalize()} must be True or False.")
-        if self.optimizer not in OPTIMIZERS:
-            raise CnnvizError(f"Optimizer must be one of {', '.join(OPTIMIZERS)}.")
-        if self.schedule not in SCHEDULES:
-            raise CnnvizError(f"Schedule must be one of {', '.join(SCHEDULES)}.")
-        betas = self.betas or ()
-        # (name, value, whole number?, None allowed?, in range?, what the range is)
-        fields = [
-            ("epochs", self.epochs, True, False, lambda v: v >= 1, "must be at least 1"),
-            ("batch size", self.batch_size, True, False, lambda v: v >= 1, "must be at least 1"),
-            ("learning rate", self.lr, False, True, lambda v: v > 0, "must be positive"),
-            ("weight decay", self.weight_decay, False, False, lambda v: v >= 0, "must not be negative"),
-            ("momentum", self.momentum, False, False, lambda v: 0 <= v < 1, "must be at least 0 and below 1"),
-            *((f"beta{i + 1}", b, False, False, lambda v: 0 <= v < 1, "must be at least 0 and below 1")
-              for i, b in enumerate(betas)),
-            ("warmup", self.warmup, False, True, lambda v: 0 < v < 1, "must be above 0 and below 1"),
-            ("label smoothing", self.label_smoothing, False, False, lambda v: 0 <= v < 1,
-             "must be at least 0 and below 1"),
-            ("seed", self.seed, True, False, lambda v: 0 <= v <= MAX_SEED, "must be between 0 and 2**63 - 1"),
-            ("threads", self.threads, True, True, lambda v: v >= 1, "must be at least 1"),
-        ]  # fmt: skip
-        for name, value, integer, optional, in_range, requirement in fields:
-            if optional and value is None:
-                continue
-            # That it is a number first: NaN fails every comparison, so a range message would mislead.
-            problem = number_problem(name, value, integer=integer) or (
-                None if in_range(value) else f"{name} {requirement}"
-            )
-            if problem:
-                raise CnnvizError(problem[0].upper() + problem[1:] + ".")
-
-    @property
-    def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else default_lr(self.optimizer, self.epochs, self.model)
-
-    @property
-    def adam_betas(self) -> tuple[float, float]:
-        return self.betas if self.betas is not None else DEFAULT_BETAS
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -170,6 +82,7 @@ class EpochStats:
     test_loss: float
     test_accuracy: float
     seconds: float  # wall time of the epoch's training, without evaluation
+    confusion: list[list[int]] | None = None  # on the test set, rows the true class
 
 
 @dataclass
@@ -230,10 +143,7 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
 
 
 def make_schedule(config: TrainConfig, optimizer: torch.optim.Optimizer, total_steps: int):
-    if config.schedule == "onecycle" and total_steps >= 3:
-        # The warm-up gets at least 1.5 steps: torch's OneCycleLR divides by zero when a phase is shorter
-        # (20 steps at 5 % is one step). Runs of 30 steps or more keep the recipe's share exactly.
-        warmup = config.warmup if config.warmup is not None else DEFAULT_WARMUP
+    if config.schedule == "onecycle" and total_steps >= 4:  # shorter: no room for a cycle (torch divides by 0)
         # Cycling the momentum (Adam's beta1) swings it 0.05 either side of its
         # value: for 0.9 that is torch's own 0.85-0.95, what runs recorded
         # before the field existed did. A steady beta1 did as well for LeNet.
@@ -242,7 +152,8 @@ def make_schedule(config: TrainConfig, optimizer: torch.optim.Optimizer, total_s
             optimizer,
             max_lr=config.learning_rate,
             total_steps=total_steps,
-            pct_start=min(max(warmup, 1.5 / total_steps), 0.5),
+            # At least two warm-up steps: one would leave torch's first phase empty (a division by zero).
+            pct_start=max(config.warmup if config.warmup is not None else DEFAULT_WARMUP, 2.0 / total_steps),
             cycle_momentum=config.cycle_momentum,
             base_momentum=round(max(centre - 0.05, 0.0), 12),
             max_momentum=round(min(centre + 0.05, 0.999), 12),
@@ -252,25 +163,44 @@ def make_schedule(config: TrainConfig, optimizer: torch.optim.Optimizer, total_s
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
 
 
-@torch.no_grad()
 def evaluate_loss_accuracy(
     model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000
 ) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy over uint8 images already on the model's device.
+    """Mean cross-entropy and accuracy over uint8 images already on the model's device."""
+    loss, accuracy, _ = evaluate_with_confusion(model, images, labels, 0, batch_size)
+    return loss, accuracy
 
-    Summed on the device and read back once, not once per batch.
+
+@torch.no_grad()
+def evaluate_with_confusion(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, classes: int, batch_size: int = 1000
+) -> tuple[float, float, list[list[int]] | None]:
+    """Mean cross-entropy, accuracy and (``classes`` > 0) the confusion matrix, rows the true class.
+
+    Summed on the device and read back once, not once per batch: the end of a run
+    needs no second pass over the test set for its matrix.
     """
     was_training = model.training
     model.eval()
     sums = torch.zeros(2, device=images.device)  # loss, correct
+    confusion = torch.zeros(max(classes, 1) ** 2, dtype=torch.long, device=images.device)
     for i in range(0, len(images), batch_size):
         scores = model(to_float(images[i : i + batch_size]))
         y = labels[i : i + batch_size]
         sums[0] += F.cross_entropy(scores, y, reduction="sum")
-        sums[1] += (scores.argmax(1) == y).sum()
+        predicted = scores.argmax(1)
+        sums[1] += (predicted == y).sum()
+        if classes:
+            confusion += torch.bincount(y * classes + predicted, minlength=classes * classes)
     model.train(was_training)
-    total_loss, correct = _read_back(sums)
-    return total_loss / len(images), correct / len(images)
+    # One read-back for both (counts stay exact in float32 up to 16.7 million images).
+    values = _read_back(torch.cat([sums, confusion.float()]) if classes else sums)
+    total_loss, correct = values[:2]
+    matrix = None
+    if classes:
+        flat = [int(v) for v in values[2:]]
+        matrix = [flat[r * classes : (r + 1) * classes] for r in range(classes)]
+    return total_loss / len(images), correct / len(images), matrix
 
 
 def _read_back(values: torch.Tensor) -> list:
@@ -374,7 +304,8 @@ def train(
     optimizer = make_optimizer(config, model.parameters())
     schedule = make_schedule(config, optimizer, total_steps)
     augment = Augmentation.from_flags(config.augment, config.mirror)
-    rollback = Rollback(model, len(class_names(config.dataset)), rollback_every)
+    classes = len(class_names(config.dataset))
+    rollback = Rollback(model, classes, rollback_every)
     pending = _Pending()
     started = time.perf_counter()
     step, test_accuracy, epochs_done = 0, None, 0
@@ -476,7 +407,7 @@ def train(
                 if not at_end:
                     rollback.maybe_take(step)
         seconds = time.perf_counter() - epoch_start
-        test_loss, test_accuracy = evaluate_loss_accuracy(model, test_x, test_y)
+        test_loss, test_accuracy, confusion = evaluate_with_confusion(model, test_x, test_y, classes)
         if not math.isfinite(test_loss):  # the epoch's last steps broke the weights after the last report
             yield diverged(f"after epoch {epoch} the test loss became {test_loss:.4g}")
             return
@@ -493,6 +424,7 @@ def train(
             test_loss=test_loss,
             test_accuracy=test_accuracy,
             seconds=seconds,
+            confusion=confusion,
         )
     model.eval()
     yield ended("completed", f"Trained {epochs_done} epoch(s): test accuracy {100 * test_accuracy:.2f}%.")

@@ -89,14 +89,17 @@ class RunLog:
         self.final_accuracy = test_accuracy
 
     def record(self, event) -> None:
-        """Feed one event of ``cnnviz.core.train`` (``BatchStats``, ``EpochStats`` or ``TrainingEnded``)."""
+        """Feed one report of a ``TrainingRun`` (``Progress``, ``EpochStats``, ``RunEnd``) or of ``train``."""
         kind = type(event).__name__
-        if kind == "BatchStats":  # a group of batches, read back from the device in one go
+        if kind == "Progress":
+            steps = list(event.steps)
+            self.add_batches(steps, event.losses, event.lrs, event.accuracies, [event.epoch] * len(steps))
+        elif kind == "BatchStats":  # a group of batches, read back from the device in one go
             steps = list(range(event.first_step, event.step + 1))
             self.add_batches(steps, event.losses, event.lrs, event.accuracies, [event.epoch] * len(steps))
         elif kind == "EpochStats":
             self.add_epoch(event.epoch, event.train_accuracy, event.test_accuracy)
-        elif kind == "TrainingEnded":
+        elif kind in ("TrainingEnded", "RunEnd"):
             self.finish(event.reason, event.test_accuracy)
 
     # -- reading -----------------------------------------------------------------------
@@ -171,7 +174,7 @@ def _parts(s: dict) -> dict[str, str]:
         "model": _model_name(s.get("model")),
         "dataset": DATASETS[s["dataset"]].display_name if s.get("dataset") in DATASETS else str(s.get("dataset")),
         "activation": str(s.get("activation", "")),
-        "optimizer": f"{optimizer} lr {lr:g}" if isinstance(lr, (int, float)) else optimizer,
+        "optimizer": f"{optimizer} lr {format_lr(lr)}" if isinstance(lr, (int, float)) else optimizer,
         "schedule": _SCHEDULES.get(s.get("schedule"), str(s.get("schedule", ""))),
         "epochs": f"{s.get('epochs')} epoch{'s' if s.get('epochs') != 1 else ''}",
         "batch_size": f"batch {s.get('batch_size')}",
@@ -184,6 +187,11 @@ def _parts(s: dict) -> dict[str, str]:
         "device": str(s.get("device", "")),
     }
     return {key: text for key, text in parts.items() if text}
+
+
+def format_lr(lr: float) -> str:
+    """A learning rate in two significant digits: 0.0036, not 0.00357771 (1e-05 stays short)."""
+    return f"{float(f'{lr:.2g}'):g}"
 
 
 def describe(settings: dict) -> str:

@@ -151,7 +151,7 @@ class FileActions(QObject):
         session = self.state.session
         if session is None or self.reading_test_set:
             return False
-        if not session.test_set_in_memory(self.state.data_dir):
+        if not session.test_set_in_memory():
             self._read_test_set_in_background()
             return False
         try:

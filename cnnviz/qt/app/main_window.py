@@ -148,10 +148,11 @@ class MainWindow(QMainWindow):
 
         self.monitor = TrainingMonitor(
             self.state.session,
-            data_dir=self.state.data_dir,
             confirm_discard=lambda what: self.confirm_discard(what),  # looked up when asked: tests replace ask
             ask=lambda *question: self.ask(*question),
+            switch_network=lambda model, dataset: self.switch_model(model, dataset),
         )
+        self.monitor.follow(self.state)
         self.monitor.results.testImageRequested.connect(self.files.show_test_image)  # the error gallery's picks
         self.training_panel = self.monitor
         self.training_scroll.setWidget(self.monitor)

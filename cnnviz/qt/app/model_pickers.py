@@ -44,6 +44,7 @@ class ModelPickers(QWidget):
         state.sessionReady.connect(self._fill)
         state.loadFailed.connect(self._on_load_failed)
         state.networkChanged.connect(self._sync)
+        state.accuracyChanged.connect(self._sync)  # an evaluation of the weights on screen
         state.trainingStarted.connect(lambda: self._set_enabled(False))
         state.trainingFinished.connect(lambda _end: self._set_enabled(True))
 

@@ -38,6 +38,7 @@ class StatusFields:
         self._state = state
         state.sessionReady.connect(lambda: self.device.setText(f"Device: {state.device_text}"))
         state.networkChanged.connect(self.refresh)
+        state.accuracyChanged.connect(self.refresh)  # an evaluation of the weights on screen
         state.weightsChanged.connect(self.refresh)
         state.loadFailed.connect(lambda _exc: self.model.setText("The network could not be loaded"))
         state.statusMessage.connect(self.bar.showMessage)

@@ -52,6 +52,7 @@ class AppState(QObject):
                             drawing waits, at most every ``EXPLAIN_INTERVAL_MS``: for what explains it
     trainingStarted()
     trainingFinished(object) a ``RunEnd`` (its message says what happened to the weights)
+    accuracyChanged()       the test accuracy of the weights on screen is known anew (an evaluation)
     statusMessage(str, int) a line for the status bar and how long to show it (ms)
     unitSelected(object)    the unit to inspect: (stage, channel, y, x), or None
     unitExplained(object)   ``explain_selected_unit``'s answer: a ``UnitExplanation.as_dict()``, or None
@@ -69,6 +70,7 @@ class AppState(QObject):
     resultExplainable = Signal(object)
     trainingStarted = Signal()
     trainingFinished = Signal(object)
+    accuracyChanged = Signal()
     statusMessage = Signal(str, int)
     unitSelected = Signal(object)
     unitExplained = Signal(object)
@@ -80,8 +82,7 @@ class AppState(QObject):
         super().__init__(parent)
         self.preload = preload  # modules the loader thread imports, so the GUI thread never waits for them
         self.session = None
-        self.data_dir: Path | None = Path(data_dir) if data_dir else None
-        self._data_dir_arg = data_dir
+        self._data_dir: Path | None = Path(data_dir) if data_dir else None  # until the session holds it
         self.device_text = "…"
         self.load_error: str | None = None
         self.inference_count = 0
@@ -142,7 +143,8 @@ class AppState(QObject):
                 notes.append(f"Could not open your network, so LeNet-5 is shown: {exc}")
         if user_network is None and model not in [s.name for s in c.list_models()]:
             model = "lenet5"
-        session = c.ModelSession("lenet5" if user_network else model, dataset)
+        data_dir = self._data_dir or c.default_data_dir()
+        session = c.ModelSession("lenet5" if user_network else model, dataset, data_dir)
         try:
             if user_network is not None:
                 session.load_untrained(user_network.name, dataset)
@@ -155,11 +157,10 @@ class AppState(QObject):
             device = c.device_label(c.resolve_device("auto"))
         except Exception:  # a broken driver must not stop the app
             device = "CPU"
-        data_dir = Path(self._data_dir_arg) if self._data_dir_arg else c.default_data_dir()
         for module in self.preload:  # e.g. the Training panel (pyqtgraph): imported off the GUI thread
             importlib.import_module(module)
 
-        return {"session": session, "notes": notes, "device": device, "data_dir": data_dir}
+        return {"session": session, "notes": notes, "device": device}
 
     def _on_loaded(self, result) -> None:
         self.loader = None
@@ -170,7 +171,6 @@ class AppState(QObject):
         # thread still uses every core (see cnnviz.core.training.device.set_cpu_threads).
         core().set_cpu_threads(1)
         self.device_text = result["device"]
-        self.data_dir = result["data_dir"]
         self.attach(result["session"])
         for note in result["notes"]:
             self.statusMessage.emit(note, 15000)
@@ -185,8 +185,20 @@ class AppState(QObject):
         ev.training_started.connect(self._on_training_started)
         ev.training_finished.connect(self._on_training_finished)
         ev.callback_failed.connect(self._on_callback_failed)
+        ev.accuracy_changed.connect(self._on_accuracy_changed)
         self.sessionReady.emit()
         self._on_network_changed()
+
+    @property
+    def data_dir(self) -> Path | None:
+        """The dataset folder: the session's (its one home) once it is loaded."""
+        return self.session.data_dir if self.session is not None else self._data_dir
+
+    @data_dir.setter
+    def data_dir(self, folder) -> None:
+        self._data_dir = Path(folder) if folder else None
+        if self.session is not None:
+            self.session.data_dir = self._data_dir
 
     def is_ready(self) -> bool:
         return self.session is not None
@@ -205,6 +217,9 @@ class AppState(QObject):
 
     def _on_training_finished(self, end) -> None:
         self.trainingFinished.emit(end)
+
+    def _on_accuracy_changed(self) -> None:
+        self.accuracyChanged.emit()
 
     def _on_callback_failed(self, failure) -> None:
         self.statusMessage.emit(failure.sentence(), 8000)  # logged with its traceback by the core

@@ -156,6 +156,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
             plot.setDownsampling(auto=True, mode="peak")
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)  # no drag or wheel zoom: the panel scrolls instead
             # The x range is the whole run, set at the start (see start_run),
             # so the axes stay put and only the curves repaint at 30 Hz.
             plot.enableAutoRange(x=False, y=True)
@@ -212,6 +213,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         """Clear the curves, fix the axes for a run of ``epochs`` peaking at ``lr``, start redrawing."""
         self.clear_curves()
         self.accuracy_plot.setXRange(0, epochs, padding=0.02)
+        self._accuracy_range = (0.0, 100.0)
         self.accuracy_plot.setYRange(0, 100, padding=0.02)
         self.accuracy_plot.enableAutoRange(y=False)
         self.lr_plot.setYRange(0, lr, padding=0.05)
@@ -233,25 +235,52 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._total_steps = 0
         self.redraw()
 
-    def add_batches(self, p: dict) -> None:
-        """A worker ``progress`` payload: every batch since the last one."""
-        steps, losses = p["steps"], p["losses"]
+    def add_batches(self, p) -> None:
+        """A run's ``Progress`` report: every batch since the last one."""
+        steps, losses = np.asarray(p.steps, dtype=float), np.asarray(p.losses, dtype=float)
         self._loss.extend(steps, losses)
         self.fit_loss_axis(losses)
         self._loss_ema.extend(steps, self._smooth_loss.feed(losses))
-        self._lr.extend(steps, p["lrs"])
-        steps_per_epoch = max(p["total_steps"] / max(p["epochs"], 1), 1.0)
-        self._batch_acc.extend(steps / steps_per_epoch, 100 * self._smooth_acc.feed(p["accuracies"]))
+        self._lr.extend(steps, p.lrs)
+        steps_per_epoch = max(p.total_steps / max(p.epochs, 1), 1.0)
+        self._batch_acc.extend(steps / steps_per_epoch, 100 * self._smooth_acc.feed(np.asarray(p.accuracies)))
         if not self._total_steps:  # the first report: now the run's length is known
             for plot in (self.loss_plot, self.lr_plot):
-                plot.setXRange(0, p["total_steps"], padding=0.02)
-        self._total_steps = p["total_steps"]
+                plot.setXRange(0, p.total_steps, padding=0.02)
+        self._total_steps = p.total_steps
+        self.fit_accuracy_axis()
         self._dirty = True
 
     def add_epoch(self, epoch: int, train_accuracy: float, test_accuracy: float) -> None:
         self._epoch_train.extend([epoch], [100 * train_accuracy])
         self._epoch_test.extend([epoch], [100 * test_accuracy])
+        self.fit_accuracy_axis()
         self._dirty = True
+
+    def accuracy_range(self) -> tuple[float, float]:
+        """The accuracy axis: from a round number below the lowest epoch accuracy (or the running
+        accuracy's last stretch) to 100, so 98-99 % spreads over the plot instead of lying flat at the top."""
+        values = [s.view()[1] for s in (self._epoch_train, self._epoch_test)]
+        running = self._batch_acc.view()[1]
+        values.append(running[len(running) // 2 :])  # the first steps start at chance: not worth the axis
+        data = np.concatenate(values) if values else np.zeros(0)
+        data = data[np.isfinite(data)]
+        if not data.size:
+            return 0.0, 100.0
+        low = float(data.min())
+        step = 1.0 if low >= 95 else 5.0 if low >= 80 else 10.0
+        bottom = max(0.0, math.floor((low - 0.5 * step) / step) * step)
+        return bottom, 100.0
+
+    def fit_accuracy_axis(self) -> None:
+        bottom, top = self.accuracy_range()
+        if (bottom, top) != getattr(self, "_accuracy_range", None):
+            self._accuracy_range = (bottom, top)
+            self.accuracy_plot.setYRange(bottom, top, padding=0.02)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        # The wheel scrolls the panel, never zooms a plot (a zoom into an empty range stayed there).
+        event.ignore()
 
     def fit_loss_axis(self, losses) -> None:
         """Loss axis from 0 to a round number above the largest finite loss yet."""

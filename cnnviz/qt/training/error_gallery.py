@@ -45,8 +45,9 @@ class ErrorGallery(QDialog):
 
     imageChosen = Signal(int, str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, data_dir=lambda: None) -> None:
         super().__init__(parent)
+        self._data_dir = data_dir  # asked at each read: the session's folder, wherever it is now
         self.setObjectName("errorGallery")
         self.setAccessibleName("Error gallery")
         self.setWindowTitle("Error gallery")
@@ -85,7 +86,6 @@ class ErrorGallery(QDialog):
         self.dataset = "mnist"
         self._result = None
         self._names: list[str] = []
-        self._data_dir = None
         self._all_classes = False
         self._caption_width = 0
         self._title = self._note = ""
@@ -94,21 +94,14 @@ class ErrorGallery(QDialog):
         self.setAttribute(Qt.WidgetAttribute.WA_WindowPropagation)  # presentation mode's font reaches this window
 
     # -- filling ------------------------------------------------------------------------------
-    def show_images(
-        self, title: str, indices, outcome, data_dir=None, note: str = "", all_classes: bool = False
-    ) -> None:
+    def show_images(self, title: str, indices, outcome, note: str = "", all_classes: bool = False) -> None:
         """Show the test images ``indices`` (already in order) of an ``EvaluationOutcome``'s result.
 
         ``all_classes``: the tiles are of many (true, predicted) pairs, so each caption names its pair.
         """
         self._all_classes = all_classes
         self.indices = np.asarray(indices, dtype=np.int64)
-        self.dataset, self._result, self._names, self._data_dir = (
-            outcome.dataset,
-            outcome.result,
-            outcome.names,
-            data_dir,
-        )
+        self.dataset, self._result, self._names = outcome.dataset, outcome.result, outcome.names
         self._pixels = np.zeros((0, 28, 28), np.float32)
         self.images.clear()
         self.setWindowTitle(f"Error gallery: {title}")
@@ -123,7 +116,7 @@ class ErrorGallery(QDialog):
         start = len(self._pixels)
         chosen = self.indices[start : start + PAGE]
         if len(chosen):
-            pixels, _ = core().load_test_images(self.dataset, chosen, self._data_dir)
+            pixels, _ = core().load_test_images(self.dataset, chosen, self._data_dir())
             self._pixels = np.concatenate([self._pixels, pixels])
             for offset, index in enumerate(chosen):
                 self.images.addItem(self._item(int(index), self._pixels[start + offset]))

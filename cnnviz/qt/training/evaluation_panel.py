@@ -30,10 +30,9 @@ class EvaluationPanel(QWidget):
     Parameters
     ----------
     session
-        The app's ``ModelSession``: its model is what Evaluate runs; its events
-        say when the weights change (the matrix then stands for earlier weights).
-    data_dir
-        Dataset folder (None: the default).
+        The app's ``ModelSession``: its model is what Evaluate runs, its ``data_dir``
+        where the test set is read. ``follow(state)`` subscribes to the app's signals
+        (when the weights change, the matrix stands for earlier weights).
 
     Signals
     -------
@@ -44,11 +43,10 @@ class EvaluationPanel(QWidget):
     testImageRequested = Signal(int, str)
     evaluationFinished = Signal(object)
 
-    def __init__(self, session, data_dir=None, parent: QWidget | None = None) -> None:
+    def __init__(self, session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("evaluationPanel")
         self.session = session
-        self.data_dir = data_dir
         self.outcome: EvaluationOutcome | None = None  # the evaluation the matrix shows, if any
         self._generation = 0  # bumped whenever the weights on screen change
         self._matrix_generation: int | None = None  # the weights the matrix stands for (None: no matrix)
@@ -85,14 +83,19 @@ class EvaluationPanel(QWidget):
         layout.addLayout(options)
         self._set_caption("No test-set results yet: press Evaluate on test set, or train.")
 
-        events = session.events
-        for name, callback in (("network_changed", self._on_weights_changed), ("weights_changed", self._on_weights_changed),
-                               ("training_started", self._on_training_changed),
-                               ("training_finished", self._on_training_changed)):  # fmt: skip
-            getattr(events, name).connect(callback)
-        self.destroyed.connect(lambda: (events.disconnect_all(self._on_weights_changed),
-                                        events.disconnect_all(self._on_training_changed)))  # fmt: skip
         self._on_training_changed()
+
+    def follow(self, state) -> None:
+        """Subscribe to the app's state, as every panel does (Qt drops the connections with the panel)."""
+        state.networkChanged.connect(self._on_weights_changed)
+        state.weightsChanged.connect(self._on_weights_changed)
+        state.trainingStarted.connect(self._on_training_changed)
+        state.trainingFinished.connect(self._on_training_changed)
+
+    @property
+    def data_dir(self):
+        """The session's dataset folder: the one place it is kept."""
+        return self.session.data_dir
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self) -> bool:
@@ -135,6 +138,8 @@ class EvaluationPanel(QWidget):
             self.matrix.show_matrix(result.confusion, outcome.names, result.per_class_accuracy)
             self._matrix_generation = self._evaluated_generation
             self.bar.show_end(f"Done: {100 * result.accuracy:.2f} % right")
+            if self._evaluated_generation == self._generation:  # the weights on screen: every view shows it
+                self.session.set_test_accuracy(result.accuracy)
             self._set_caption(f"{self._network(outcome.model_name)} · {outcome.source} · evaluated {when} · "
                               f"{100 * result.accuracy:.2f} % of {int(result.confusion.sum()):,} test images right")  # fmt: skip
             if pending == "mistakes":
@@ -148,22 +153,23 @@ class EvaluationPanel(QWidget):
         """A training run began: the matrix will be its own, at its end."""
         self.cancel()  # an evaluation of the weights from before the run is of no interest now
         self._clear_matrix()
+        self._on_training_changed()
         self._set_caption(f"Run {run} ({self._network()}, started {_now()}): its matrix comes at the end of the run.")
 
-    def run_finished(self, run: int, result: dict, adopted: bool) -> None:
-        """A run ended (the worker's result): show its matrix, if it was evaluated."""
-        confusion = result.get("confusion")
-        if confusion is None:
-            self._set_caption(f"Run {run} {result.get('reason', 'ended')} before its test-set evaluation: "
+    def run_finished(self, run: int, end) -> None:
+        """A run ended (its ``RunEnd``, after the session applied it): show its matrix, if it was evaluated."""
+        self._on_training_changed()
+        if end.confusion is None:
+            self._set_caption(f"Run {run} {end.reason} before its test-set evaluation: "
                               "press Evaluate on test set to test the weights it left.")  # fmt: skip
             return
-        confusion = np.asarray(confusion)
-        self.matrix.show_matrix(confusion, result.get("class_names") or None, result.get("per_class_accuracy"))
+        confusion = np.asarray(end.confusion)
+        self.matrix.show_matrix(confusion, end.class_names or None, end.per_class_accuracy)
         # The run's weights are on screen only if the session adopted them; otherwise no gallery can follow.
-        self._matrix_generation = self._generation if adopted else -1
-        accuracy = result.get("test_accuracy")
+        self._matrix_generation = self._generation if end.adopted else -1
+        accuracy = end.test_accuracy
         acc = f" · {100 * accuracy:.2f} % of {int(confusion.sum()):,} test images right" if accuracy is not None else ""
-        self._set_caption(f"Run {run} · {self._network(result.get('model_name'))} trained in this session, "
+        self._set_caption(f"Run {run} · {self._network(end.model_name)} trained in this session, "
                           f"{_now()}{acc}")  # fmt: skip
 
     def show_confusion(self, confusion, names=None) -> None:
@@ -178,7 +184,7 @@ class EvaluationPanel(QWidget):
             return False
         result, names = self.outcome.result, self.outcome.names
         title = f"{names[true]} read right" if true == predicted else f"{names[true]} seen as {names[predicted]}"
-        self._gallery().show_images(title, result.pair_indices(true, predicted), self.outcome, self.data_dir,
+        self._gallery().show_images(title, result.pair_indices(true, predicted), self.outcome,
                                     self._stale_note())  # fmt: skip
         return True
 
@@ -187,7 +193,7 @@ class EvaluationPanel(QWidget):
         if not self._ready_for_gallery("mistakes"):
             return False
         self._gallery().show_images("Most confident mistakes", self.outcome.result.confident_mistakes(), self.outcome,
-                                    self.data_dir, self._stale_note(), all_classes=True)  # fmt: skip
+                                    self._stale_note(), all_classes=True)  # fmt: skip
         return True
 
     def _ready_for_gallery(self, request) -> bool:
@@ -213,7 +219,7 @@ class EvaluationPanel(QWidget):
 
     def _gallery(self) -> ErrorGallery:
         if self.gallery is None:
-            self.gallery = ErrorGallery(self)
+            self.gallery = ErrorGallery(self, data_dir=lambda: self.session.data_dir)
             self.gallery.imageChosen.connect(self.testImageRequested)
         return self.gallery
 

@@ -1,12 +1,12 @@
 """The Training panel: settings, Start/Pause/Stop, progress, live curves, and how the run ended.
 
-The panel owns one ``TrainingWorker`` per run, in its own ``QThread``. It
-talks to the app's one owner of state, the ``ModelSession``, and to nobody
-else: ``begin_training`` when a run starts, ``show_live_weights`` about twice
-a second while it runs (every other panel follows through the session's
-``weights_changed`` event), and ``end_training`` at the end, where the core
-decides what becomes of the run's model. Every payload carries its run's id,
-and anything from an older run is dropped.
+The panel is a thin face of ``cnnviz.core.training.run.TrainingRun`` (the CLI
+is the other): it builds the run from the form, drives it on a ``RunThread``
+(superqt's worker), shows its typed reports, asks "Keep the weights?" when the
+run says so, and hands the ``RunEnd`` to the session, which decides what
+becomes of the run's model. It trains the network on screen: choosing another
+network in the form switches the network on screen (with the window's
+Save/Discard question), and "is a run going on?" is the session's answer.
 """
 
 from __future__ import annotations
@@ -14,26 +14,22 @@ from __future__ import annotations
 import math
 import time
 
-import numpy as np
-from PySide6.QtCore import QCoreApplication, QThread, Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from cnnviz.core import CnnvizError, ModelSession, device_label, resolve_device
-from cnnviz.core.session.session import RunEnd
+from cnnviz.core import CnnvizError, EpochStats, ModelSession, device_label, get_spec, resolve_device
+from cnnviz.core.training.run import GO_BACK, LiveWeights, Progress, RunEnd, TrainingRun, copy_weights
 from cnnviz.qt.training.curves import TrainingCurves
 from cnnviz.qt.training.evaluation_panel import EvaluationPanel
 from cnnviz.qt.training.runs_list import RunsList
 from cnnviz.qt.training.settings import TrainingSettings
-from cnnviz.qt.training.worker import TrainingWorker
+from cnnviz.qt.training.worker import RunThread
 from cnnviz.qt.widgets.style import ERROR_STYLE, scaled_font
 
 __all__ = ["TrainingMonitor"]
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress-bar updates (QProgressBar repaints at once)
-_PUBLIC_RESULT_KEYS = (
-    "reason", "message", "test_accuracy", "confusion", "per_class_accuracy", "class_names",
-    "epochs_completed", "steps", "seconds", "device", "model_name", "dataset",
-)  # fmt: skip
+WEIGHTS_INTERVAL = 0.5  # seconds between the live weights the other panels show
 _ENDED = {"completed": "Training complete.", "stopped": "Training stopped.",
           "diverged": "Training diverged.", "error": "Training failed."}  # fmt: skip
 
@@ -51,49 +47,53 @@ STUCK_MS = 2000  # a batch that does not end within this after Stop is stuck in 
 
 
 class TrainingMonitor(QWidget):
-    """Train a network on MNIST or Fashion-MNIST and watch it learn.
+    """Train the network on screen on MNIST or Fashion-MNIST and watch it learn.
 
     Parameters
     ----------
     session
-        The app's owner of state; it shows the run's weights while training
-        and decides what becomes of the run's model at the end.
-    data_dir
-        Folder with the datasets (``None``: ``CNNVIZ_DATA_DIR`` or the user data folder).
+        The app's owner of state: the network trained, where the data is
+        (``session.data_dir``), whether a run is going on (``session.training``).
+    confirm_discard, ask, switch_network
+        The window's questions and its network switch, passed in (a panel never
+        calls the window). Without ``switch_network`` the panel loads the chosen
+        network's shipped weights itself.
 
     Signals
     -------
-    trainingStarted()       a run started in this panel
-    trainingFinished(dict)  the panel has shown how the run ended (plain fields, see ``_PUBLIC_RESULT_KEYS``)
+    trainingStarted()          a run started in this panel
+    progressed(object)         a ``Progress`` report of the run
+    epochEnded(object)         an ``EpochStats``
+    trainingFinished(object)   the run's ``RunEnd``, after the session applied it (``adopted``/``restored``)
     """
 
     trainingStarted = Signal()
-    trainingFinished = Signal(dict)
+    progressed = Signal(object)
+    epochEnded = Signal(object)
+    trainingFinished = Signal(object)
 
-    def __init__(self, session: ModelSession, data_dir=None, parent=None, *, confirm_discard=None, ask=None) -> None:
+    def __init__(self, session: ModelSession, parent=None, *, confirm_discard=None, ask=None,
+                 switch_network=None) -> None:  # fmt: skip
         super().__init__(parent)
-        # The window's questions, passed in (the panel never calls the window): before a run from
-        # scratch replaces a trained, unsaved network, and whether to keep a stopped run's weights.
-        self._confirm_discard, self._ask = confirm_discard, ask
+        self._confirm_discard, self._ask, self._switch_network = confirm_discard, ask, switch_network
         self.setObjectName("trainingMonitor")
         self.setAccessibleName("Training monitor")
         self.session = session
-        self._data_dir = data_dir
-        self._worker: TrainingWorker | None = None
-        self.abandoned_run = None  # (worker, thread) of a run stuck in user code when the window closed
-        self._thread: QThread | None = None
+        self._thread: RunThread | None = None
+        self.abandoned_run: RunThread | None = None  # a run stuck in user code when the window closed
         self._run_id = 0
-        self._current_run: int | None = None
         self._note: str | None = None
         self._step = self._total_steps = 0
         self._progress_text = ""
         self._progress_dirty = False
         self._last_progress = 0.0
+        self._training_text = ""
 
         self.settings = TrainingSettings()
+        self.settings.networkChosen.connect(self._on_network_chosen)
         self._build_controls()
         self.curves = TrainingCurves()
-        self.results = EvaluationPanel(session, data_dir)  # Evaluate, the confusion matrix, the error gallery
+        self.results = EvaluationPanel(session)  # Evaluate, the confusion matrix, the error gallery
         self.confusion_view = self.results.matrix
         self.runs = RunsList(self.curves)
         self.curves.ticked.connect(self._on_tick)
@@ -108,21 +108,24 @@ class TrainingMonitor(QWidget):
         layout.addWidget(self.results, stretch=1)
         layout.addWidget(self.runs)
         self._set_running_ui(False)
-        # The form starts at the recipe a lecturer starts with (TrainConfig's defaults, the modern
-        # LeNet), then follows every network the user picks or opens.
-        session.events.network_changed.connect(self._on_network_changed)
-        self.destroyed.connect(lambda: session.events.network_changed.disconnect(self._on_network_changed))
+        self._on_network_changed()  # the form shows the network on screen, and follows it (follow)
 
         app = QCoreApplication.instance()
         if app is not None:  # a last resort if the app quits without closing us
             app.aboutToQuit.connect(self.shutdown)
 
+    def follow(self, state) -> None:
+        """Subscribe to the app's state, as every panel does."""
+        state.networkChanged.connect(self._on_network_changed)
+        self.results.follow(state)
+
     # -- public API ---------------------------------------------------------------
     def is_running(self) -> bool:
-        return self._thread is not None
+        """Whether a run is going on: the session's one answer."""
+        return self.session.training
 
     def is_paused(self) -> bool:
-        return self._worker is not None and self._worker.paused
+        return self._thread is not None and self._thread.is_paused
 
     @property
     def steps_done(self) -> int:
@@ -134,25 +137,29 @@ class TrainingMonitor(QWidget):
         return self.settings.config()
 
     def start(self) -> bool:
-        """Start training with the current settings (what the Start button does).
+        """Train the network on screen with the current settings (what the Start button does).
 
-        Returns False, with the reason shown, if the settings are unusable.
+        Returns False, with the reason shown, if the settings are unusable or the user cancels.
         """
-        if self.is_running():
+        if self.is_running() or self._thread is not None:
             return False
+        session = self.session
         try:
             config = self.config()
+            if (config.model, config.dataset) != (session.model_name, session.dataset):
+                # The form follows the screen; should they differ, the switch is visible and asked, never silent.
+                if not self._switch(config.model, config.dataset):
+                    return False
             device = device_label(resolve_device(config.device))
             from_current = self.settings.init_combo.currentData() == "current"
             if not from_current and self._confirm_discard and not self._confirm_discard("training from scratch"):
                 return False
-            model, self._note = self.session.begin_training(config.model, config.dataset, from_current, config.seed)
+            model, self._note = session.begin_training(config.model, config.dataset, from_current, config.seed)
         except CnnvizError as exc:
             self._show_message(str(exc), error=True)
             return False
 
         self._run_id += 1
-        self._current_run = self._run_id
         self._step = self._total_steps = 0
         self._progress_text = ""
         self.progress_bar.setRange(0, 1)
@@ -163,36 +170,33 @@ class TrainingMonitor(QWidget):
         self.runs.run_started(self._run_id, config, from_current)
         self._show_message("")
         self.accuracy_label.setText("Test accuracy: –")
-        self.status_label.setText(f"Starting on {device}…")
+        dataset = self.settings.dataset_combo.currentText()
+        self.status_label.setText(f"Loading {dataset}…")
+        self._training_text = f"Training {get_spec(config.model).display_name} on {device}…"
 
-        worker = TrainingWorker(config, model, self._data_dir, run_id=self._run_id)
-        thread = QThread()
-        thread.setObjectName("cnnviz-training")
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.status.connect(self._on_worker_status)
-        worker.progress.connect(self._on_worker_progress)
-        worker.epochEnded.connect(self._on_worker_epoch)
-        worker.weightsReady.connect(self._on_worker_weights)
-        worker.pausedChanged.connect(self._on_worker_paused)
-        worker.finished.connect(self._on_worker_finished)
-        self._worker, self._thread = worker, thread
+        run = TrainingRun(config, model, session.data_dir, weights_interval=WEIGHTS_INTERVAL)
+        thread = RunThread(run)
+        thread.reported.connect(self._on_report)
+        thread.paused.connect(self._on_paused)
+        thread.resumed.connect(self._on_resumed)
+        thread.failed.connect(self._on_failed)
+        self._thread = thread
         self._set_running_ui(True)
         thread.start()
         self.trainingStarted.emit()
         return True
 
     def pause(self) -> None:
-        if self._worker is not None and not self._worker.paused:
-            self._worker.pause()
+        if self._thread is not None and not self._thread.is_paused:
+            self._thread.pause()
             self._set_pause_button(paused=True)
             self.status_label.setText("Pausing after this batch…")
 
     def resume(self) -> None:
-        if self._worker is not None and self._worker.paused:
-            self._worker.resume()
+        if self._thread is not None and self._thread.is_paused:
+            self._thread.resume()
             self._set_pause_button(paused=False)
-            self.status_label.setText("Training…")
+            self.status_label.setText(self._training_text)
 
     def toggle_pause(self) -> None:
         """Pause a running run, or resume a paused one (the Pause/Resume button)."""
@@ -202,36 +206,36 @@ class TrainingMonitor(QWidget):
             self.pause()
 
     def stop(self) -> None:
-        """Ask the run to stop after the current batch; ``trainingFinished`` follows."""
-        if self._worker is not None:
-            self._worker.stop()
+        """Ask the run to stop after the current batch; ``trainingFinished`` follows. Never waits."""
+        if self._thread is not None:
+            self._thread.stop()
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
             self.status_label.setText("Stopping after this batch…")
 
     def shutdown(self) -> None:
-        """Stop the run and wait for its thread; the run is discarded (no adoption, no signals).
+        """Stop the run and discard it: the network from before the run is back, no question asked.
 
-        For closing the window; safe to call when idle and more than once.
+        For closing the window (which asked already); safe when idle and more than once. Waits at
+        most ``SHUTDOWN_GRACE_S`` for the run's thread; a run stuck in a user's network is abandoned.
         """
         self.results.shutdown()
-        worker, thread = self._worker, self._thread
+        thread, self._thread = self._thread, None
         if thread is None:
             return
-        self._current_run = None  # whatever the worker still sends is stale now
-        worker.stop()
-        thread.quit()
-        if not thread.wait(STUCK_MS):  # stuck inside the network's own code: abandon it, the app still closes
-            self.abandoned_run = (worker, thread)  # kept referenced; cnnviz.qt.app.launch ends the process
-            self.status_label.setText("The run was stuck inside the network's code and was abandoned.")
-            return
-        self._worker = self._thread = None
+        for signal in (thread.reported, thread.paused, thread.resumed, thread.failed):
+            signal.disconnect()  # whatever the run still sends is stale now
+        ended = thread.shutdown()
+        self.abandoned_run = None if ended else thread  # cnnviz.qt.app.launch ends the process past it
+        if self.session.training:
+            self.session.end_training(RunEnd("stopped", "Closed during training.", steps=0))
         self.curves.stop_run()
         self._set_running_ui(False)
-        self.status_label.setText("Training stopped.")
-
-    def show_confusion(self, confusion: np.ndarray | None, names: list[str] | None = None) -> None:
-        self.results.show_confusion(confusion, names)
+        self.status_label.setText(
+            "Training stopped."
+            if ended
+            else "Training abandoned: the run did not stop in time (stuck in the network's code?)."
+        )
 
     # -- building the view --------------------------------------------------------
     def _build_controls(self) -> None:
@@ -271,101 +275,115 @@ class TrainingMonitor(QWidget):
         row.addWidget(self.message_label, stretch=1)
         self._result_row = row
 
-    # -- the owner's events -------------------------------------------------------------
+    # -- the network on screen ---------------------------------------------------------
     def _on_network_changed(self) -> None:
         if not self.is_running():
             self.settings.show_network(self.session.model_name, self.session.dataset)
 
-    # -- worker signals (GUI thread) -------------------------------------------------
-    def _is_current(self, payload: dict) -> bool:
-        return self._current_run is not None and payload.get("run") == self._current_run
-
-    def _on_worker_status(self, text: str) -> None:
-        if self._worker is not None and self._worker is self.sender() and not self._worker.paused:
-            self.status_label.setText(text)
-
-    def _on_worker_progress(self, p: dict) -> None:
-        if not self._is_current(p):
+    def _on_network_chosen(self, model: str, dataset: str) -> None:
+        """The user chose another network in the form: put it on screen (or put the form back)."""
+        session = self.session
+        if self.is_running() or (model, dataset) == (session.model_name, session.dataset):
             return
+        try:
+            switched = self._switch(model, dataset)
+        except CnnvizError as exc:
+            self._show_message(str(exc), error=True)
+            switched = False
+        if not switched:
+            self.settings.show_network(session.model_name, session.dataset)
+
+    def _switch(self, model: str, dataset: str) -> bool:
+        if self._switch_network is not None:  # the window's switch: Save/Discard, messages, the user's networks
+            return bool(self._switch_network(model, dataset))
+        if self._confirm_discard is not None and not self._confirm_discard("switching the network"):
+            return False
+        self.session.load_pretrained(model, dataset)
+        return True
+
+    # -- the run's reports (GUI thread) ----------------------------------------------
+    def _on_report(self, report) -> None:
+        if self.sender() is not self._thread:
+            return  # a run shut down since
+        if isinstance(report, Progress):
+            self._on_progress(report)
+        elif isinstance(report, EpochStats):
+            self.curves.add_epoch(report.epoch, report.train_accuracy, report.test_accuracy)
+            self.runs.add_epoch(report)
+            self.accuracy_label.setText(f"Test accuracy: {100 * report.test_accuracy:.2f} % (epoch {report.epoch})")
+            self.epochEnded.emit(report)
+        elif isinstance(report, LiveWeights):
+            self.session.show_live_weights(report.weights, report.step)
+        elif isinstance(report, RunEnd):
+            self._finish(report)
+
+    def _on_progress(self, p: Progress) -> None:
+        if not self._step and not self.is_paused():
+            self.status_label.setText(self._training_text)
         self.curves.add_batches(p)
         self.runs.add_batches(p)
-        self._step, self._total_steps = p["step"], p["total_steps"]
-        ips, eta = p["images_per_second"], p["eta_seconds"]
+        self._step, self._total_steps = p.step, p.total_steps
         self._progress_text = (
-            f"%p% · batch {p['step']:,}/{p['total_steps']:,} · epoch {p['epoch']}/{p['epochs']} · "
-            f"{ips:,.0f} images/s · ETA {format_duration(eta)}"
+            f"%p% · batch {p.step:,}/{p.total_steps:,} · epoch {p.epoch}/{p.epochs} · "
+            f"{p.images_per_second:,.0f} images/s · ETA {format_duration(p.eta_seconds)}"
         )
         self._progress_dirty = True
+        self.progressed.emit(p)
 
-    def _on_worker_epoch(self, e: dict) -> None:
-        if not self._is_current(e):
-            return
-        self.curves.add_epoch(e["epoch"], e["train_accuracy"], e["test_accuracy"])
-        self.runs.add_epoch(e)
-        self.accuracy_label.setText(f"Test accuracy: {100 * e['test_accuracy']:.2f} % (epoch {e['epoch']})")
-
-    def _on_worker_weights(self, w: dict) -> None:
-        if self._is_current(w):
-            self.session.show_live_weights(w["weights"], w["step"])
-
-    def _on_worker_paused(self, paused: bool) -> None:
-        if self._worker is None or self._worker is not self.sender():
-            return
-        if paused:
-            self.status_label.setText(f"Paused at batch {self._step:,} of {self._total_steps:,}.")
-            # No time passes for the run while paused: the ETA says so rather than freeze.
-            self._progress_text = self._progress_text.split(" · ETA")[0] + " · paused"
-            self.curves.redraw()
-            self._redraw_progress()
-
-    def _on_worker_finished(self, result: dict) -> None:
-        if not self._is_current(result):
-            return
-        # The worker has returned from its last line of work: joining is immediate.
+    def _on_paused(self) -> None:
         thread = self._thread
-        thread.quit()
-        thread.wait()
-        self._worker = self._thread = None
-        self._current_run = None
-        self.curves.stop_run()
+        if thread is None or self.sender() is not thread:
+            return
+        self.status_label.setText(f"Paused at batch {self._step:,} of {self._total_steps:,}.")
+        # No time passes for the run while paused: the ETA says so rather than freeze.
+        self._progress_text = self._progress_text.split(" · ETA")[0] + " · paused"
+        # The run's thread waits between two batches: its weights are consistent, worth a look.
+        if self._step:
+            self.session.show_live_weights(copy_weights(thread.run.model), self._step)
+        self.curves.redraw()
         self._redraw_progress()
 
-        reason = result["reason"]
-        go_back = False
-        if reason == "stopped" and result.get("steps", 0) > 0 and self._ask is not None:
-            answer = self._ask(
-                "Keep the weights?",
-                f"The run stopped after {result['steps']:,} batches. Keep the weights it learned so far, "
-                "or go back to the network from before the run?",
-                ["Keep", "Go back"],
-            )
-            go_back = answer == "Go back"
-        end = self.session.end_training(
-            RunEnd(
-                reason=reason,
-                message=result["message"],
-                steps=result.get("steps", 0),
-                model=result.get("model"),
-                metadata=result.get("metadata"),
-                test_accuracy=result.get("test_accuracy"),
-                kept_weights_from_before=bool(result.get("kept_weights_from_before")),
-                go_back=go_back,
-            )
-        )
+    def _on_resumed(self) -> None:
+        if self._thread is not None and self.sender() is self._thread and not self._thread.run.control.stopped:
+            self.status_label.setText(self._training_text)
+
+    def _on_failed(self, exc) -> None:
+        """The one error path for a failure outside the run's own (a bug): an ended run, one sentence."""
+        if self._thread is not None and self.sender() is self._thread:
+            run = self._thread.run
+            self._finish(RunEnd("error", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).",
+                                steps=run.step, model_name=run.config.model, dataset=run.config.dataset))  # fmt: skip
+
+    def _finish(self, end: RunEnd) -> None:
+        run_id, self._thread = self._run_id, None
+        self.curves.stop_run()
+        if end.asks_to_keep and self._ask is not None:
+            end.go_back = self._ask(*end.keep_question()) == GO_BACK  # Enter keeps: the default button
+        end = self.session.end_training(end)
         message = f"{self._note} {end.message}" if self._note else end.message
         self._note = None
         self._set_running_ui(False)
-        if result.get("test_accuracy") is not None:
-            self.accuracy_label.setText(f"Test accuracy: {100 * result['test_accuracy']:.2f} %")
-        self.results.run_finished(result["run"], result, end.adopted)
-        self.runs.run_finished(result)
-        self._show_message(message, error=reason in ("diverged", "error"))
-        self.status_label.setText(_ENDED.get(reason, reason))
-        if reason == "completed":
-            self.progress_bar.setFormat(f"Done  ·  {result['steps']:,} batches in {format_duration(result['seconds'])}")
-        public = {key: result.get(key) for key in _PUBLIC_RESULT_KEYS}
-        public.update(message=message, adopted=end.adopted, restored=end.restored)
-        self.trainingFinished.emit(public)
+        if end.test_accuracy is not None:
+            self.accuracy_label.setText(f"Test accuracy: {100 * end.test_accuracy:.2f} %")
+        self.results.run_finished(run_id, end)
+        self.runs.run_finished(end)
+        self._show_message(message, error=end.reason in ("diverged", "error"))
+        self.status_label.setText(_ENDED.get(end.reason, end.reason))
+        self._show_ended_progress(end)
+        self.trainingFinished.emit(end)
+
+    def _show_ended_progress(self, end: RunEnd) -> None:
+        """The bar after the run: what was done, and no ETA (nothing is left to wait for)."""
+        self._progress_dirty = False
+        bar = self.progress_bar
+        if end.reason == "completed":
+            bar.setFormat(f"Done  ·  {end.steps:,} batches in {format_duration(end.seconds)}")
+        elif self._total_steps:
+            bar.setRange(0, self._total_steps)
+            bar.setValue(self._step)
+            bar.setFormat(f"{end.reason.capitalize()} at batch {self._step:,} of {self._total_steps:,}")
+        else:
+            bar.setFormat(_ENDED.get(end.reason, end.reason))
 
     # -- drawing ----------------------------------------------------------------------
     def _on_tick(self) -> None:

@@ -68,6 +68,9 @@ class RunsList(QWidget):
             "(smoothed loss, test accuracy per epoch), labelled by what differs between them."
         )
         self.list.itemChanged.connect(lambda _item: self.update_overlays())
+        # Whole entries, wrapped on a narrow column: a cut "… lr 0.0…" hides what sets the run apart.
+        self.list.setWordWrap(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.csv_button = QPushButton("Curves as CSV…", objectName="runsExportCsv")
         self.csv_button.setToolTip("Save the ticked runs' curves (all runs if none is ticked) as one CSV file.")
         self.csv_button.clicked.connect(lambda: self.export_csv())
@@ -97,29 +100,30 @@ class RunsList(QWidget):
         self._current = (run, core().RunLog(settings))
         self.update_overlays()
 
-    def add_batches(self, p: dict) -> None:
-        """A worker ``progress`` payload."""
+    def add_batches(self, p) -> None:
+        """A run's ``Progress`` report."""
         if self._current is None:
             return
         log = self._current[1]
         first = log.batches == 0
-        steps_per_epoch = max(p["total_steps"] // max(p["epochs"], 1), 1)
-        epochs = (np.asarray(p["steps"]) - 1) // steps_per_epoch + 1
-        log.add_batches(p["steps"], p["losses"], p["lrs"], p["accuracies"], epochs)
+        steps_per_epoch = max(p.total_steps // max(p.epochs, 1), 1)
+        steps = np.asarray(p.steps, dtype=np.int64)
+        epochs = (steps - 1) // steps_per_epoch + 1
+        log.add_batches(steps, np.asarray(p.losses), np.asarray(p.lrs), np.asarray(p.accuracies), epochs)
         if first:  # the live run has just set its axes: widen them for longer ticked runs
             self._fit_ranges(self.ticked())
 
-    def add_epoch(self, e: dict) -> None:
-        """A worker ``epochEnded`` payload."""
+    def add_epoch(self, e) -> None:
+        """A run's ``EpochStats``."""
         if self._current is not None:
-            self._current[1].add_epoch(e["epoch"], e["train_accuracy"], e["test_accuracy"])
+            self._current[1].add_epoch(e.epoch, e.train_accuracy, e.test_accuracy)
 
-    def run_finished(self, result: dict) -> None:
-        """A worker ``finished`` payload: keep the run (unless not one batch ran)."""
+    def run_finished(self, end) -> None:
+        """A run's ``RunEnd``: keep the run (unless not one batch ran)."""
         if self._current is None:
             return
         (run, log), self._current = self._current, None
-        log.finish(result["reason"], result.get("test_accuracy"))
+        log.finish(end.reason, end.test_accuracy)
         if log.batches == 0:
             self.update_overlays()
             return
@@ -223,7 +227,14 @@ class RunsList(QWidget):
             curves.loss_plot.setXRange(0, steps, padding=0.02)
         if self._current is None or epochs > x_acc:
             curves.accuracy_plot.setXRange(0, epochs, padding=0.02)
-            curves.accuracy_plot.setYRange(0, 100, padding=0.02)
+        tests = [100 * log.test_curve()[1] for log in logs]
+        lows = [float(np.min(t)) for t in tests if len(t)]
+        bottom, _ = curves.accuracy_range()
+        if lows:  # every ticked run's test accuracy in view, and no lower than that needs
+            low = min(lows)
+            step = 1.0 if low >= 95 else 5.0 if low >= 80 else 10.0
+            bottom = min(bottom, max(0.0, np.floor((low - 0.5 * step) / step) * step))
+        curves.accuracy_plot.setYRange(bottom, 100, padding=0.02)
         curves.fit_loss_axis(np.concatenate([log.smoothed_loss() for log in logs]))
 
     # -- export -----------------------------------------------------------------------------------------

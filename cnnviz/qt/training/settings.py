@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -83,7 +83,15 @@ class LearningRateSpinBox(QDoubleSpinBox):
 
 
 class TrainingSettings(QGroupBox):
-    """The form; ``config()`` reads it, ``show_network()`` points it at the app's network."""
+    """The form; ``config()`` reads it, ``show_network()`` points it at the app's network.
+
+    Signals
+    -------
+    networkChosen(str, str)  the user chose another network (or activation, or dataset): (model, dataset).
+                             The panel makes it a visible switch of the network on screen.
+    """
+
+    networkChosen = Signal(str, str)
 
     def __init__(self, parent=None) -> None:
         super().__init__("Training settings", parent)
@@ -134,6 +142,9 @@ class TrainingSettings(QGroupBox):
         # The rate follows the recipe (default_lr: the optimizer's, / sqrt(epochs)) until the user types one.
         self._lr_is_default, self._setting_lr = True, False
         self.lr_spin.valueChanged.connect(self._on_lr_changed)
+        self.lr_note = QLabel("", objectName="trainLearningRateNote")
+        self.lr_note.setWordWrap(True)
+        self.lr_note.setToolTip("The learning rate this run will use, and whether it follows the epochs.")
 
         self.schedule_combo = QComboBox(objectName="trainSchedule")
         for i, name in enumerate(SCHEDULES):
@@ -182,6 +193,10 @@ class TrainingSettings(QGroupBox):
         self.dataset_combo.currentIndexChanged.connect(self._enable_mirror)
         self._enable_mirror()
         self._enable_activation()
+        for combo in (self.model_combo, self.activation_combo, self.dataset_combo):  # the user's choices only
+            combo.activated.connect(
+                lambda _index: self.networkChosen.emit(self._model_name(), self.dataset_combo.currentData())
+            )
 
         self.device_combo = QComboBox(objectName="trainDevice")
         self.device_combo.addItem(f"Auto ({device_label(resolve_device('auto'))})", "auto")
@@ -212,6 +227,7 @@ class TrainingSettings(QGroupBox):
         grid.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self._grid, self._columns = grid, 0
         self._arrange(2)
+        self._show_lr_note()
 
     def _arrange(self, columns: int) -> None:
         if columns == self._columns:
@@ -221,6 +237,7 @@ class TrainingSettings(QGroupBox):
             grid.removeWidget(label)
             grid.removeWidget(widget)
         grid.removeWidget(self._checks)
+        grid.removeWidget(self.lr_note)
         for i, (label, widget) in enumerate(self._pairs):
             row, col = divmod(i, columns)
             grid.addWidget(label, row, 2 * col)
@@ -228,8 +245,10 @@ class TrainingSettings(QGroupBox):
         n = len(self._pairs)
         if columns == 2:
             grid.addWidget(self._checks, n // 2, 2, 1, 2)  # under the right-hand labels: no wider
+            grid.addWidget(self.lr_note, n // 2 + 1, 0, 1, 4)
         else:
             grid.addWidget(self._checks, n, 0, 1, 2)
+            grid.addWidget(self.lr_note, n + 1, 0, 1, 2)
         for col in range(4):
             grid.setColumnStretch(col, 1 if col in (1, 3) and col < 2 * columns else 0)
 
@@ -302,6 +321,18 @@ class TrainingSettings(QGroupBox):
             if index >= 0:
                 combo.setCurrentIndex(index)
 
+    def _show_lr_note(self) -> None:
+        """Say which rate the run will use, and that it follows the epochs until the user types one."""
+        optimizer, epochs = self.optimizer_combo.currentData(), self.epochs_spin.value()
+        rate = self.lr_spin.value()
+        if self._lr_is_default and optimizer in DEFAULT_LR:
+            base = DEFAULT_LR[optimizer]
+            how = ("the recipe's rate for one epoch" if epochs == 1 else
+                   f"follows the epochs: {base:g} / √{epochs}; type a rate to keep it fixed")  # fmt: skip
+            self.lr_note.setText(f"Learning rate used: {rate:.3g} ({how}).")
+        else:
+            self.lr_note.setText(f"Learning rate used: {rate:.3g} (yours: it stays whatever the epochs).")
+
     def _on_optimizer_changed(self) -> None:
         self._lr_is_default = True  # another optimizer: its own default rate again
         self._show_default_lr()
@@ -313,7 +344,9 @@ class TrainingSettings(QGroupBox):
                 default_lr(self.optimizer_combo.currentData(), self.epochs_spin.value(), self.model_combo.currentData())
             )
             self._setting_lr = False
+        self._show_lr_note()
 
     def _on_lr_changed(self, _value: float) -> None:
         if not self._setting_lr:
             self._lr_is_default = False  # the user's own rate stays, whatever the epochs
+            self._show_lr_note()
