@@ -43,6 +43,10 @@ class EventGroup:
         for name in names:
             setattr(self, name, Event(name))
 
+    def __getattr__(self, name: str) -> Event:
+        """Only reached for a name not given to ``__init__`` (tells the type checker the names are events)."""
+        raise AttributeError(f"no event named {name!r}")
+
     def disconnect_all(self, callback: Callable) -> None:
         for name in self.names:
             getattr(self, name).disconnect(callback)

@@ -81,7 +81,7 @@ class TrainConfig:
         if self.betas is not None:
             if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
                 raise CnnvizError("Betas must be two numbers (beta1, beta2).")
-            self.betas = tuple(self.betas)  # a list from JSON metadata compares equal to a new config's
+            self.betas = (self.betas[0], self.betas[1])  # a list from JSON metadata compares equal to a new config's
         for name in ("nesterov", "augment", "mirror", "cycle_momentum"):
             if not isinstance(getattr(self, name), bool):
                 raise CnnvizError(f"{name.replace('_', ' ').capitalize()} must be True or False.")
@@ -421,6 +421,7 @@ def train(
         if kept.step == 0:
             where = "no weights saved during the run still scored above chance, so the weights from before the run were restored"
         else:
+            assert kept.test_accuracy is not None  # restore_best measured every copy it returns after the start
             where = (f"the weights of batch {kept.step} were restored "
                      f"({100 * kept.test_accuracy:.2f}% on the test set)")  # fmt: skip
         return ended("diverged", f"Training diverged: {what}; {where}. Try a smaller learning rate.", kept.step)
@@ -493,4 +494,5 @@ def train(
             seconds=seconds,
         )
     model.eval()
+    assert test_accuracy is not None  # epochs >= 1, and every epoch ends with a test evaluation
     yield ended("completed", f"Trained {epochs_done} epoch(s): test accuracy {100 * test_accuracy:.2f}%.")

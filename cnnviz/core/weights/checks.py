@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import Any
 from pathlib import Path
 
 import torch
@@ -54,7 +55,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _fraction(value: object) -> bool:
+def _fraction(value: Any) -> bool:
     return _is_number(value) and 0 <= value <= 1
 
 
