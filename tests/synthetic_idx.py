@@ -65,7 +65,7 @@ def write_dataset(root: Path, dataset: str, n_train: int, n_test: int, seed: int
     raw = root / FOLDERS[dataset] / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
-        labels = np.arange(n, dtype=np.uint8) % 10
+        labels = (np.arange(n) % 10).astype(np.uint8)
         rng.shuffle(labels)
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", glyphs(labels, _CODES[dataset], rng))
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels)
