@@ -72,7 +72,7 @@ def write_dataset(root: Path, dataset: str, n_train: int, n_test: int, seed: int
     return root
 
 
-def write_both(root: Path, n_train: int = 600, n_test: int = 200) -> Path:
+def write_both(root: Path, n_train: int = 1200, n_test: int = 200) -> Path:
     """MNIST and Fashion-MNIST stand-ins side by side in ``root`` (a data folder like CNNVIZ_DATA_DIR)."""
     for offset, dataset in enumerate(FOLDERS):
         write_dataset(root, dataset, n_train, n_test, seed=offset)

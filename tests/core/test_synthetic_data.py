@@ -11,9 +11,9 @@ def test_both_datasets_load_through_the_real_reader(small_data_dir):
     for dataset in ("mnist", "fashion-mnist"):
         images, labels = load_split(dataset, True, small_data_dir)
         test_images, test_labels = load_split(dataset, False, small_data_dir)
-        assert len(images) == 600 and len(test_images) == 200
-        assert tuple(images.shape[-2:]) == (28, 28) and len(labels) == 600 and len(test_labels) == 200
-        assert np.bincount(np.asarray(labels), minlength=10).tolist() == [60] * 10  # balanced classes
+        assert len(images) == 1200 and len(test_images) == 200
+        assert tuple(images.shape[-2:]) == (28, 28) and len(labels) == 1200 and len(test_labels) == 200
+        assert np.bincount(np.asarray(labels), minlength=10).tolist() == [120] * 10  # balanced classes
     digits, _ = load_split("mnist", True, small_data_dir)
     fashion, _ = load_split("fashion-mnist", True, small_data_dir)
     assert not torch.equal(digits, fashion)
