@@ -39,3 +39,6 @@ def small_data_dir(tmp_path_factory) -> Path:
     from synthetic_idx import write_both
 
     return write_both(tmp_path_factory.mktemp("small-data"))
+
+
+pytest_plugins = ["pytester"]  # tests/qt/test_leak_checks.py runs a leaking test in a child pytest

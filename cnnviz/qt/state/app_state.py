@@ -159,11 +159,15 @@ class AppState(QObject):
         """Adopt a session: its events become this object's signals."""
         self.session = session
         ev = session.events
-        ev.network_changed.connect(self._on_network_changed)
-        ev.weights_changed.connect(self._on_weights_changed)
-        ev.result_ready.connect(self._on_result_ready)
-        ev.training_started.connect(self.trainingStarted.emit)
-        ev.training_finished.connect(self.trainingFinished.emit)
+        subscriptions = [
+            (ev.network_changed, self._on_network_changed), (ev.weights_changed, self._on_weights_changed),
+            (ev.result_ready, self._on_result_ready), (ev.training_started, self.trainingStarted.emit),
+            (ev.training_finished, self.trainingFinished.emit),
+        ]  # fmt: skip
+        for event, callback in subscriptions:
+            event.connect(callback)
+        # The session may outlive the window (a test, a script): a deleted state must not be called.
+        self.destroyed.connect(lambda: [event.disconnect(callback) for event, callback in subscriptions])
         self.sessionReady.emit()
         self._on_network_changed()
 
