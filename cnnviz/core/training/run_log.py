@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import csv
 import math
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 

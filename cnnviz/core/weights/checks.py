@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
