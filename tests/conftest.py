@@ -28,3 +28,17 @@ def data_dir() -> Path:
             pytest.fail(f"CI must have the real datasets: {exc}")
         pytest.skip(str(exc))
     return path
+
+
+@pytest.fixture(scope="session")
+def small_data_dir(tmp_path_factory) -> Path:
+    """A data folder with small, learnable MNIST and Fashion-MNIST stand-ins (tests/synthetic_idx.py).
+
+    1,200 training and 200 test images each (13 batches an epoch at the default batch size): for tests that need *a* dataset, not MNIST's accuracy.
+    """
+    from synthetic_idx import write_both
+
+    return write_both(tmp_path_factory.mktemp("small-data"))
+
+
+pytest_plugins = ["pytester"]  # tests/qt/test_leak_checks.py runs a leaking test in a child pytest

@@ -51,22 +51,24 @@ def test_failures_are_one_line_without_traceback(args, message):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.slow
-def test_train_is_repeatable_then_eval(tmp_path, data_dir):
+def test_train_is_repeatable_then_eval(tmp_path, small_data_dir):
+    """Same seed, same weights, in two processes (MNIST's accuracy is tests/core/test_training.py's)."""
     from safetensors.torch import load_file
+
+    data = ("--data-dir", str(small_data_dir))
 
     runs = []
     for name in ("a", "b"):  # two processes: each starts torch's generator from its own random seed
         weights = tmp_path / f"lenet-{name}.safetensors"
-        out = _cnnviz("train", "--model", "lenet", "--epochs", "1", "--batch-size", "256", "--out", str(weights))
+        out = _cnnviz("train", "--model", "lenet", "--epochs", "1", "--batch-size", "64", "--out", str(weights), *data)
         assert out.returncode == 0, out.stderr
         assert "epoch 1/1" in out.stdout + out.stderr
         runs.append(load_file(weights))
     assert all(np.array_equal(runs[0][k].numpy(), runs[1][k].numpy()) for k in runs[0])
-    report = json.loads(_cnnviz("eval", "--weights", str(weights), "--json").stdout)
+    report = json.loads(_cnnviz("eval", "--weights", str(weights), "--json", *data).stdout)
     assert report["model"] == "lenet" and report["dataset"] == "mnist"
     assert report["accuracy"] == pytest.approx(report["metadata_test_accuracy"], abs=5e-4)
-    assert report["accuracy"] > 0.95
+    assert report["accuracy"] > 0.3  # learned: chance is 0.1
 
 
 def test_recorded_recipe_becomes_the_command_that_reproduces_it():

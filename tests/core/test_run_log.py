@@ -84,20 +84,20 @@ def test_labels_say_only_what_differs():
     )
 
 
-def test_cnnviz_train_log_writes_the_same_columns(tmp_path, data_dir, capsys):
+def test_cnnviz_train_log_writes_the_same_columns(tmp_path, small_data_dir, capsys):
     from cnnviz.cli.commands import main
 
     log_path, weights = tmp_path / "run.csv", tmp_path / "w.safetensors"
-    # One epoch of the small modern LeNet in large batches: 30 batches, a few seconds.
-    code = main(["train", "--model", "lenet", "--epochs", "1", "--batch-size", "2048", "--data-dir", str(data_dir),
+    # One epoch of the small modern LeNet on the 1,200 synthetic images: 30 batches, a second or two.
+    code = main(["train", "--model", "lenet", "--epochs", "1", "--batch-size", "40", "--data-dir", str(small_data_dir),
                  "--device", "cpu", "--out", str(weights), "--log", str(log_path)])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     rows = _read(log_path)
     assert tuple(rows[0]) == COLUMNS
-    assert len(rows) == 1 + 30  # ceil(60000 / 2048) batches
+    assert len(rows) == 1 + 30  # 1200 / 40 batches
     assert [int(r[1]) for r in rows[1:]] == list(range(1, 31))
     last = dict(zip(COLUMNS, rows[-1], strict=True))
-    assert 0.5 < float(last["test_accuracy"]) <= 1 and float(last["train_accuracy"]) > 0
+    assert 0.2 < float(last["test_accuracy"]) <= 1  # learned: chance is 0.1 and float(last["train_accuracy"]) > 0
     assert all(r[8] == "" for r in rows[1:-1])  # one epoch: one test accuracy
     assert "Wrote 30 batches" in capsys.readouterr().out
 

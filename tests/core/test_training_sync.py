@@ -53,9 +53,9 @@ def test_one_read_back_per_report_and_per_evaluation(data_dir, host_reads, inter
         assert len(reports) == 40
 
 
-def test_reports_cover_every_batch_once_in_order(data_dir):
-    config = TrainConfig(device="cpu", batch_size=6000, epochs=2)  # 10 batches an epoch
-    events = list(train(config, data_dir=data_dir, report_interval=3600.0, max_steps=15))
+def test_reports_cover_every_batch_once_in_order(small_data_dir):
+    config = TrainConfig(device="cpu", batch_size=120, epochs=2)  # 10 batches an epoch of the 1,200 images
+    events = list(train(config, data_dir=small_data_dir, report_interval=3600.0, max_steps=15))
     reports = [e for e in events if isinstance(e, BatchStats)]
     assert [list(r.steps) for r in reports] == [list(range(1, 11)), list(range(11, 16))]  # never across epochs
     assert [r.epoch for r in reports] == [1, 2]

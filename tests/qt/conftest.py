@@ -8,7 +8,7 @@ import time
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QSettings, Qt, QThread
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QSettings, Qt, QThread, QTimer
 from PySide6.QtWidgets import QApplication
 
 # Qt's own helper windows that come and go by themselves.
@@ -22,30 +22,72 @@ def _address(obj) -> int:
     return shiboken6.getCppPointer(obj)[0]
 
 
-def _running_qthreads() -> list[QThread]:
+def _is_event(obj) -> bool:
+    """A core event (cnnviz.core.session.events) or a psygnal signal instance: both count subscribers with len()."""
+    kind = type(obj)
+    return (kind.__module__ == "cnnviz.core.session.events" and kind.__name__ == "Event") or (
+        kind.__name__ == "SignalInstance" and kind.__module__.startswith("psygnal")
+    )
+
+
+def _live_objects() -> tuple[list[QThread], list[QTimer], list]:
+    """Running QThreads, active QTimers and the live events, in one pass over the heap."""
     main = QCoreApplication.instance().thread()
-    found = []
+    threads, timers, events = [], [], []
     for obj in gc.get_objects():
         # type(), not isinstance(): the latter reads __class__, which wakes lazy torch attributes.
-        if issubclass(type(obj), QThread) and shiboken6.isValid(obj) and obj is not main:
-            try:
-                if obj.isRunning():
-                    found.append(obj)
-            except RuntimeError:  # deleted under our feet
-                pass
-    return found
+        kind = type(obj)
+        try:
+            if issubclass(kind, QThread):
+                if shiboken6.isValid(obj) and obj is not main and obj.isRunning():
+                    threads.append(obj)
+            elif issubclass(kind, QTimer):
+                if shiboken6.isValid(obj) and obj.isActive():
+                    timers.append(obj)
+            elif _is_event(obj):
+                events.append(obj)
+        except RuntimeError:  # deleted under our feet
+            pass
+    return threads, timers, events
+
+
+def _owner_gone(callback) -> bool:
+    """True if the callback is a method of a Qt object that has been deleted (a view that is gone).
+
+    Only bound methods count: a test's own lambdas may outlive the widgets they mention.
+    """
+    owner = getattr(callback, "__self__", None)
+    return isinstance(owner, shiboken6.Shiboken.Object) and not shiboken6.isValid(owner)
+
+
+def _dead_subscribers(events) -> list[tuple[object, object]]:
+    """(event, callback) pairs whose callback's Qt object is deleted: it would run on a dead view."""
+    return [(e, cb) for e in events for cb in list(getattr(e, "_callbacks", ())) if _owner_gone(cb)]
+
+
+def _timer_name(timer: QTimer) -> str:
+    parent = timer.parent()
+    owner = f" of {type(parent).__name__}" if parent is not None else " without a parent"
+    return f"{timer.objectName() or 'QTimer'}{owner} ({timer.interval()} ms)"
 
 
 @pytest.fixture(autouse=True)
 def no_leaked_windows_or_threads(qapp):
-    """Fail a test that leaves a top-level window alive or a thread running.
+    """Fail a test that leaves a top-level window alive, a thread running, a QTimer ticking or an event subscriber.
 
     pytest-qt closes and schedules deletion of widgets given to
     ``qtbot.addWidget`` before fixtures are torn down, so by now every window
-    a test made properly is gone.
+    a test made properly is gone, and with it its timers; and no session event
+    still calls a method of a deleted view (an event that outlives the test is
+    fine: pytest itself holds fixture values until the end).
     """
     windows_before = {_address(w) for w in QApplication.topLevelWidgets()}
     threads_before = set(threading.enumerate())
+    gc.collect()
+    _, timers, events = _live_objects()
+    timers_before = {_address(t) for t in timers}
+    dead_before = {(id(e), id(cb)) for e, cb in _dead_subscribers(events)}
+    del timers, events
     yield
     deadline = time.monotonic() + 3.0
     while True:
@@ -60,8 +102,11 @@ def no_leaked_windows_or_threads(qapp):
             and (w.isVisible() or w.windowType() not in _POPUPS)
         ]
         threads = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-        qthreads = _running_qthreads()
-        if not (windows or threads or qthreads) or time.monotonic() > deadline:
+        qthreads, timers, events = _live_objects()
+        timers = [t for t in timers if _address(t) not in timers_before]
+        subscribers = [(e, cb) for e, cb in _dead_subscribers(events) if (id(e), id(cb)) not in dead_before]
+        del events
+        if not (windows or threads or qthreads or timers or subscribers) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
     problems = []
@@ -78,6 +123,17 @@ def no_leaked_windows_or_threads(qapp):
         problems.append("Python threads still running: " + ", ".join(t.name for t in threads))
     if qthreads:
         problems.append("QThreads still running: " + ", ".join(t.objectName() or repr(t) for t in qthreads))
+    if timers:
+        problems.append("QTimers still active: " + ", ".join(_timer_name(t) for t in timers))
+        for t in timers:  # do not let one leak fail the following tests too
+            t.stop()
+    if subscribers:
+        problems.append(
+            "event subscribers whose Qt object is deleted: "
+            + ", ".join(f"{getattr(e, 'name', '?')} -> {getattr(cb, '__qualname__', cb)!r}" for e, cb in subscribers)
+        )
+        for e, cb in subscribers:
+            e.disconnect(cb)
     if problems:
         pytest.fail("; ".join(problems))
 

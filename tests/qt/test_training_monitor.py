@@ -22,11 +22,11 @@ from cnnviz.qt.training.monitor import TrainingMonitor
 
 REPO = Path(__file__).resolve().parents[2]
 STEPS = -(-60_000 // TrainConfig().batch_size)  # one MNIST epoch at the default batch size
+SMALL_STEPS = -(-1_200 // TrainConfig().batch_size)  # one epoch of the small synthetic dataset (small_data_dir)
 RUN_TIMEOUT_MS = 120_000  # one LeNet epoch takes ~5 s alone; colleagues may be using both cores
 
 
-@pytest.fixture
-def monitor(qtbot, data_dir):
+def _monitor(qtbot, data_dir):
     session = ModelSession("lenet", data_dir=data_dir)  # the modern LeNet: TrainConfig's own default network
     widget = TrainingMonitor(session)
     qtbot.addWidget(widget)
@@ -37,6 +37,18 @@ def monitor(qtbot, data_dir):
     widget.shutdown()
     assert not widget.is_running()
     assert all(not t.is_alive() for t in threads), "a training thread outlived its test"
+
+
+@pytest.fixture
+def monitor(qtbot, data_dir):
+    """The panel on real MNIST: for runs that are stopped or paused mid-epoch."""
+    yield from _monitor(qtbot, data_dir)
+
+
+@pytest.fixture
+def small_monitor(qtbot, small_data_dir):
+    """The panel on the small synthetic dataset: for runs that go to the end."""
+    yield from _monitor(qtbot, small_data_dir)
 
 
 def click(qtbot, widget, name):
@@ -125,7 +137,7 @@ def test_progress_then_stop_within_a_batch(qtbot, monitor):
     assert "images/s" in monitor.progress_bar.text() and "ETA" in monitor.progress_bar.text()
 
     seen = monitor.progress_bar.value()
-    with qtbot.waitSignal(monitor.trainingFinished, timeout=10_000) as blocker:
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=30_000) as blocker:
         click(qtbot, monitor, "trainStop")
     result = blocker.args[0]
     assert result.reason == "stopped", result
@@ -139,14 +151,17 @@ def test_progress_then_stop_within_a_batch(qtbot, monitor):
 
 def test_pause_halts_the_step_counter_and_resume_continues(qtbot, monitor):
     monitor.start()
-    wait_for_batches(qtbot, monitor, at_least=5)
+    wait_for_batches(qtbot, monitor, at_least=1)
+    began = time.perf_counter()
+    first = wait_for_batches(qtbot, monitor, at_least=5)
+    per_batch = (time.perf_counter() - began) / max(first - 1, 1)  # this machine's pace now, not a guess
     pause = click(qtbot, monitor, "trainPause")
     assert pause.text() == "Resume"
     qtbot.waitUntil(lambda: monitor.status_label.text().startswith("Paused"), timeout=10_000)
     assert monitor.progress_bar.text().endswith("paused") and "ETA" not in monitor.progress_bar.text()
     paused_at = monitor.progress_bar.value()
     assert monitor.is_paused()
-    qtbot.wait(700)  # more than a hundred batches' time on this CPU
+    qtbot.wait(int(1000 * min(max(10 * per_batch, 0.2), 5.0)))  # ten batches' time: a running loop would move
     assert monitor.progress_bar.value() == paused_at
     assert monitor.curves._loss.n == paused_at  # every batch so far was flushed before the pause
 
@@ -168,20 +183,22 @@ def test_stop_while_paused(qtbot, monitor):
     assert blocker.args[0].reason == "stopped"
 
 
-@pytest.mark.slow
-def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor):
+def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, small_monitor):
+    """A whole run through the panel (MNIST's accuracy is tests/core/test_one_epoch.py's)."""
+    monitor = small_monitor
     changed = []
     monitor.session.events.network_changed.connect(lambda: changed.append(monitor.session.source))
     with qtbot.waitSignal(monitor.trainingFinished, timeout=RUN_TIMEOUT_MS) as blocker:
         monitor.start()
     result = blocker.args[0]
     assert result.reason == "completed", result
-    assert result.test_accuracy > 0.95
-    assert result.steps == STEPS and result.epochs_completed == 1
+    assert result.test_accuracy > 0.3  # learned: chance is 0.1
+    assert result.steps == SMALL_STEPS and result.epochs_completed == 1
     assert f"{100 * result.test_accuracy:.2f} %" in monitor.accuracy_label.text()
 
     confusion = np.asarray(result.confusion)
-    assert confusion.shape == (10, 10) and confusion.sum() == 10_000
+    assert confusion.shape == (10, 10) and confusion.sum() == 200  # the whole test set, once
+    assert np.trace(confusion) == round(result.test_accuracy * 200)
     assert (monitor.confusion_view.confusion == confusion).all()
     assert result.class_names == [str(d) for d in range(10)]
 
@@ -193,12 +210,12 @@ def test_full_epoch_completes_and_the_session_adopts_the_weights(qtbot, monitor)
 
     # The throttled worker lost no batch: one loss point per batch, in order.
     steps, losses = monitor.curves._loss.view()
-    assert np.array_equal(steps, np.arange(1, STEPS + 1))
+    assert np.array_equal(steps, np.arange(1, SMALL_STEPS + 1))
     smoothed = monitor.curves._loss_ema.view()[1]
-    assert smoothed[-1] < 0.5 * smoothed[0]
+    assert smoothed[-1] < smoothed[0]
     epochs, test_acc = monitor.curves.test_accuracy_curve.getData()
-    assert list(epochs) == [1.0] and test_acc[0] > 95
-    assert monitor.progress_bar.value() == STEPS
+    assert list(epochs) == [1.0] and test_acc[0] == pytest.approx(100 * result.test_accuracy)
+    assert monitor.progress_bar.value() == SMALL_STEPS
     assert not monitor.is_running()
 
 
@@ -244,10 +261,11 @@ def test_live_weights_stop_when_the_user_loads_another_model(qtbot, monitor):
     updates = []
     monitor.session.events.weights_changed.connect(lambda: updates.append(time.perf_counter()))
     monitor.start()
-    qtbot.waitUntil(lambda: len(updates) >= 1, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(updates) >= 2, timeout=RUN_TIMEOUT_MS)
+    gap = updates[-1] - updates[-2]  # how often live weights arrive on this machine now
     monitor.session.load_pretrained("lenet5", "mnist")  # what File > Open would do
     count = len(updates)
-    qtbot.wait(1200)
+    qtbot.wait(int(1000 * min(max(3 * gap, 0.3), 10.0)))  # three updates' time
     assert len(updates) == count  # the user's model is not overwritten
     with qtbot.waitSignal(monitor.trainingFinished, timeout=10_000) as blocker:
         monitor.stop()
@@ -259,7 +277,7 @@ def test_shutdown_mid_training_stops_and_joins_the_thread(qtbot, monitor):
     wait_for_batches(qtbot, monitor)
     thread = monitor._thread
     assert thread.is_alive()
-    monitor.shutdown()
+    monitor.shutdown()  # returns once the thread has ended (a hang fails by pytest-timeout)
     assert not thread.is_alive() and not thread.abandoned
     assert not monitor.is_running() and monitor.start_button.isEnabled()
     monitor.shutdown()  # idempotent

@@ -139,12 +139,12 @@ def back(
             rows, cols = region if region is not None else (None, None)
             if not isinstance(child, POINTWISE):
                 channel = None
-        return (rows, cols) if rows is not None else full
+        return (rows, cols) if rows is not None and cols is not None else full
     with torch.no_grad():
         y = module(x.clone())
     if y.dim() != 4:
         return full  # a vector: every input pixel may matter
-    if rows is None:
+    if rows is None or cols is None:
         rows, cols = (0, y.shape[-2] - 1), (0, y.shape[-1] - 1)
     if isinstance(module, POINTWISE):
         return rows, cols

@@ -144,6 +144,10 @@ class EventGroup:
         for name, types in declared.items():
             setattr(self, name, Event(name, *types, on_failure=self.callback_failed.emit))
 
+    def __getattr__(self, name: str) -> Event:
+        """Only reached for a name not given to ``__init__`` (tells the type checker the names are events)."""
+        raise AttributeError(f"no event named {name!r}")
+
     def disconnect_all(self, callback: Callable) -> None:
         for name in (*self.names, "callback_failed"):
             getattr(self, name).disconnect(callback)

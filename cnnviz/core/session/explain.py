@@ -10,6 +10,8 @@ like live training does: feature maps, kernels and prediction follow.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from cnnviz.core.errors import CnnvizError
@@ -21,6 +23,14 @@ NOT_WHILE_TRAINING = "Kernels cannot be edited while the network trains: stop th
 
 class ExplainMixin:
     """Methods of ``ModelSession`` for the unit inspector and the kernel editor."""
+
+    if TYPE_CHECKING:  # ModelSession's attributes that these methods use
+        model: Any
+        result: Any
+        events: Any
+
+        @property
+        def training(self) -> bool: ...
 
     # -- one unit --------------------------------------------------------------------------
     def explain_unit(self, stage: str, channel: int, y: int = 0, x: int = 0) -> dict | None:

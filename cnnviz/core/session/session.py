@@ -350,10 +350,11 @@ class ModelSession(ExplainMixin):
         False, and nothing changes, if no run is going or the user has put another network on
         screen since it started: live weights never overwrite what the user chose.
         """
-        if not self.training or self.model is not self._run_model:
+        run_model = self._run_model
+        if not self.training or run_model is None or self.model is not run_model:
             return False
         with torch.no_grad():
-            self.model.load_state_dict(weights)
+            run_model.load_state_dict(weights)
         self.source_kind, self.source = "training", f"training (live, batch {step:,})"
         self.events.weights_changed.emit()
         return True
@@ -384,6 +385,7 @@ class ModelSession(ExplainMixin):
             if end.steps:
                 end.message += f" The network from before the run ({before.source}) is back."
         else:
+            assert end.model is not None  # go_back otherwise
             metadata = dict(end.metadata or {})
             # A stopped or diverged run was evaluated only if no batch ran after its last evaluation.
             if end.reason != "completed" and end.test_accuracy is None:

@@ -354,6 +354,7 @@ def train(
         if kept.step == 0:
             where = "no weights saved during the run still scored above chance, so the weights from before the run were restored"
         else:
+            assert kept.test_accuracy is not None  # restore_best measured every copy it returns after the start
             where = (f"the weights of batch {kept.step} were restored "
                      f"({100 * kept.test_accuracy:.2f}% on the test set)")  # fmt: skip
         return ended("diverged", f"Training diverged: {what}; {where}. Try a smaller learning rate.", kept.step)
@@ -427,4 +428,5 @@ def train(
             confusion=confusion,
         )
     model.eval()
+    assert test_accuracy is not None  # epochs >= 1, and every epoch ends with a test evaluation
     yield ended("completed", f"Trained {epochs_done} epoch(s): test accuracy {100 * test_accuracy:.2f}%.")

@@ -98,7 +98,7 @@ class Rollback:
 
     def sound_up_to(self, step: int) -> None:
         """Every loss up to ``step`` (computed with the weights after ``step - 1``) was sound."""
-        if self._has_candidate and self._candidate.step < step:
+        if self._has_candidate and self._candidate.step is not None and self._candidate.step < step:
             self.good, self._candidate = self._candidate, self.good  # promote without a copy
             self._has_good, self._has_candidate = True, False
 

@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -147,8 +148,9 @@ def write_csv(logs: list[RunLog], path: str | Path, names: list[str] | None = No
 
 
 # -- labels: what a run is, and what tells it apart from others --------------------------------
-_OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
-_SCHEDULES = {"onecycle": "one-cycle", "cosine": "cosine", "constant": "constant lr"}
+_OPTIMIZERS: dict[Any, str] = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD"}
+_STARTS: dict[Any, str] = {"current": "continued", "scratch": "from scratch"}
+_SCHEDULES: dict[Any, str] = {"onecycle": "one-cycle", "cosine": "cosine", "constant": "constant lr"}
 
 
 _ORDER = ("model", "dataset", "activation", "optimizer", "schedule", "epochs", "batch_size", "weight_decay", "augment",
@@ -182,7 +184,7 @@ def _parts(s: dict) -> dict[str, str]:
         "augment": "augmented" if s.get("augment") else "not augmented",
         "mirror": "mirrored" if s.get("mirror") else "not mirrored",
         "label_smoothing": f"label smoothing {s.get('label_smoothing', 0):g}",
-        "start": {"current": "continued", "scratch": "from scratch"}.get(s.get("start"), str(s.get("start", ""))),
+        "start": _STARTS.get(s.get("start"), str(s.get("start", ""))),
         "seed": f"seed {s.get('seed')}",
         "device": str(s.get("device", "")),
     }

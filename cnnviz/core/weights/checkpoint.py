@@ -138,7 +138,7 @@ def _read_header(path: Path) -> tuple[dict, dict[str, tuple]]:
     return _header(path, head, size)
 
 
-def _read_safetensors(path: Path) -> tuple[dict, dict[str, tuple], bytes]:
+def _read_safetensors(path: Path) -> tuple[Metadata, dict[str, tuple], bytes]:
     """Metadata (checked), shapes and the file's bytes, read once."""
     data = read_regular(path, what="weights file", limit=MAX_FILE_BYTES, error=CheckpointError)
     raw_meta, shapes = _header(path, data, len(data))

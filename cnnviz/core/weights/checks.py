@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,7 +55,7 @@ def _is_number(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _fraction(value: object) -> bool:
+def _fraction(value: Any) -> bool:
     return _is_number(value) and 0 <= value <= 1
 
 
