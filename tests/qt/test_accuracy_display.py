@@ -1,0 +1,35 @@
+"""One truth on screen (issue 17, item 4, display side): the accuracy shown is that of the weights on screen."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_an_edited_kernel_says_edited_not_evaluated_and_a_reset_brings_the_figure_back(qtbot, window):
+    session = window.session
+    assert window.status_accuracy.text().startswith("Test accuracy: 99.")
+    assert "99." in window.model_picker.currentText()
+    kernel = window.session.kernel_for_editor(0, 0)["kernel"]
+    session.edit_first_kernel(0, 0, np.zeros_like(kernel))
+    qtbot.waitUntil(lambda: "edited" in window.status_accuracy.text(), timeout=5000)
+    assert window.status_accuracy.text() == "Test accuracy: edited, not evaluated"
+    assert window.model_picker.currentText().endswith("edited, not evaluated")
+    assert "99." not in window.model_picker.currentText()
+    session.reset_first_kernel()
+    qtbot.waitUntil(lambda: "99." in window.status_accuracy.text(), timeout=5000)
+    assert "99." in window.model_picker.currentText()
+
+
+def test_the_accuracy_text_rule():
+    from types import SimpleNamespace
+
+    from cnnviz.qt.app.status_bar import accuracy_text
+
+    def session(acc, edited=()):
+        return SimpleNamespace(test_accuracy=acc, model=object(), edited_kernels=lambda: list(edited))
+
+    assert accuracy_text(session(0.99361)) == "99.36%"
+    assert accuracy_text(session(0.99361), digits=1) == "99.4%"
+    assert accuracy_text(session(None)) == "not evaluated"
+    assert accuracy_text(session(float("nan"))) == "not evaluated"
+    assert accuracy_text(session(0.99, edited=[(0, 0)])) == "edited, not evaluated"
