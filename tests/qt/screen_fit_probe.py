@@ -101,7 +101,12 @@ def main() -> int:
             wait(600)
             report[f"presentation-{name}"] = snapshot(window)
         window.set_presentation_mode(False)
-        wait(1500)
+        for _ in range(50):  # the window manager gives the window its size back (seconds, on a busy machine)
+            wait(100)
+            if rect(window.geometry()) == before[1]:
+                break
+        wait(300)
+        report["layout_before_after"] = [before, (visible_docks(window), rect(window.geometry()))]
         report["window_restored"] = rect(window.geometry()) == before[1]
         report["docks_restored"] = visible_docks(window) == before[0]
         report["workspace_after"] = window.current_workspace()

@@ -120,6 +120,7 @@ def test_leaving_presentation_restores_the_dock_state_exactly(qtbot, window):
     window.set_presentation_mode(False)
     qtbot.wait(600)
     assert window.current_workspace() == "Why"
+    assert window.size() == size
     assert bytes(window.saveState()) == before
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabBar, QTabWidget, QToolTip, QWidget
 
-from cnnviz.qt.app.workspaces import SHORT_TITLES, WORKSPACES, PanelDock, Workspaces
+from cnnviz.qt.app.workspaces import SHORT_TITLES, STACKED, WORKSPACES, PanelDock, Workspaces
 from cnnviz.qt.widgets.style import BASE_POINT_SIZE, PRESENTATION_SCALE
 
 DEFAULT_SIZE = QSize(1600, 1000)
@@ -36,6 +36,9 @@ class DockLayout(QObject):
         self._was_maximized = False
         self._state_before_presentation = None
         self._workspace_before_presentation = ""
+        self._size_before_presentation = QSize()
+        self._restore_on_resize = False
+        window.installEventFilter(self)
         self.focus_index = 0  # which of the workspace's panels presentation mode shows on a small screen
         self.workspaces = Workspaces(window, self.default_layout)
         self.workspaces.changed.connect(self._on_workspace_changed)
@@ -156,8 +159,8 @@ class DockLayout(QObject):
         name = self.workspaces.workspace_of(dock)
         if name is not None and name != self.workspaces.current:
             self.workspaces.show(name)
-        if self.presentation and self.compact and name is not None:
-            self.show_focus_panel(self.workspaces.docks(name).index(dock))
+        if self.presentation and self.compact and dock in self.focus_docks():
+            self.show_focus_panel(self.focus_docks().index(dock))
             return
         dock.show()
         dock.raise_here()
@@ -230,19 +233,19 @@ class DockLayout(QObject):
         # On a projector the structure's views join the big ones' tabs (short titles: six fit at 1024 wide);
         # on a monitor they sit under the answer.
         middle, side, below = (mine, [], []) if self.crowded else (mine[:4], mine[4:], [])
-        if name == "Why":  # the method's short form above the six networks, both as wide as can be
+        if name in STACKED:  # the method's short form above the six networks, both as wide as can be
             middle, side, below = mine[:1], [], mine[1:]
         w.addDockWidget(left, w.dock_draw)
         w.splitDockWidget(w.dock_draw, w.dock_input, vertical)
         w.addDockWidget(right, middle[0])
         w.splitDockWidget(middle[0], w.dock_prediction, horizontal)
-        for before, dock in zip(middle, middle[1:]):  # a few short tabs: they fit a projector's column
+        for before, dock in zip(middle, middle[1:], strict=False):  # a few short tabs: they fit a projector's column
             w.tabifyDockWidget(before, dock)
         for dock in below:
             w.splitDockWidget(middle[0], dock, vertical)
         if side:
             w.splitDockWidget(w.dock_prediction, side[0], vertical)
-            for before, dock in zip(side, side[1:]):
+            for before, dock in zip(side, side[1:], strict=False):
                 w.tabifyDockWidget(before, dock)
             side[0].raise_here()
         middle[0].raise_here()
@@ -255,7 +258,8 @@ class DockLayout(QObject):
         if side:
             w.resizeDocks([w.dock_prediction, side[0]], [int(height * 0.45), int(height * 0.55)], vertical)
         if below:
-            w.resizeDocks([middle[0], below[0]], [int(height * 0.3), int(height * 0.7)], vertical)
+            top = 0.42 if self.presentation else 0.3  # the method's form in large type needs its lines
+            w.resizeDocks([middle[0], below[0]], [int(height * top), int(height * (1 - top))], vertical)
         QTimer.singleShot(0, self, self.whole_tab_titles)
 
     def reset_layout(self) -> None:
@@ -276,8 +280,10 @@ class DockLayout(QObject):
 
     # -- presentation mode ------------------------------------------------------------
     def focus_docks(self) -> list[QDockWidget]:
-        """The current workspace's panels, which presentation mode shows one at a time on a small screen."""
-        return self.workspaces.docks(self.workspaces.current)
+        """The current workspace's pages, which presentation mode shows one at a time on a small screen
+        (a workspace whose panels are stacked, not tabbed, is one page)."""
+        docks = self.workspaces.docks(self.workspaces.current)
+        return docks[:1] if self.workspaces.current in STACKED else docks
 
     def toggle_presentation_mode(self) -> None:
         self.set_presentation_mode(not self.presentation)
@@ -307,6 +313,7 @@ class DockLayout(QObject):
             self.workspaces.save(self.compact)
             self.workspaces.remember = False  # presentation's arrangement is not the user's
             self._was_maximized = w.isMaximized()
+            self._size_before_presentation = w.size()
             self._state_before_presentation = w.saveState()
             self._workspace_before_presentation = self.workspaces.current
             self.focus_index = 0
@@ -315,16 +322,22 @@ class DockLayout(QObject):
         else:
             self.workspaces.current = self._workspace_before_presentation
             self.workspaces.actions[self.workspaces.current].setChecked(True)
+            w.showNormal()  # out of full screen first: some window managers ignore full screen -> maximised
             if self._was_maximized:
                 w.showMaximized()
-            else:
-                w.showNormal()
             self._restore_state_before_presentation()
-            # The window manager gives the window its old size back a little later; dock sizes are
-            # shares of the window, so the state is put back again once the size is back.
-            for delay in (0, 100, 400):
-                QTimer.singleShot(delay, self, self._restore_state_before_presentation)
+            # The window manager gives the window its old size back later (on a busy machine, seconds
+            # later); dock sizes are shares of the window, so the state is put back again once it has.
+            self._restore_on_resize = True
+            QTimer.singleShot(5000, self, lambda: setattr(self, "_restore_on_resize", False))
         QTimer.singleShot(0, self, self.whole_tab_titles)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if (self._restore_on_resize and watched is self.window and event.type() == QEvent.Type.Resize
+                and event.size() == self._size_before_presentation):  # fmt: skip
+            self._restore_on_resize = False
+            QTimer.singleShot(0, self, self._restore_state_before_presentation)
+        return False
 
     def _restore_state_before_presentation(self) -> None:
         if self.presentation or self._state_before_presentation is None:
@@ -342,7 +355,8 @@ class DockLayout(QObject):
         self.default_layout()
         width = w.width()
         docks = self.focus_docks()
-        wide = self.workspaces.current == "Train"  # the training form must not scroll sideways
+        # The training form must not scroll sideways; the six networks' tiles need their width in large type.
+        wide = self.workspaces.current in ("Train", "Why")
         if self.compact:
             w.dock_input.hide()
             self.show_focus_panel(self.focus_index)
@@ -358,6 +372,8 @@ class DockLayout(QObject):
         """On a small screen in presentation mode: this panel alone between the drawing and the answer."""
         docks = self.focus_docks()
         self.focus_index = index % len(docks)
+        if self.workspaces.current in STACKED:
+            return
         for i, dock in enumerate(docks):
             dock.setVisible(i == self.focus_index)
         docks[self.focus_index].raise_here()

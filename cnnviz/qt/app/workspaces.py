@@ -28,6 +28,7 @@ WORKSPACES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "Train": ("Train the network on screen and watch it learn", ("dock_training",)),
 }
+STACKED = {"Why"}  # panels one above the other (no tabs): presentation mode shows them together
 # Tab titles on a projector, where Inside's six panels share one tab strip (tooltips say the rest).
 SHORT_TITLES = {"dockFeatureMaps": "Maps", "dockArchitecture": "Diagram", "dockC3": "C3", "dockLayers": "Layers"}
 ALWAYS = ("dock_draw", "dock_input", "dock_prediction")  # the drawing and the answer
@@ -145,7 +146,20 @@ class Workspaces(QObject):
                 dock.show()
         self.changed.emit(name)
         # Docks coming into view must not make the window grow past its screen: it keeps its size.
-        QTimer.singleShot(0, self, lambda: w.isFullScreen() or w.size() == size or w.resize(size))
+        QTimer.singleShot(0, self, lambda: self._keep_size(size))
+
+    def _keep_size(self, size) -> None:
+        w = self.window
+        if w.isFullScreen() or w.size() == size:
+            return
+        if not w.isMaximized():
+            w.resize(size)
+            return
+        area = w.screen().availableGeometry()  # a window manager keeps a maximised window in; Qt alone may not
+        frame, inner = w.frameGeometry(), w.geometry()
+        if not area.contains(frame):
+            w.setGeometry(area.adjusted(inner.left() - frame.left(), inner.top() - frame.top(),
+                                        inner.right() - frame.right(), inner.bottom() - frame.bottom()))  # fmt: skip
 
 
 class PanelDock(QDockWidget):
@@ -165,4 +179,4 @@ class PanelDock(QDockWidget):
         QDockWidget.raise_(self)
 
 
-__all__ = ["SHORT_TITLES", "ALWAYS", "DEFAULT_WORKSPACE", "WORKSPACES", "PanelDock", "Workspaces"]
+__all__ = ["STACKED", "SHORT_TITLES", "ALWAYS", "DEFAULT_WORKSPACE", "WORKSPACES", "PanelDock", "Workspaces"]

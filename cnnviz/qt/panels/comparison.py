@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.qt.state.latest_worker import LatestJobRunner
@@ -91,14 +91,18 @@ class ComparisonView(QWidget):
         name = answer["display_name"] + ("" if answer["trained"] else " (untrained)")
         p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft, p.fontMetrics().elidedText(
             name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
-        p.setFont(big)
-        big_line = p.fontMetrics().height()
         top = answer["top"]
         label = self.class_names[top] if top < len(self.class_names) else str(top)
+        answer_text = f"{label}  {100 * answer['confidence']:.1f}%"
+        scale = 1.5
+        while scale > 0.9 and QFontMetrics(big).horizontalAdvance(answer_text) > r.width():
+            scale -= 0.1  # a narrow card (a projector's large type) shrinks the answer, never cuts "100.0%"
+            big = scaled_font(self.font(), scale, True)
+        p.setFont(big)
+        big_line = p.fontMetrics().height()
         p.setPen(ACCENT)
         p.drawText(QRectF(r.x(), r.y() + line, r.width(), big_line), Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(f"{label}  {100 * answer['confidence']:.1f}%",
-                                              Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+                   p.fontMetrics().elidedText(answer_text, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
         # Ten bars from the bottom up, digit labels under them.
         p.setFont(small)
         label_h = p.fontMetrics().height()
