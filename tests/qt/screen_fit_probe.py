@@ -57,7 +57,8 @@ def snapshot(window) -> dict:
             if is_on_screen(bar) and bar.sizeHint().width() > bar.width() + 1
         ],
         "toolbars_overflowing": [  # a toolbar too narrow for its buttons shows "»"
-            bar.objectName() for bar in window.findChildren(QToolBar)
+            bar.objectName()
+            for bar in window.findChildren(QToolBar)
             if bar.isVisible() and bar.sizeHint().width() > bar.width() + 1
         ],
         "scroll_areas_wider_than_view": [

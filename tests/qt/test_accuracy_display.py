@@ -33,3 +33,31 @@ def test_the_accuracy_text_rule():
     assert accuracy_text(session(None)) == "not evaluated"
     assert accuracy_text(session(float("nan"))) == "not evaluated"
     assert accuracy_text(session(0.99, edited=[(0, 0)])) == "edited, not evaluated"
+
+
+def test_a_wrong_answer_to_a_test_image_is_marked_in_the_prediction(qtbot, window, data_dir):
+    from types import SimpleNamespace
+
+    window.data_dir = data_dir
+    window.test_image_rng = np.random.default_rng(3)  # an easy one: read right
+    assert window.show_random_test_image() or qtbot.waitUntil(lambda: not window.canvas.is_empty(), timeout=30_000)
+    qtbot.waitUntil(lambda: window.true_label is not None and not window.inference_pending(), timeout=30_000)
+    assert window.prediction.bars.true_label == window.true_label
+    assert window.prediction.wrong.isHidden()  # right: nothing to mark
+
+    probs = np.full(10, 0.01)
+    probs[7] = 0.91
+    window.prediction.show_result(SimpleNamespace(probabilities=probs, true_label=2, note=None))
+    assert not window.prediction.wrong.isHidden()
+    assert window.prediction.wrong.text() == "Wrong: the true label is 2"
+    window.prediction.show_result(SimpleNamespace(probabilities=probs, true_label=None, note=None))
+    assert window.prediction.wrong.isHidden()  # a drawing has no known label
+
+
+def test_six_networks_mark_the_cards_that_miss_a_known_label(qtbot, window, data_dir):
+    window.data_dir = data_dir
+    window.test_image_rng = np.random.default_rng(3)
+    window.dock_comparison.raise_()
+    window.show_random_test_image()
+    qtbot.waitUntil(lambda: window.true_label is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: window.comparison.view.true_label == window.true_label, timeout=30_000)
