@@ -61,3 +61,14 @@ def test_six_networks_mark_the_cards_that_miss_a_known_label(qtbot, window, data
     window.show_random_test_image()
     qtbot.waitUntil(lambda: window.true_label is not None, timeout=30_000)
     qtbot.waitUntil(lambda: window.comparison.view.true_label == window.true_label, timeout=30_000)
+
+
+def test_six_networks_quote_no_delay_from_their_first_cold_answers(window):
+    panel = window.comparison
+    panel.latencies_ms.clear()
+    panel.latencies_ms.extend([343.0, 120.0, 90.0])  # loading the six networks
+    panel._set_header()
+    assert "ms" not in panel.header.text()
+    panel.latencies_ms.extend([21.0, 19.0, 20.0])
+    panel._set_header()
+    assert "Answers arrive 20 ms after your stroke." in panel.header.text()

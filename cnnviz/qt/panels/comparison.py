@@ -27,6 +27,7 @@ REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
 MIN_JOB_INTERVAL_S = 0.05  # ~20 rounds of six networks a second at most: the drawing keeps the cores
 STALE_OPACITY = 0.4
 HEADER_EVERY_S = 1.0  # the header's "answers arrive N ms after" (median of the last 20) changes once a second
+WARM_UP_ANSWERS = 3  # answers not counted in the header's delay (the first loads the networks)
 STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
 
 
@@ -268,10 +269,12 @@ class ComparisonPanel(QWidget):
             self.view.update()
 
     def _set_header(self) -> None:
-        self._header_at, self._header_timed = time.perf_counter(), bool(self.latencies_ms)
+        # The first answers include loading six networks: a figure only once the worker runs warm.
+        warm = list(self.latencies_ms)[WARM_UP_ANSWERS:]
+        self._header_at, self._header_timed = time.perf_counter(), bool(warm)
         text = f"Shipped weights for {self._dataset_name}."
-        if self.latencies_ms:
-            recent = sorted(list(self.latencies_ms)[-20:])
+        if warm:
+            recent = sorted(warm[-20:])
             text += f" Answers arrive {recent[len(recent) // 2]:.0f} ms after your stroke."
         self.header.setText(text)
 
