@@ -133,3 +133,18 @@ def test_no_tab_strip_overflows_in_any_workspace(qtbot, window):
         for bar in window.findChildren(QTabBar):
             if is_on_screen(bar):
                 assert bar.sizeHint().width() <= bar.width() + 1, (name, [bar.tabText(i) for i in range(bar.count())])
+
+
+def test_lenet5s_six_kernels_grow_to_fill_their_page(qtbot, window):
+    """Not 20-pixel specks in an empty page: the kernels follow the room they are given."""
+    window.resize(700, 560)
+    window.show()
+    window.dock_kernels.raise_()
+    qtbot.wait(200)
+    view = window.kernels
+    name = view.mosaic.block_names()[0]
+    small = 5 * view.mosaic.block(name).scale
+    assert small >= 20
+    window.resize(1500, 1000)  # a bigger page: bigger kernels
+    qtbot.waitUntil(lambda: 5 * view.mosaic.block(name).scale >= 1.5 * small, timeout=5000)
+    assert view.scroll.viewport().width() // (5 * view.mosaic.block(name).scale) <= 6

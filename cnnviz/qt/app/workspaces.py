@@ -13,7 +13,7 @@ empty page would only be a detour for a lecturer.
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QFont, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QSizePolicy, QToolBar, QToolButton, QWidget
 
 # Name, tooltip, the docks (window attributes) in the order Page Down visits them.
@@ -33,7 +33,11 @@ STACKED = {"Why"}  # panels one above the other (no tabs): presentation mode sho
 SHORT_TITLES = {"dockFeatureMaps": "Maps", "dockArchitecture": "Diagram", "dockC3": "C3", "dockLayers": "Layers"}
 ALWAYS = ("dock_draw", "dock_input", "dock_prediction")  # the drawing and the answer
 DEFAULT_WORKSPACE = "Inside"
-BAR_SCALE = 1.25  # the workspace buttons' type, relative to the window's
+BAR_SCALE = 1.25
+NO_WINDOW_MANAGER = (
+    "offscreen",
+    "minimal",
+)  # platforms where Qt alone keeps a maximised window on screen  # the workspace buttons' type, relative to the window's
 
 
 class Workspaces(QObject):
@@ -155,7 +159,9 @@ class Workspaces(QObject):
         if not w.isMaximized():
             w.resize(size)
             return
-        area = w.screen().availableGeometry()  # a window manager keeps a maximised window in; Qt alone may not
+        if QGuiApplication.platformName() not in NO_WINDOW_MANAGER:
+            return  # the window manager keeps a maximised window in (moving it would un-maximise it)
+        area = w.screen().availableGeometry()
         frame, inner = w.frameGeometry(), w.geometry()
         if not area.contains(frame):
             w.setGeometry(area.adjusted(inner.left() - frame.left(), inner.top() - frame.top(),
