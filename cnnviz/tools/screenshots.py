@@ -15,7 +15,8 @@ C3 table; the same pixels every run) and ``resources/training.png`` (that LeNet-
 retrained from scratch with the monitor's defaults and a seeded test image,
 paused just past ``--batches``: the pause lands after the batch in flight, so
 reruns may stop a batch or two apart), then ``inspector.png`` and ``architecture.png``
-(cnnviz/qt/screenshots_explain.py). The window keeps its settings in a temporary
+(cnnviz/tools/screenshots_explain.py). ``--screen`` shoots every workspace
+(Inside, Why, Train) in normal and presentation mode. The window keeps its settings in a temporary
 file, so the user's own layout is neither used nor changed.
 """
 
@@ -69,17 +70,20 @@ def shoot_training(path: Path, settings_dir: Path, batches: int, image_seed: int
     _dispose(window)
 
 
-def shoot_screen(folder: Path, settings_dir: Path) -> list[Path]:
-    """The whole screen with the app as it opens (maximised on a projector), then in presentation mode."""
+def shoot_screen(folder: Path, settings_dir: Path, workspaces: list[str] | None = None) -> list[Path]:
+    """The whole screen with the app as it opens (maximised on a projector), in every workspace,
+    normal then presentation mode: ``{mode}-{workspace}-{WxH}.png``."""
     from PySide6.QtGui import QGuiApplication
 
     from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.qt.app.workspaces import WORKSPACES
 
     settings = QSettings(str(settings_dir / "screen.ini"), QSettings.Format.IniFormat)
     window = MainWindow(settings=settings)
     window.showMaximized() if window.docks.compact else window.show()
     draw(window.canvas, three_outline())
     _wait_until(lambda: window.session is not None and window.session.result.probabilities is not None)
+    _wait_until(lambda: window.monitor is not None)
     screen = QGuiApplication.primaryScreen()
     size = screen.geometry().size() * screen.devicePixelRatio()
     tag = f"{size.width()}x{size.height()}"
@@ -87,10 +91,12 @@ def shoot_screen(folder: Path, settings_dir: Path) -> list[Path]:
     paths = []
     for mode in ("normal", "presentation"):
         window.set_presentation_mode(mode == "presentation")
-        _wait(1500)  # the window manager places the window; the panels repaint
-        path = folder / f"{mode}-{tag}.png"
-        screen.grabWindow(0).save(str(path))
-        paths.append(path)
+        for name in workspaces or list(WORKSPACES):
+            window.show_workspace(name)
+            _wait(1500)  # the window manager places the window; the panels repaint
+            path = folder / f"{mode}-{name.lower()}-{tag}.png"
+            screen.grabWindow(0).save(str(path))
+            paths.append(path)
     window.set_presentation_mode(False)
     _dispose(window)
     return paths
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=400, help="training batches before the training shot")
     parser.add_argument("--image-seed", type=int, default=4, help="picks the test image of the training shot")
     parser.add_argument("--screen", type=Path, metavar="FOLDER", help="shoot the whole screen instead (needs X)")
+    parser.add_argument("--workspace", action="append", help="with --screen: only this workspace (repeatable)")
     args = parser.parse_args(argv)
     use_a_monitor_sized_offscreen_screen()
     create_application([])
@@ -110,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.screen is not None:
         with tempfile.TemporaryDirectory() as settings_dir:
-            paths = shoot_screen(args.screen, Path(settings_dir))
+            paths = shoot_screen(args.screen, Path(settings_dir), args.workspace)
         print("wrote " + " and ".join(map(str, paths)))
         return 0
     with tempfile.TemporaryDirectory() as settings_dir:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 
 from PySide6.QtCore import QEventLoop, QRect, QSettings, QTimer
-from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QTabBar, QToolBar
 
 
 def wait(ms: int) -> None:
@@ -22,6 +22,15 @@ def wait(ms: int) -> None:
 
 def rect(r: QRect) -> list[int]:
     return [r.x(), r.y(), r.width(), r.height()]
+
+
+def visible_docks(window) -> dict:
+    """What the user sees of the layout: each dock in front, where, and which tab of each strip is in front."""
+    from cnnviz.qt.widgets.visibility import is_on_screen
+
+    docks = {d.objectName(): rect(d.geometry()) for d in window.findChildren(QDockWidget) if is_on_screen(d)}
+    tabs = sorted(bar.tabText(bar.currentIndex()) for bar in window.findChildren(QTabBar) if is_on_screen(bar))
+    return {"docks": docks, "tabs": tabs}
 
 
 def snapshot(window) -> dict:
@@ -42,6 +51,16 @@ def snapshot(window) -> dict:
         "layers_scrolls": is_on_screen(window.layer_table) and window.layer_table.horizontalScrollBar().isVisible(),
         "headline_fits": window.prediction.label.fontMetrics().horizontalAdvance(window.prediction.label.text())
         <= window.prediction.label.width(),
+        "tabs_overflowing": [
+            [bar.tabText(i) for i in range(bar.count())]
+            for bar in window.findChildren(QTabBar)
+            if is_on_screen(bar) and bar.sizeHint().width() > bar.width() + 1
+        ],
+        "toolbars_overflowing": [  # a toolbar too narrow for its buttons shows "»"
+            bar.objectName()
+            for bar in window.findChildren(QToolBar)
+            if bar.isVisible() and bar.sizeHint().width() > bar.width() + 1
+        ],
         "scroll_areas_wider_than_view": [
             a.objectName()
             for a in window.findChildren(QAbstractScrollArea)
@@ -63,7 +82,13 @@ def main() -> int:
         wait(1200)
         screen = app.primaryScreen()
         report = {"screen": rect(screen.geometry()), "available": rect(screen.availableGeometry()),
-                  "compact": window.docks.compact, "normal": snapshot(window)}  # fmt: skip
+                  "compact": window.docks.compact, "normal": snapshot(window),
+                  "offscreen": app.platformName() == "offscreen"}  # fmt: skip
+        for name in ("Why", "Train", "Inside"):  # every workspace, normal then presentation
+            window.show_workspace(name)
+            wait(500)
+            report[f"normal-{name}"] = snapshot(window)
+        before = visible_docks(window), rect(window.geometry())
         window.set_presentation_mode(True)
         wait(1200)
         report["presentation"] = snapshot(window)
@@ -72,7 +97,20 @@ def main() -> int:
             window.dock_c3.raise_()
             wait(600)
             report["presentation_c3"] = snapshot(window)
+        for name in ("Why", "Train"):
+            window.show_workspace(name)
+            wait(600)
+            report[f"presentation-{name}"] = snapshot(window)
         window.set_presentation_mode(False)
+        for _ in range(50):  # the window manager gives the window its size back (seconds, on a busy machine)
+            wait(100)
+            if rect(window.geometry()) == before[1]:
+                break
+        wait(300)
+        report["layout_before_after"] = [before, (visible_docks(window), rect(window.geometry()))]
+        report["window_restored"] = rect(window.geometry()) == before[1]
+        report["docks_restored"] = visible_docks(window) == before[0]
+        report["workspace_after"] = window.current_workspace()
         window.close()
     print("PROBE " + json.dumps(report))
     return 0

@@ -402,6 +402,7 @@ def test_reset_layout_brings_every_panel_back(qtbot, window):
     window.dock_c3.hide()
     window.dock_prediction.setFloating(True)
     window.act_reset_layout.trigger()
+    assert window.current_workspace() == "Inside"
     for dock in (
         window.dock_draw,
         window.dock_input,
@@ -410,9 +411,11 @@ def test_reset_layout_brings_every_panel_back(qtbot, window):
         window.dock_layers,
         window.dock_c3,
         window.dock_kernels,
-        window.dock_training,
+        window.dock_inspector,
+        window.dock_architecture,
     ):
         assert not dock.isFloating() and not dock.isHidden(), dock.objectName()
+    assert window.dock_training.isHidden()  # the Train workspace's
     assert window.dock_maps in window.tabifiedDockWidgets(window.dock_kernels)
 
 

@@ -42,7 +42,8 @@ def test_the_six_answers_equal_each_networks_own_prediction(qtbot, window, draw)
     # The current network's own answer on screen agrees with its card.
     np.testing.assert_allclose(answers[0]["probabilities"], window.session.result.probabilities, atol=1e-6)
     assert panel.view.current == "lenet5" and not panel.view.stale
-    assert "Shipped weights for MNIST" in panel.header.text() and "ms" in panel.header.text()
+    # One cold answer (the six networks loading) is no delay to quote (issue 17): none yet.
+    assert panel.header.text() == "Shipped weights for MNIST."
     first = answers[0]
     assert panel.view.accessibleDescription().startswith(f"LeNet-5 (1998): {first['top']} ")
     assert panel.latencies_ms and all(t > 0 for t in panel.latencies_ms)

@@ -37,14 +37,23 @@ def _inside(outer: list[int], inner: list[int]) -> bool:
 
 def _check(report: dict, c3_checked: bool) -> None:
     available = report["available"]
-    for mode in ("normal", "presentation"):
+    shots = [m for m in report if m.startswith(("normal", "presentation")) and "_" not in m]
+    assert len(shots) == 7  # as it opens, then each of the three workspaces; presentation: each of them
+    for mode in shots:
         shot = report[mode]
+        assert shot["tabs_overflowing"] == [] and shot["toolbars_overflowing"] == [], (mode, shot)
         assert _inside(available, shot["frame"]), (mode, shot["frame"], available)
         assert shot["minimum"][0] <= available[2] and shot["minimum"][1] <= available[3], (mode, shot["minimum"])
         assert shot["docks_inside"], (mode, shot["docks"])  # every panel in front is on the screen
         assert shot["headline_fits"], mode  # "Draw a d" no more
         assert not shot["layers_scrolls"] and not shot["c3_scrolls"], mode
         assert shot["scroll_areas_wider_than_view"] == [], (mode, shot["scroll_areas_wider_than_view"])
+    assert report["workspace_after"] == "Inside"  # leaving F11 puts it all back: the workspace,
+    # and each panel where it was. (Offscreen, a first "maximised" window can be taller than its screen,
+    # which the window's size after full screen rightly is not: there only the docks count.)
+    assert report["docks_restored"] or not report["window_restored"], report
+    if not report["offscreen"]:
+        assert report["window_restored"] and report["docks_restored"]
     presentation = report["presentation"]
     assert presentation["geometry"][2:] == report["screen"][2:]  # full screen
     if report["compact"]:  # a projector: the drawing, the answer and one chosen panel

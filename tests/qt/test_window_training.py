@@ -16,8 +16,7 @@ def test_training_from_the_window_locks_pickers_and_updates_the_prediction(qtbot
     assert window.findChild(QWidget, "trainingMonitor") is monitor
     draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
     window.settle()
-    for other in window.tabifiedDockWidgets(window.dock_training):
-        other.raise_()  # the Training tab behind another: its plots are not drawn
+    window.show_workspace("Inside")  # the Train workspace off screen: its plots are not drawn
     qtbot.waitUntil(lambda: not is_on_screen(monitor.curves), timeout=5000)
     window.dock_training.raise_()
     qtbot.waitUntil(lambda: is_on_screen(monitor.curves), timeout=5000)

@@ -1,11 +1,12 @@
-"""The panels as dock widgets: the default arrangement, reset, and presentation mode."""
+"""The panels as dock widgets: the workspaces' arrangements, reset, and presentation mode."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabBar, QTabWidget, QToolTip, QWidget
 
+from cnnviz.qt.app.workspaces import SHORT_TITLES, STACKED, WORKSPACES, PanelDock, Workspaces
 from cnnviz.qt.widgets.style import BASE_POINT_SIZE, PRESENTATION_SCALE
 
 DEFAULT_SIZE = QSize(1600, 1000)
@@ -34,13 +35,19 @@ class DockLayout(QObject):
         self.presentation = False
         self._was_maximized = False
         self._state_before_presentation = None
-        self._hidden_for_presentation: list[QDockWidget] = []
-        self.focus_index = 0  # which panel presentation mode shows on a small screen
+        self._workspace_before_presentation = ""
+        self._size_before_presentation = QSize()
+        self._restore_on_resize = False
+        window.installEventFilter(self)
+        self.focus_index = 0  # which of the workspace's panels presentation mode shows on a small screen
+        self.workspaces = Workspaces(window, self.default_layout)
+        self.workspaces.changed.connect(self._on_workspace_changed)
         self._build()
 
     def _dock(self, title: str, name: str, widget: QWidget, tip: str) -> QDockWidget:
         w = self.window
-        dock = QDockWidget(title, w)
+        dock = PanelDock(title, w)
+        dock.bring_forward = self.bring_forward
         dock.setObjectName(name)
         dock.setAccessibleName(title)
         dock.setToolTip(tip)
@@ -50,7 +57,6 @@ class DockLayout(QObject):
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        w.view_menu.addAction(dock.toggleViewAction())
         return dock
 
     def _build(self) -> None:
@@ -85,7 +91,14 @@ class DockLayout(QObject):
             "The six zoo networks with their shipped weights read your drawing at once",
         )
         w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
-        w.dock_c3 = d("C3 table", "dockC3", w.c3, "LeNet-5's S2→C3 connection table")  # fmt: skip
+        # In a scroll area (down only): under the answer on a 720-line projector it must not make the window taller.
+        w.c3_scroll = QScrollArea()
+        w.c3_scroll.setObjectName("c3Scroll")
+        w.c3_scroll.setWidgetResizable(True)
+        w.c3_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        w.c3_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        w.c3_scroll.setWidget(w.c3)
+        w.dock_c3 = d("C3 table", "dockC3", w.c3_scroll, "LeNet-5's S2→C3 connection table")  # fmt: skip
         # In a scroll area: its grids must not squeeze the answer's column on a projector.
         w.inspector_scroll = QScrollArea()
         w.inspector_scroll.setObjectName("inspectorScroll")
@@ -113,21 +126,70 @@ class DockLayout(QObject):
             dock.visibilityChanged.connect(
                 lambda visible, panel=panel: visible and QTimer.singleShot(0, panel, panel.refresh_if_stale)
             )
+        w.insertToolBar(w.model_toolbar, self.workspaces.bar)
+        w.insertToolBarBreak(w.model_toolbar)  # the workspace bar on a row of its own, above the pickers
+        self._fill_view_menu()
+        # Every dock is in the layout from the start (hidden where its workspace is not on screen): a saved
+        # state then names all of them, and restoring it rebuilds the same arrangement exactly.
+        for dock in self.all_docks():
+            w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.fit_to_screen()
         self.default_layout()
-        self.default_state = w.saveState()
         QTimer.singleShot(0, self, self.whole_tab_titles)  # the tab bars exist once the window is laid out
+
+    def all_docks(self) -> list[QDockWidget]:
+        return [*self.workspaces.always(), *(d for name in WORKSPACES for d in self.workspaces.docks(name))]
+
+    def _fill_view_menu(self) -> None:
+        """The workspaces (Ctrl+1...), then each panel: choosing one brings it forward, never hides it."""
+        menu = self.window.view_menu
+        menu.addSeparator()
+        menu.addActions(list(self.workspaces.actions.values()))
+        for name in (None, *WORKSPACES):
+            menu.addSection(name or "Always on screen")
+            docks = self.workspaces.always() if name is None else self.workspaces.docks(name)
+            for dock in docks:
+                action = menu.addAction(f"Show {dock.windowTitle()}")
+                action.setObjectName(f"show{dock.objectName()[4:]}")
+                action.setToolTip(f"Bring {dock.windowTitle()} forward" + (f" (the {name} workspace)" if name else ""))
+                action.triggered.connect(lambda _=False, d=dock: d.raise_())
+
+    def bring_forward(self, dock: QDockWidget) -> None:
+        """Show this panel in front: its workspace on screen, its tab raised, one chosen panel on a projector."""
+        name = self.workspaces.workspace_of(dock)
+        if name is not None and name != self.workspaces.current:
+            self.workspaces.show(name)
+        if self.presentation and self.compact and dock in self.focus_docks():
+            self.show_focus_panel(self.focus_docks().index(dock))
+            return
+        dock.show()
+        dock.raise_here()
+
+    def title_docks(self) -> None:
+        """Short tab titles on a projector ("Maps", "Diagram"), whole ones on a monitor."""
+        for dock in self.all_docks():
+            short = SHORT_TITLES.get(dock.objectName()) if self.crowded else None
+            dock.setWindowTitle(short or dock.accessibleName())
+
+    def current_workspace(self) -> str:
+        return self.workspaces.current
+
+    def show_workspace(self, name: str) -> None:
+        if name != self.workspaces.current:
+            self.workspaces.show(name)
+
+    def _on_workspace_changed(self, _name: str) -> None:
+        self.title_docks()
+        if self.presentation:
+            self.focus_index = 0
+            self._fit_presentation_layout()
 
     def follow(self, state) -> None:
         """Bring the panel a selection is for to the front: the inspector for a unit, the maps for a stage."""
         w = self.window
 
         def front(dock: QDockWidget, panel: QWidget) -> None:
-            if self.presentation and self.compact:  # one panel at a time: this one
-                docks = self.focus_docks()
-                self.show_focus_panel(docks.index(dock))
-            dock.show()
-            dock.raise_()
+            dock.raise_()  # switches to the dock's workspace first
             panel.setFocus()  # the inspector takes the arrow keys at once
 
         state.unitSelected.connect(lambda _unit: front(w.dock_inspector, w.inspector))
@@ -151,71 +213,77 @@ class DockLayout(QObject):
     def compact(self) -> bool:
         return not is_roomy(available_area(self.window))
 
-    def default_layout(self) -> None:
+    @property
+    def crowded(self) -> bool:
+        """A projector's screen, or presentation mode's large type: one column of big views, no side tabs."""
+        return self.compact or self.presentation
+
+    def default_layout(self, name: str | None = None) -> None:
+        """Workspace ``name`` (default: the current one) arranged afresh: the drawing and its input on the
+        left, the workspace's big views in the middle, the answer (and the small views) on the right."""
         w = self.window
-        docks = (w.dock_draw, w.dock_input, w.dock_maps, w.dock_kernels, w.dock_training, w.dock_prediction,
-                 w.dock_layers, w.dock_c3, w.dock_inspector, w.dock_architecture)  # fmt: skip
-        for dock in docks:
+        name = name or self.workspaces.current
+        mine = self.workspaces.docks(name)
+        for dock in self.all_docks():
             dock.setFloating(False)
-            dock.show()
+            dock.setVisible(dock in mine or dock in self.workspaces.always())
         left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
         horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
-        for dock in (w.dock_attribution, w.dock_comparison):  # the explanations: tabbed with the structure below
-            dock.setFloating(False)
-            dock.show()
-        # Left: draw, and what the model sees. Middle: feature maps | kernels | training.
-        # Right: the answer, and the model's structure.
+        self.title_docks()
+        # On a projector the structure's views join the big ones' tabs (short titles: six fit at 1024 wide);
+        # on a monitor they sit under the answer.
+        middle, side, below = (mine, [], []) if self.crowded else (mine[:4], mine[4:], [])
+        if name in STACKED:  # the method's short form above the six networks, both as wide as can be
+            middle, side, below = mine[:1], [], mine[1:]
         w.addDockWidget(left, w.dock_draw)
         w.splitDockWidget(w.dock_draw, w.dock_input, vertical)
-        w.addDockWidget(right, w.dock_maps)
-        w.splitDockWidget(w.dock_maps, w.dock_prediction, horizontal)
-        w.tabifyDockWidget(w.dock_maps, w.dock_kernels)
-        w.tabifyDockWidget(w.dock_kernels, w.dock_training)
-        # The inspector needs the middle column's room (patch, kernel and products side by side).
-        w.tabifyDockWidget(w.dock_training, w.dock_inspector)
-        w.tabifyDockWidget(w.dock_inspector, w.dock_architecture)
+        w.addDockWidget(right, middle[0])
+        w.splitDockWidget(middle[0], w.dock_prediction, horizontal)
+        for before, dock in zip(middle, middle[1:], strict=False):  # a few short tabs: they fit a projector's column
+            w.tabifyDockWidget(before, dock)
+        for dock in below:
+            w.splitDockWidget(middle[0], dock, vertical)
+        if side:
+            w.splitDockWidget(w.dock_prediction, side[0], vertical)
+            for before, dock in zip(side, side[1:], strict=False):
+                w.tabifyDockWidget(before, dock)
+            side[0].raise_here()
+        middle[0].raise_here()
         width, height = w.width(), w.height()
-        if self.compact:
-            # A projector: the answer keeps a column of its own; the structure joins the big views' tabs.
-            w.tabifyDockWidget(w.dock_training, w.dock_layers)
-            w.tabifyDockWidget(w.dock_layers, w.dock_c3)
-            w.tabifyDockWidget(w.dock_c3, w.dock_attribution)
-            w.tabifyDockWidget(w.dock_attribution, w.dock_comparison)
-            w.dock_maps.raise_()
-            w.resizeDocks([w.dock_draw, w.dock_maps, w.dock_prediction],
-                          [int(width * 0.29), int(width * 0.47), int(width * 0.24)], horizontal)  # fmt: skip
-            w.resizeDocks([w.dock_draw, w.dock_input], [int(height * 0.62), int(height * 0.38)], vertical)
-            return
-        w.splitDockWidget(w.dock_prediction, w.dock_layers, vertical)
-        w.tabifyDockWidget(w.dock_layers, w.dock_c3)
-        # The explanations share the answer's column: the prediction stays in sight above them.
-        w.tabifyDockWidget(w.dock_c3, w.dock_attribution)
-        w.tabifyDockWidget(w.dock_attribution, w.dock_comparison)
-        w.dock_maps.raise_()
-        w.dock_layers.raise_()
-        w.resizeDocks([w.dock_draw, w.dock_maps, w.dock_prediction],
-                      [int(width * 0.225), int(width * 0.46), int(width * 0.315)], horizontal)  # fmt: skip
-        w.resizeDocks([w.dock_draw, w.dock_input], [int(height * 0.56), int(height * 0.44)], vertical)
-        w.resizeDocks([w.dock_prediction, w.dock_layers], [int(height * 0.48), int(height * 0.52)], vertical)
+        shares = (0.27, 0.5, 0.23) if self.compact else (0.225, 0.46, 0.315)
+        if name == "Train":  # the training form and its plots take the room the small views leave
+            shares = (0.25, 0.55, 0.2) if self.compact else (0.2, 0.55, 0.25)
+        w.resizeDocks([w.dock_draw, middle[0], w.dock_prediction], [int(width * s) for s in shares], horizontal)
+        w.resizeDocks([w.dock_draw, w.dock_input], [int(height * 0.6), int(height * 0.4)], vertical)
+        if side:
+            w.resizeDocks([w.dock_prediction, side[0]], [int(height * 0.45), int(height * 0.55)], vertical)
+        if below:
+            top = 0.42 if self.presentation else 0.3  # the method's form in large type needs its lines
+            w.resizeDocks([middle[0], below[0]], [int(height * top), int(height * (1 - top))], vertical)
+        QTimer.singleShot(0, self, self.whole_tab_titles)
 
     def reset_layout(self) -> None:
-        """Every panel back where it started (the state saved right after building them)."""
-        self.window.restoreState(self.default_state)
+        """Every panel back where it started: each workspace forgets its arrangement, this one is rebuilt."""
+        self.workspaces.forget()
+        if self.presentation:
+            self._fit_presentation_layout()
+        else:
+            self.default_layout()
         self.whole_tab_titles()
 
     def whole_tab_titles(self) -> None:
-        """Dock tabs keep their whole titles ("Why this class?", not "Wh…"); where a projector's
-        column is too narrow for all of them, the tab bar scrolls with arrows instead."""
+        """Dock tabs keep their whole titles ("Why this class?", not "Wh…"); a workspace has few enough
+        tabs per column that they fit, and should a user crowd one, the tab bar scrolls with arrows."""
         for bar in self.window.findChildren(QTabBar):
             bar.setElideMode(Qt.TextElideMode.ElideNone)
             bar.setUsesScrollButtons(True)
 
     # -- presentation mode ------------------------------------------------------------
     def focus_docks(self) -> list[QDockWidget]:
-        """The panels presentation mode shows one at a time on a small screen (PgDown/PgUp cycle)."""
-        w = self.window
-        return [w.dock_maps, w.dock_kernels, w.dock_training, w.dock_layers, w.dock_c3, w.dock_inspector,
-                w.dock_architecture, w.dock_attribution, w.dock_comparison]  # fmt: skip
+        """The current workspace's pages, which presentation mode shows one at a time on a small screen
+        (a workspace whose panels are stacked, not tabbed, is one page)."""
+        docks = self.workspaces.docks(self.workspaces.current)
+        return docks[:1] if self.workspaces.current in STACKED else docks
 
     def toggle_presentation_mode(self) -> None:
         self.set_presentation_mode(not self.presentation)
@@ -231,62 +299,106 @@ class DockLayout(QObject):
         font = QFont(w.base_font)
         font.setPointSizeF(BASE_POINT_SIZE * (PRESENTATION_SCALE if on else 1.0))
         w.setFont(font)
+        self.workspaces.scale_bar(font)
         QToolTip.setFont(font)
         for window in w.findChildren(QWidget):  # separate windows (the enlarged map) do not inherit fonts
             if window.isWindow() and window is not w:
                 window.setFont(font)
+        toolbar, extras = w.model_toolbar, w.model_toolbar_extras
+        for action in extras:  # in the menus and on keys (F11 leaves): the pickers get the whole row
+            toolbar.removeAction(action)
+        if not on:
+            toolbar.addActions(extras)
         if on:
+            self.workspaces.save(self.compact)
+            self.workspaces.remember = False  # presentation's arrangement is not the user's
             self._was_maximized = w.isMaximized()
+            self._size_before_presentation = w.size()
             self._state_before_presentation = w.saveState()
+            self._workspace_before_presentation = self.workspaces.current
+            self.focus_index = 0
             w.showFullScreen()
             QTimer.singleShot(0, self, self._fit_presentation_layout)
         else:
-            for dock in self._hidden_for_presentation:
-                dock.show()
-            self._hidden_for_presentation = []
+            self.workspaces.current = self._workspace_before_presentation
+            self.workspaces.actions[self.workspaces.current].setChecked(True)
+            w.showNormal()  # out of full screen first: some window managers ignore full screen -> maximised
             if self._was_maximized:
                 w.showMaximized()
-            else:
-                w.showNormal()
-            w.restoreState(self._state_before_presentation)
+            self._restore_state_before_presentation()
+            # The window manager gives the window its old size back later (on a busy machine, seconds
+            # later); dock sizes are shares of the window, so the state is put back again once it has.
+            self._restore_on_resize = True
+            QTimer.singleShot(5000, self, lambda: setattr(self, "_restore_on_resize", False))
         QTimer.singleShot(0, self, self.whole_tab_titles)
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if (self._restore_on_resize and watched is self.window and event.type() == QEvent.Type.Resize
+                and event.size() == self._size_before_presentation):  # fmt: skip
+            self._restore_on_resize = False
+            QTimer.singleShot(0, self, self._restore_state_before_presentation)
+        return False
+
+    def _restore_state_before_presentation(self) -> None:
+        if self.presentation or self._state_before_presentation is None:
+            return
+        self.window.restoreState(self._state_before_presentation)
+        self.workspaces.remember = True
+        self.title_docks()
+
     def _fit_presentation_layout(self) -> None:
-        """Share the full screen out: on a projector the drawing, the answer and one chosen panel;
-        on a big screen every panel, the big views in the middle."""
+        """Share the full screen out: on a projector the drawing, the answer and one panel of the
+        workspace; on a big screen the whole workspace, the big views in the middle."""
         if not self.presentation:
             return
         w = self.window
+        self.default_layout()
         width = w.width()
+        docks = self.focus_docks()
+        # The training form must not scroll sideways; the six networks' tiles need their width in large type.
+        wide = self.workspaces.current in ("Train", "Why")
         if self.compact:
-            self.default_layout()  # the projector arrangement, then only the chosen panel in the middle
-            self._hidden_for_presentation = [w.dock_input, *self.focus_docks()]
-            for dock in self._hidden_for_presentation:
-                dock.hide()
+            w.dock_input.hide()
             self.show_focus_panel(self.focus_index)
-            w.resizeDocks([w.dock_draw, w.dock_maps, w.dock_prediction],
-                          [int(width * 0.3), int(width * 0.42), int(width * 0.28)], Qt.Orientation.Horizontal)  # fmt: skip
+            shares = (0.22, 0.58, 0.2) if wide else (0.3, 0.45, 0.25)
+            w.resizeDocks([w.dock_draw, docks[self.focus_index], w.dock_prediction],
+                          [int(width * s) for s in shares], Qt.Orientation.Horizontal)  # fmt: skip
             return
-        w.resizeDocks(
-            [w.dock_draw, w.dock_maps, w.dock_prediction],
-            [int(width * 0.22), int(width * 0.44), int(width * 0.34)],
-            Qt.Orientation.Horizontal,
-        )
+        shares = (0.2, 0.55, 0.25) if wide else (0.22, 0.5, 0.28)
+        w.resizeDocks([w.dock_draw, docks[0], w.dock_prediction], [int(width * s) for s in shares],
+                      Qt.Orientation.Horizontal)  # fmt: skip
 
     def show_focus_panel(self, index: int) -> None:
         """On a small screen in presentation mode: this panel alone between the drawing and the answer."""
         docks = self.focus_docks()
         self.focus_index = index % len(docks)
+        if self.workspaces.current in STACKED:
+            return
         for i, dock in enumerate(docks):
             dock.setVisible(i == self.focus_index)
-        docks[self.focus_index].raise_()
+        docks[self.focus_index].raise_here()
 
     def next_panel(self, step: int = 1) -> None:
-        """PgDown / PgUp in presentation mode (a presenter's remote sends these): the next panel."""
+        """PgDown / PgUp in presentation mode (a presenter's remote sends these): the workspace's next
+        panel, and after its last one the next workspace's first (its last, going back)."""
         if not self.presentation:
             return
-        if self.compact:
-            self.show_focus_panel(self.focus_index + step)
-        else:  # every panel is on screen: bring the next tab of the middle column to the front
-            self.focus_index = (self.focus_index + step) % 3
-            (self.window.dock_maps, self.window.dock_kernels, self.window.dock_training)[self.focus_index].raise_()
+        names = list(WORKSPACES)
+        docks = self.focus_docks()
+        index = self.focus_index + step
+        if 0 <= index < len(docks):
+            if self.compact:
+                self.show_focus_panel(index)
+            else:
+                self.focus_index = index
+                docks[index].raise_here()
+            return
+        name = names[(names.index(self.workspaces.current) + (1 if step > 0 else -1)) % len(names)]
+        self.workspaces.show(name)  # lays the workspace out and shows its first panel
+        if step < 0:
+            last = len(self.focus_docks()) - 1
+            if self.compact:
+                self.show_focus_panel(last)
+            else:
+                self.focus_index = last
+                self.focus_docks()[last].raise_here()

@@ -25,6 +25,7 @@ from cnnviz.qt.app.network_actions import NetworkActions
 from cnnviz.qt.app.scene_list import add_lesson_dock
 from cnnviz.qt.app.status_bar import StatusFields
 from cnnviz.qt.app.window_actions import ask_question, build_actions, build_menus_and_toolbar
+from cnnviz.qt.app.workspaces import WORKSPACES
 from cnnviz.qt.panels.attribution import AttributionPanel
 from cnnviz.qt.panels.c3_matrix import C3MatrixPanel
 from cnnviz.qt.panels.comparison import ComparisonPanel
@@ -293,6 +294,14 @@ class MainWindow(QMainWindow):
     def reset_layout(self) -> None:
         self.docks.reset_layout()
 
+    def current_workspace(self) -> str:
+        """The workspace on screen: "Inside", "Why" or "Train" (cnnviz.qt.app.workspaces.WORKSPACES)."""
+        return self.docks.current_workspace()
+
+    def show_workspace(self, name: str) -> None:
+        """Bring a workspace on screen (what its button and Ctrl+1... do); ValueError for an unknown name."""
+        self.docks.show_workspace(name)
+
     # -- settings and closing -----------------------------------------------------------
     def _restore_settings(self) -> None:
         from cnnviz.qt.app.remembered import drop_bad_settings, dropped_message
@@ -303,11 +312,9 @@ class MainWindow(QMainWindow):
             dropped.append("geometry")
         if geometry is not None:
             self.docks.ensure_on_screen()
-        state = self.settings.value("windowState")
-        # A layout saved on a big monitor would not fit a projector (and the other way round): start afresh.
-        if state is not None and self.settings.value("layoutCompact") == str(self.docks.compact):
-            if not self.restoreState(state):
-                dropped.append("windowState")
+        workspace = str(self.settings.value("workspace", self.docks.current_workspace()))
+        if workspace in WORKSPACES:
+            self.docks.workspaces.show(workspace, keep_current=False)  # its remembered arrangement
         if dropped:
             self.statusBar().showMessage(dropped_message(self.settings, dropped), 20000)
         try:
@@ -319,8 +326,8 @@ class MainWindow(QMainWindow):
     def _save_settings(self) -> None:
         if not self.is_presentation_mode():
             self.settings.setValue("geometry", self.saveGeometry())
-            self.settings.setValue("windowState", self.saveState())
-            self.settings.setValue("layoutCompact", str(self.docks.compact))
+            self.docks.workspaces.save(self.docks.compact)  # each workspace's arrangement, per screen class
+            self.settings.setValue("workspace", self.docks.current_workspace())
         if self.session is not None:
             if ".py" not in self.session.model_name:
                 self.settings.setValue("model", self.session.model_name)

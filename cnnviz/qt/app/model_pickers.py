@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
+from cnnviz.qt.app.status_bar import accuracy_text
 from cnnviz.qt.state.lazy import core
 
 
@@ -44,7 +45,8 @@ class ModelPickers(QWidget):
         state.sessionReady.connect(self._fill)
         state.loadFailed.connect(self._on_load_failed)
         state.networkChanged.connect(self._sync)
-        state.accuracyChanged.connect(self._sync)  # an evaluation of the weights on screen
+        state.weightsChanged.connect(self._refresh_current)
+        state.accuracyChanged.connect(self._refresh_current)  # a finished evaluation publishes its figure
         state.trainingStarted.connect(lambda: self._set_enabled(False))
         state.trainingFinished.connect(lambda _end: self._set_enabled(True))
 
@@ -68,11 +70,22 @@ class ModelPickers(QWidget):
     def _item_text(self, spec, dataset: str) -> str:
         session = self._state.session
         if spec.name == session.model_name and session.dataset == dataset:
-            acc = session.test_accuracy  # the weights on screen, whatever their source
+            text = accuracy_text(session, digits=1)  # the weights on screen, whatever their source
+            trained = f"{text} test acc." if text.endswith("%") else text
         else:
             acc = core().pretrained_accuracy(spec.name, dataset)
-        trained = f"{100 * acc:.1f}% test acc." if isinstance(acc, float) else "not evaluated"
+            trained = f"{100 * acc:.1f}% test acc." if isinstance(acc, float) else "not evaluated"
         return f"{spec.display_name}  ·  {trained}"  # short: a projector's toolbar is narrow
+
+    def _refresh_current(self) -> None:
+        """The weights on screen changed (an edited kernel, an evaluation): only their own entry's text."""
+        session = self._state.session if self._state is not None else None
+        index = self.model_picker.currentIndex()
+        if session is None or index < 0 or session.training:
+            return
+        text = self._item_text(session.spec, session.dataset)
+        if self.model_picker.itemText(index) != text:
+            self.model_picker.setItemText(index, text)
 
     def _sync(self) -> None:
         session = self._state.session

@@ -11,6 +11,17 @@ from cnnviz.qt.widgets.fitted_text import ElidedLabel
 from cnnviz.qt.widgets.style import ERROR_STYLE
 
 
+def accuracy_text(session, digits: int = 2) -> str:
+    """The test accuracy of the weights on screen: "99.36%", "edited, not evaluated" or "not evaluated"."""
+    edited = getattr(session, "edited_kernels", None)
+    if edited is not None and session.model is not None and edited():
+        return "edited, not evaluated"  # the file's figure was measured on other weights
+    acc = session.test_accuracy
+    if isinstance(acc, float) and math.isfinite(acc):
+        return f"{100 * acc:.{digits}f}%"
+    return "not evaluated"
+
+
 class StatusFields:
     """Four labels in a status bar, following the app's state; transient messages go through it too."""
 
@@ -38,8 +49,8 @@ class StatusFields:
         self._state = state
         state.sessionReady.connect(lambda: self.device.setText(f"Device: {state.device_text}"))
         state.networkChanged.connect(self.refresh)
-        state.accuracyChanged.connect(self.refresh)  # an evaluation of the weights on screen
-        state.weightsChanged.connect(self.refresh)
+        state.weightsChanged.connect(self.refresh)  # also an edited kernel
+        state.accuracyChanged.connect(self.refresh)  # a finished evaluation of the weights on screen
         state.loadFailed.connect(lambda _exc: self.model.setText("The network could not be loaded"))
         state.statusMessage.connect(self.bar.showMessage)
         state.trainingStarted.connect(
@@ -57,6 +68,4 @@ class StatusFields:
         self.weights.setText(f"Weights: {session.source}")
         self.weights.setToolTip(f"Where the current weights come from: {session.source}")
         self.weights.setStyleSheet(ERROR_STYLE if session.source_kind == "untrained" else "")
-        acc = session.test_accuracy
-        shown = isinstance(acc, float) and math.isfinite(acc)
-        self.accuracy.setText(f"Test accuracy: {100 * acc:.2f}%" if shown else "Test accuracy: not evaluated")
+        self.accuracy.setText(f"Test accuracy: {accuracy_text(session)}")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QMessageBox, QSizePolicy, QToolBar, QToolButton
 KEYS_HELP = (
     "<b>Keys</b>: Esc/Delete clear · Ctrl+Z undo · Ctrl+R random test image · Ctrl+O/Ctrl+S open/save "
     "weights · Ctrl+Shift+O open network (.py) · Ctrl+I open image · Ctrl+E export panel · "
+    "Ctrl+1 / Ctrl+2 / Ctrl+3 the Inside, Why and Train workspaces · "
     "Ctrl+T / Ctrl+P / Ctrl+Shift+T start, pause or resume, stop training · F11 presentation mode (PgDown/PgUp: "
     "next/previous scene of a lesson, else panel) · F9 capture a scene · F8 reveal a quiz's answer · Ctrl+Q quit"
 )
@@ -167,6 +168,7 @@ def build_menus_and_toolbar(w) -> None:
     w.view_menu.addAction(w.act_reset_layout)
     w.view_menu.addAction(w.act_reveal)
     w.view_menu.addSeparator()
+    w.view_menu.setToolTipsVisible(True)  # the workspaces and panels follow (DockLayout)
     train_menu = bar.addMenu("&Training")
     train_menu.setToolTipsVisible(True)
     train_menu.addActions([w.act_train_start, w.act_train_pause, w.act_train_stop])
@@ -174,18 +176,18 @@ def build_menus_and_toolbar(w) -> None:
     train_menu.addAction(w.act_evaluate)
     bar.addMenu("&Help").addAction(w.act_about)
 
-    tb = QToolBar("Model")
+    tb = w.model_toolbar = QToolBar("Model")
     tb.setObjectName("modelToolbar")
     tb.setAccessibleName("Model toolbar")
     tb.setMovable(False)
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
     w.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
     tb.addWidget(w.pickers)
-    tb.addSeparator()
-    tb.addAction(w.act_open_weights)
-    tb.addAction(w.act_save_weights)
-    tb.addSeparator()
-    tb.addAction(w.act_presentation)
+    separators = [QAction(tb)]
+    separators[0].setSeparator(True)
+    # Left out in presentation mode (they stay in the menus and on their keys): the pickers get the row.
+    w.model_toolbar_extras = [separators[0], w.act_open_weights, w.act_save_weights]  # F11 is on the workspace bar
+    tb.addActions(w.model_toolbar_extras)
 
     # Short words on the canvas's buttons (a projector's column is narrow); the tooltips say it all.
     short = {w.act_clear: "Clear", w.act_undo: "Undo", w.act_random: "Test image", w.act_open_image: "Picture…"}

@@ -18,17 +18,18 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.state.newest import NewestWins
-from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, scaled_font
+from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_COLOR, scaled_font
 
 REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
 MIN_JOB_INTERVAL_S = 0.05  # ~20 rounds of six networks a second at most: the drawing keeps the cores
 STALE_OPACITY = 0.4
 HEADER_EVERY_S = 1.0  # the header's "answers arrive N ms after" (median of the last 20) changes once a second
+WARM_UP_ANSWERS = 3  # answers not counted in the header's delay (the first loads the networks)
 STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
 
 
@@ -49,6 +50,7 @@ class ComparisonView(QWidget):
         self.answers: list[dict] = []
         self.class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
         self.current = ""
+        self.true_label: int | None = None  # a test image's label: cards that answer otherwise are marked ✗
         self.stale = False
         self.paint_count = 0
 
@@ -78,6 +80,7 @@ class ComparisonView(QWidget):
 
     def _paint_card(self, p: QPainter, r: QRectF, answer: dict) -> None:
         text = self.palette().text().color()
+        wrong = self.true_label is not None and answer["top"] != self.true_label
         p.setPen(QPen(ACCENT, 3) if answer["name"] == self.current else QPen(QColor(150, 150, 150), 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(r)
@@ -93,14 +96,18 @@ class ComparisonView(QWidget):
         name = answer["display_name"] + ("" if answer["trained"] else " (untrained)")
         p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft, p.fontMetrics().elidedText(
             name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
-        p.setFont(big)
-        big_line = p.fontMetrics().height()
         top = answer["top"]
         label = self.class_names[top] if top < len(self.class_names) else str(top)
-        p.setPen(ACCENT)
+        answer_text = f"{label}  {100 * answer['confidence']:.1f}%" + ("  ✗" if wrong else "")
+        scale = 1.5
+        while scale > 0.9 and QFontMetrics(big).horizontalAdvance(answer_text) > r.width():
+            scale -= 0.1  # a narrow card (a projector's large type) shrinks the answer, never cuts "100.0%"
+            big = scaled_font(self.font(), scale, True)
+        p.setFont(big)
+        big_line = p.fontMetrics().height()
+        p.setPen(ERROR_COLOR if wrong else ACCENT)
         p.drawText(QRectF(r.x(), r.y() + line, r.width(), big_line), Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(f"{label}  {100 * answer['confidence']:.1f}%",
-                                              Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+                   p.fontMetrics().elidedText(answer_text, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
         # Ten bars from the bottom up, digit labels under them.
         p.setFont(small)
         label_h = p.fontMetrics().height()
@@ -184,6 +191,7 @@ class ComparisonPanel(QWidget):
             session = state.session
             # The current network's answer is on screen already; with its shipped weights it is the card's too.
             shipped = session.source_kind == "pretrained" and result.probabilities is not None
+            self.view.true_label = result.true_label  # a test image's known answer marks the wrong cards
             self.set_input(result.image, {session.model_name: result.probabilities} if shipped else None)
 
         state.resultReady.connect(result_ready)
@@ -265,10 +273,12 @@ class ComparisonPanel(QWidget):
             self.view.update()
 
     def _set_header(self) -> None:
-        self._header_at, self._header_timed = time.perf_counter(), bool(self.latencies_ms)
+        # The first answers include loading six networks: a figure only once the worker runs warm.
+        warm = list(self.latencies_ms)[WARM_UP_ANSWERS:]
+        self._header_at, self._header_timed = time.perf_counter(), bool(warm)
         text = f"Shipped weights for {self._dataset_name}."
-        if self.latencies_ms:
-            recent = sorted(list(self.latencies_ms)[-20:])
+        if warm:
+            recent = sorted(warm[-20:])
             text += f" Answers arrive {recent[len(recent) // 2]:.0f} ms after your stroke."
         self.header.setText(text)
 

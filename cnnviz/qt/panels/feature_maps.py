@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -375,6 +375,14 @@ class KernelsView(QWidget):
             lambda t: self.hover.setText(t.replace("channel", "kernel") or "Hover over a kernel to read its weights.")
         )
         self._kernels: tuple[str, np.ndarray] | None = None
+        # The kernels fill the room they have (a presentation page, not 20-pixel specks): they follow the
+        # viewport's own size, which settles after the panel's (a dock shown from behind a tab, F11).
+        self.scroll.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize and self._kernels is not None:
+            self.mosaic.set_fit(event.size())
+        return False
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: new networks and live weights redraw the kernels."""

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from cnnviz.qt.widgets.fitted_text import FittedLabel
 from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_STYLE, OverlayMixin, gray_image, scaled_font
 
+TRUE_COLOR = QColor("#2b8a3e")  # the known true class of a test image
+
 
 class InputPreview(OverlayMixin, QWidget):
     """The 28 x 28 model input, scaled up with nearest-neighbour so each pixel is a visible square."""
@@ -92,6 +94,7 @@ class ProbabilityBars(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.class_names: tuple[str, ...] = tuple(str(i) for i in range(10))
         self.probabilities: np.ndarray | None = None
+        self.true_label: int | None = None  # outlined in green when known (a test image)
         self.paint_count = 0
 
     def sizeHint(self) -> QSize:
@@ -147,6 +150,9 @@ class ProbabilityBars(QWidget):
             prob = float(self.probabilities[i])
             bar = QRectF(track.x(), track.y(), max(0.0, prob) * span, bar_h)
             p.fillRect(bar, ACCENT if i == top else BAR_COLOR)
+            if i == self.true_label:
+                p.setPen(QPen(TRUE_COLOR, 2))
+                p.drawRect(track.adjusted(-2, -2, 2, 2))
             p.setPen(text)
             p.drawText(
                 QRectF(bar.right() + 6, y, pct_w + 20, row_h),
@@ -179,11 +185,21 @@ class PredictionPanel(QWidget):
         self.untrained.setWordWrap(True)
         self.untrained.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.untrained.hide()
+        # A test image's known label: a wrong answer says so (the true class's row is outlined too).
+        self.wrong = QLabel("")
+        self.wrong.setObjectName("wrongAnswerNote")
+        self.wrong.setAccessibleName("Wrong answer")
+        self.wrong.setToolTip("The picture is a test image with a known label, and the network's answer differs")
+        self.wrong.setStyleSheet(ERROR_STYLE)
+        self.wrong.setWordWrap(True)
+        self.wrong.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.wrong.hide()
         self.bars = ProbabilityBars()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.label)
         layout.addWidget(self.untrained)
+        layout.addWidget(self.wrong)
         layout.addWidget(self.bars, 1)
         self._empty_text = "Draw a digit"
         self._apply_fonts()
@@ -217,7 +233,13 @@ class PredictionPanel(QWidget):
         state.resultReady.connect(self.show_result)
 
     def show_result(self, result) -> None:
+        self.bars.true_label = result.true_label
         self.set_probabilities(result.probabilities)
+        probs, true = result.probabilities, result.true_label
+        wrong = probs is not None and true is not None and int(np.argmax(probs)) != true
+        names = self.bars.class_names
+        self.wrong.setText(f"Wrong: the true label is {names[true]}" if wrong and true < len(names) else "")
+        self.wrong.setVisible(wrong)
         if result.probabilities is None and result.note:
             self.label.setText(result.note)
 

@@ -330,8 +330,11 @@ class MosaicView(QWidget):
             p.setFont(small)
             p.setPen(self.palette().placeholderText().color().darker(130))
             room = header.adjusted(name_w, 0, 0, 0)
-            # A narrow column ends the description with "…" (the hover read-out has the values).
-            desc = p.fontMetrics().elidedText(b.title or self._describe(b), Qt.TextElideMode.ElideRight, room.width())
+            # A narrow column drops the value range (the hover read-out has the values), never cuts a number.
+            metrics, desc = p.fontMetrics(), b.title or self._describe(b)
+            if metrics.horizontalAdvance(desc) > room.width() and not b.title:
+                desc = desc.split("   ·   ")[0]
+            desc = metrics.elidedText(desc, Qt.TextElideMode.ElideRight, room.width())
             p.drawText(room, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, desc)
             if b.image is not None:
                 p.drawImage(QPoint(MARGIN, b.mosaic_top), b.image)
