@@ -32,8 +32,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     from cnnviz import __version__
-    from cnnviz.core.data.datasets import DATASETS
-    from cnnviz.core.training.loop import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
+    from cnnviz.core.data.catalog import DATASETS
+    from cnnviz.core.training.config import DEFAULT_LR, OPTIMIZERS, SCHEDULES, TrainConfig
 
     parser = _Parser(prog="cnnviz", description="Draw digits and watch classic CNNs think and learn.")
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")

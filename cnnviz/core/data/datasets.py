@@ -8,48 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from cnnviz.core.data.catalog import DATASETS, DatasetInfo, class_names, dataset_info  # noqa: F401 (re-exported)
 from cnnviz.core.data.idx import check_labels, read_idx
-from cnnviz.core.errors import CnnvizError, DataMissingError
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    display_name: str
-    folder: str  # torchvision's folder under the data directory
-    classes: tuple[str, ...]
-    mirror_safe: bool = False  # a left-right mirrored image still shows its class
-
-
-DATASETS: dict[str, DatasetInfo] = {
-    "mnist": DatasetInfo("mnist", "MNIST", "MNIST", tuple(str(d) for d in range(10))),
-    "fashion-mnist": DatasetInfo(
-        "fashion-mnist",
-        "Fashion-MNIST",
-        "FashionMNIST",
-        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-        mirror_safe=True,
-    ),
-}
+from cnnviz.core.errors import DataMissingError
 
 _TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 _RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def dataset_info(name: str) -> DatasetInfo:
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise CnnvizError(f"Unknown dataset '{name}'; choose one of: {', '.join(DATASETS)}.") from None
-
-
-def class_names(dataset: str) -> tuple[str, ...]:
-    return dataset_info(dataset).classes
 
 
 def default_data_dir() -> Path:

@@ -9,9 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from cnnviz.core.data.datasets import dataset_info
+from cnnviz.core.data.catalog import dataset_info
 from cnnviz.core.errors import CnnvizError
-from cnnviz.core.models.registry import get_spec
 from cnnviz.core.training.validation import number_problem
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -106,6 +105,8 @@ class TrainConfig:
     threads: int | None = None  # CPU threads for this run's thread; None: all cores
 
     def __post_init__(self) -> None:
+        from cnnviz.core.models.registry import get_spec  # torch: imported when a run is made, not for --help
+
         get_spec(self.model)  # raises a clear error for an unknown model
         dataset_info(self.dataset)
         if self.betas is not None:
