@@ -267,7 +267,7 @@ def test_cli_passes_the_network_to_the_app(monkeypatch, argv):
     import cnnviz.qt.app.launch
 
     opened = []
-    monkeypatch.setattr(cnnviz.qt.app.launch, "main", lambda model=None: opened.append(model) or 0)
+    monkeypatch.setattr(cnnviz.qt.app.launch, "main", lambda model=None, lesson=None: opened.append(model) or 0)
     assert cli_main(argv) == 0
     assert opened == [None if argv == ["gui"] else "my_net.py:Net"]
 

@@ -97,8 +97,10 @@ class Probe:
                 f"{self.limit_s:.0f} s (an endless loop, or far too slow), so it was stopped; the network on "
                 f"screen stays."
             )
-        out = self._proc.stdout.read().decode("utf-8", "replace") if self._proc.stdout else ""
-        self._proc.stdout.close()
+        out = ""
+        if self._proc.stdout is not None:
+            out = self._proc.stdout.read().decode("utf-8", "replace")
+            self._proc.stdout.close()
         lines = [line[len(MARKER) :] for line in out.splitlines() if line.startswith(MARKER)]
         if not lines:
             raise UserModelError(self._died(self._proc.returncode))

@@ -28,6 +28,7 @@ class ExplainMixin:
         model: Any
         result: Any
         events: Any
+        description: Any
 
         @property
         def training(self) -> bool: ...

@@ -259,7 +259,7 @@ def _scene_from(raw: dict, lesson: Lesson) -> Scene:
     dataset = _text(raw["dataset"], "a dataset")
     if dataset not in DATASET_NAMES:
         raise LessonError(f"scene '{str(raw.get('name'))[:60]}' uses an unknown dataset '{dataset[:40]}'.")
-    drawing = []
+    drawing: list[dict] = []
     for item in raw.get("drawing") or []:
         if "picture" in item:
             if item["picture"] not in lesson.pictures:

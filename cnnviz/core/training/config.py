@@ -112,7 +112,7 @@ class TrainConfig:
         if self.betas is not None:
             if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
                 raise CnnvizError("Betas must be two numbers (beta1, beta2).")
-            self.betas = (self.betas[0], self.betas[1])  # type: ignore[assignment]  # a list from JSON metadata compares equal to a new config's
+            self.betas = (self.betas[0], self.betas[1])  # a list from JSON metadata compares equal to a new config's
         for name in ("nesterov", "augment", "mirror", "cycle_momentum"):
             if not isinstance(getattr(self, name), bool):
                 raise CnnvizError(f"{name.replace('_', ' ').capitalize()} must be True or False.")
