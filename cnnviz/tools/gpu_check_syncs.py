@@ -21,12 +21,19 @@ def part_syncs(device: str, data_dir, steps: int) -> dict:
 
     read_backs = []
     original = loop._read_back
-
-    def counted(values):
-        read_backs.append(1)
-        return original(values)
-
     cuda = device.startswith("cuda")
+
+    def counted(values):  # the one planned wait: counted, and not reported as a hidden sync
+        read_backs.append(1)
+        if not cuda:
+            return original(values)
+        mode = torch.cuda.get_sync_debug_mode()
+        torch.cuda.set_sync_debug_mode(0)
+        try:
+            return original(values)
+        finally:
+            torch.cuda.set_sync_debug_mode(mode)
+
     hidden: list[str] = []
     batches = reports = 0
     loop._read_back = counted
@@ -44,7 +51,7 @@ def part_syncs(device: str, data_dir, steps: int) -> dict:
                 finally:
                     if cuda:
                         torch.cuda.set_sync_debug_mode(0)
-            hidden += [str(w.message) for w in caught if "called a synchronizing" in str(w.message)]
+            hidden += [f"{w.filename}:{w.lineno}" for w in caught if "called a synchronizing" in str(w.message)]
             if isinstance(event, BatchStats):
                 reports += 1
                 batches += event.batches
@@ -58,5 +65,5 @@ def part_syncs(device: str, data_dir, steps: int) -> dict:
         "read_backs": len(read_backs),
         "read_backs_per_batch": round(len(read_backs) / max(1, batches), 4),
         "hidden_syncs": len(hidden) if cuda else None,  # None: only CUDA can count them
-        "hidden_sync_examples": hidden[:3],
+        "hidden_sync_places": {place: hidden.count(place) for place in sorted(set(hidden))},  # file:line -> count
     }

@@ -60,9 +60,19 @@ def _owner_gone(callback) -> bool:
     return isinstance(owner, shiboken6.Shiboken.Object) and not shiboken6.isValid(owner)
 
 
+def _callbacks(event) -> list:
+    """An event's live callbacks (the core's events hold bound methods weakly: ``_subscribers``)."""
+    subscribers = getattr(event, "_subscribers", None)
+    if subscribers is None:
+        return list(getattr(event, "_callbacks", ()))
+    return [cb for cb in (s.get() for s in list(subscribers)) if cb is not None]
+
+
 def _dead_subscribers(events) -> list[tuple[object, object]]:
-    """(event, callback) pairs whose callback's Qt object is deleted: it would run on a dead view."""
-    return [(e, cb) for e in events for cb in list(getattr(e, "_callbacks", ())) if _owner_gone(cb)]
+    """(event, callback) pairs whose callback's Qt object is deleted: it would run on a dead view.
+
+    A weak reference does not help here: the Python wrapper of a deleted Qt object lives on."""
+    return [(e, cb) for e in events for cb in _callbacks(e) if _owner_gone(cb)]
 
 
 def _timer_name(timer: QTimer) -> str:

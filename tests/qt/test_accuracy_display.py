@@ -41,7 +41,9 @@ def test_a_wrong_answer_to_a_test_image_is_marked_in_the_prediction(qtbot, windo
     window.data_dir = data_dir
     window.files.test_image_rng = np.random.default_rng(3)  # an easy one: read right
     assert window.show_random_test_image() or qtbot.waitUntil(lambda: not window.canvas.is_empty(), timeout=30_000)
-    qtbot.waitUntil(lambda: window.session.result.true_label is not None and not window.state.inference_pending(), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window.session.result.true_label is not None and not window.state.inference_pending(), timeout=30_000
+    )
     assert window.prediction.bars.true_label == window.session.result.true_label
     assert window.prediction.wrong.isHidden()  # right: nothing to mark
 

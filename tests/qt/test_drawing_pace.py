@@ -27,7 +27,7 @@ def test_a_new_drawing_holds_background_work_until_its_answer_is_painted(qtbot, 
     assert not state.drawing_answered.is_set()
     state.wait_for_drawing(0.001)  # bounded: a worker never waits long for a busy GUI
     qtbot.waitUntil(state.drawing_answered.is_set)
-    assert not window.state.inference_pending()
+    qtbot.waitUntil(lambda: not window.state.inference_pending())  # and its explanations follow
 
 
 def _ink():

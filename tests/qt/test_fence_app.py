@@ -140,7 +140,7 @@ def test_an_exit_during_training_is_one_sentence(window, tmp_path, qtbot):
     monitor = window.monitor
     with qtbot.waitSignal(monitor.trainingFinished, timeout=180_000) as finished:
         window.act_train_start.trigger()
-    assert finished.args[0]["reason"] == "error" and "SystemExit" in finished.args[0]["message"]
+    assert finished.args[0].reason == "error" and "SystemExit" in finished.args[0].message
     assert not monitor.is_running() and window.session.model_name == "exits.py:Net"
 
 

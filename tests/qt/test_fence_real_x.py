@@ -11,9 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("fence_probe_app.py")
 XRUN = REPO.parent / "shared" / "tools" / "xrun.sh"
+# xrun.sh picks a free display number by its lock file: tests that start X servers run on one worker.
+pytestmark = pytest.mark.xdist_group("xserver")
 LIMIT_S = 15
 
 

@@ -19,6 +19,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("screen_fit_probe.py")
 XRUN = REPO.parent / "shared" / "tools" / "xrun.sh"
+# xrun.sh picks a free display number by its lock file: tests that start X servers run on one worker.
+pytestmark = pytest.mark.xdist_group("xserver")
 SIZES = [(1024, 768, 1), (1280, 720, 1), (1366, 768, 1), (1920, 1080, 1), (3840, 2160, 2)]
 
 

@@ -194,7 +194,9 @@ class TrainingRun:
                     ended = event
         except CnnvizError as exc:
             self.end = self._end("error", str(exc))
-        except Exception as exc:  # a bug, a torch failure, a user's network: one sentence, not a traceback
+        except GeneratorExit:  # the caller closed the generator: nothing more to say
+            raise
+        except BaseException as exc:  # a bug, torch, a user's network (its sys.exit() too): one sentence
             logger.debug("training failed", exc_info=True)
             self.end = self._end("error", f"Training failed unexpectedly ({type(exc).__name__}: {exc}).")
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabBar, QTabWidget, QToolTip, QWidget
@@ -13,6 +15,9 @@ DEFAULT_SIZE = QSize(1600, 1000)
 # Below this (in device-independent pixels) the screen is a projector's, not a monitor's:
 # one column fewer in the normal layout, one chosen panel at a time in presentation mode.
 ROOMY = QSize(1500, 950)
+# After presentation mode the window manager gives the window its old size back, on a busy machine
+# seconds later; a resize to it within this long puts the dock state back again.
+RESTORE_ON_RESIZE_S = 5.0
 FRAME_ALLOWANCE = QSize(8, 36)  # a window manager's borders and title bar, not part of geometry()
 
 
@@ -37,7 +42,7 @@ class DockLayout(QObject):
         self._state_before_presentation = None
         self._workspace_before_presentation = ""
         self._size_before_presentation = QSize()
-        self._restore_on_resize = False
+        self._restore_on_resize_until = 0.0  # time.monotonic() until which a resize back puts the state back
         window.installEventFilter(self)
         self.focus_index = 0  # which of the workspace's panels presentation mode shows on a small screen
         self.workspaces = Workspaces(window, self.default_layout)
@@ -328,14 +333,13 @@ class DockLayout(QObject):
             self._restore_state_before_presentation()
             # The window manager gives the window its old size back later (on a busy machine, seconds
             # later); dock sizes are shares of the window, so the state is put back again once it has.
-            self._restore_on_resize = True
-            QTimer.singleShot(5000, self, lambda: setattr(self, "_restore_on_resize", False))
+            self._restore_on_resize_until = time.monotonic() + RESTORE_ON_RESIZE_S  # no timer left ticking
         QTimer.singleShot(0, self, self.whole_tab_titles)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
-        if (self._restore_on_resize and watched is self.window and event.type() == QEvent.Type.Resize
-                and event.size() == self._size_before_presentation):  # fmt: skip
-            self._restore_on_resize = False
+        if (time.monotonic() < self._restore_on_resize_until and watched is self.window
+                and event.type() == QEvent.Type.Resize and event.size() == self._size_before_presentation):  # fmt: skip
+            self._restore_on_resize_until = 0.0
             QTimer.singleShot(0, self, self._restore_state_before_presentation)
         return False
 

@@ -118,6 +118,12 @@ class Lessons(QObject):
             self.changed.emit()
 
     # -- capture ------------------------------------------------------------------------
+    def show_dock(self) -> None:
+        """The Lesson dock comes forward once there is a lesson (it is hidden until then)."""
+        if self.dock is not None and not self.window.isFullScreen():
+            self.dock.show()
+            self.dock.raise_()
+
     def capture(self, name: str | None = None) -> bool:
         """Add what is on screen as a scene after the current one (F9)."""
         w, lesson_mod = self.window, _lesson_module()
@@ -127,6 +133,7 @@ class Lessons(QObject):
             return False
         if self.lesson is None:
             self.lesson = lesson_mod.Lesson()
+            self.show_dock()
         lesson = self.lesson
         metadata = dict(session.metadata)
         if session.edited_kernels():  # hand-edited weights: the recorded accuracy is not theirs
@@ -304,6 +311,7 @@ class Lessons(QObject):
             w.show_error("Could not open the lesson", describe_error(exc))
             return False
         self.lesson, self.path, self.current, self._shown = lesson, path, -1, None
+        self.show_dock()
         w.settings.setValue("lessonDir", str(path.parent))
         self.changed.emit()
         return self.show_scene(0)

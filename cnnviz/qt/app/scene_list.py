@@ -114,17 +114,16 @@ class SceneList(QWidget):
 
 
 def add_lesson_dock(window, lessons, capture_action) -> QDockWidget:
-    """The Lesson dock, behind the answer column's tabs (brought forward when a scene is captured)."""
+    """The Lesson dock, a tab of the answer column, hidden until a lesson has a scene (capture or open)."""
     dock = QDockWidget("Lesson", window)
     dock.setObjectName("dockLesson")
     dock.setAccessibleName("Lesson")
     dock.setToolTip("The lecture's scenes: capture (F9), name, reorder, step through (Page Down in presentation)")
     dock.setWidget(SceneList(lessons, capture_action))
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    window.tabifyDockWidget(window.dock_comparison, dock)
-    window.dock_maps.raise_()  # the fronts of the default layout (docks.py), which the tabify changed
-    if not window.docks.compact:
-        window.dock_layers.raise_()
+    window.tabifyDockWidget(window.dock_prediction, dock)  # beside the answer, in every workspace
+    dock.hide()  # until there is a lesson: the answer stays in front
+    window.dock_prediction.raise_()
     window.view_menu.addAction(dock.toggleViewAction())
     lessons.dock = dock
     window.act_presentation.toggled.connect(lessons.on_presentation)

@@ -179,13 +179,17 @@ class AppState(QObject):
         """Adopt a session: its events become this object's signals."""
         self.session = session
         ev = session.events
-        ev.network_changed.connect(self._on_network_changed)
-        ev.weights_changed.connect(self._on_weights_changed)
-        ev.result_ready.connect(self._on_result_ready)
-        ev.training_started.connect(self._on_training_started)
-        ev.training_finished.connect(self._on_training_finished)
-        ev.callback_failed.connect(self._on_callback_failed)
-        ev.accuracy_changed.connect(self._on_accuracy_changed)
+        subscriptions = [
+            (ev.network_changed, self._on_network_changed), (ev.weights_changed, self._on_weights_changed),
+            (ev.result_ready, self._on_result_ready), (ev.training_started, self._on_training_started),
+            (ev.training_finished, self._on_training_finished), (ev.callback_failed, self._on_callback_failed),
+            (ev.accuracy_changed, self._on_accuracy_changed),
+        ]  # fmt: skip
+        for event, callback in subscriptions:
+            event.connect(callback)
+        # The session may outlive the window (a test, a script), and a deleted Qt object's Python wrapper can
+        # outlive it too (so the weak references alone would not drop these): unsubscribe when deleted.
+        self.destroyed.connect(lambda: [event.disconnect(callback) for event, callback in subscriptions])
         self.sessionReady.emit()
         self._on_network_changed()
 
