@@ -120,5 +120,7 @@ def test_the_kernels_are_named_after_their_stage():
     assert first_conv_kernels(build_model("lenet5"))[0] == "C1"
     assert first_conv_kernels(build_model("lenet"))[0] == "conv1"
     for spec in list_models():
+        if spec.source_path is not None:  # a user's network another test opened (it may have no convolution)
+            continue
         name, _ = first_conv_kernels(build_model(spec.name))
         assert "." not in name and name in dict(stages(build_model(spec.name))), (spec.name, name)

@@ -172,11 +172,6 @@ class EvaluationPanel(QWidget):
         self._set_caption(f"Run {run} · {self._network(end.model_name)} trained in this session, "
                           f"{_now()}{acc}")  # fmt: skip
 
-    def show_confusion(self, confusion, names=None) -> None:
-        """Show a matrix from elsewhere (None clears it); a gallery needs an evaluation first."""
-        self.matrix.show_matrix(confusion, names)
-        self._matrix_generation = None if confusion is None else -1
-
     # -- the way in: cells and the gallery -----------------------------------------------------
     def open_cell(self, true: int, predicted: int) -> bool:
         """Open the error gallery for a (true, predicted) cell; evaluate first if need be."""

@@ -356,6 +356,8 @@ class TrainingMonitor(QWidget):
 
     def _finish(self, end: RunEnd) -> None:
         run_id, self._thread = self._run_id, None
+        if self._progress_dirty:  # the last batches' report came within the bar's redraw interval
+            self._redraw_progress()
         self.curves.stop_run()
         if end.asks_to_keep and self._ask is not None:
             end.go_back = self._ask(*end.keep_question()) == GO_BACK  # Enter keeps: the default button
