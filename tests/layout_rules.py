@@ -39,6 +39,17 @@ def imports_of(path: Path, name: str, is_package: bool) -> set[str]:
     return found
 
 
+def top_level_imports(path: Path) -> set[str]:
+    """The modules a package's ``__init__`` imports at its top level (``from pkg import a, b``)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
 def graph(root: Path) -> tuple[dict[str, set[str]], dict[str, Path]]:
     files = {module_name(root, p): p for p in sorted(root.rglob("*.py"))}
     edges = {}
@@ -46,13 +57,19 @@ def graph(root: Path) -> tuple[dict[str, set[str]], dict[str, Path]]:
         raw = imports_of(path, name, path.name == "__init__.py")
         # keep third-party names (for the Qt/torch rules) and the project's modules that exist
         edges[name] = {m for m in raw if m in files or not m.startswith(root.name)}
+        if path.name == "__init__.py":  # a package importing its own submodules at its top (they register)
+            own = {m for m in top_level_imports(path) if m.startswith(name + ".")}
+            edges[name] = {m for m in edges[name] if m not in own} | {f"{OWN}{m}" for m in own}
     return edges, files
+
+
+OWN = "own:"  # marks a package's top-level import of its own submodule: not a tie back
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected groups of more than one module (Tarjan). A package importing its own
     submodules (``models/__init__`` registering the models) is not a tie back and is left out."""
-    internal = {a: {b for b in bs if b in edges and not b.startswith(a + ".")} for a, bs in edges.items()}
+    internal = {a: {b for b in bs if b in edges} for a, bs in edges.items()}
     index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
 
     def visit(v: str) -> None:

@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None, model: str | None = None, lesson: str | 
 def end_process_if_stuck(window, code: int) -> None:
     """After the window closed: end the process now if a run stuck in the user's code, a loader,
     or a thread the user's file started would keep it alive."""
-    from cnnviz.cli import exit_despite_threads
+    from cnnviz.core.process import exit_despite_threads
     from cnnviz.qt.state import workers
 
     if getattr(window.monitor, "abandoned_run", None) is not None or workers.active():
