@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.core import DATASETS, TrainConfig, available_devices, device_label, list_models, resolve_device
-from cnnviz.core.training.loop import DEFAULT_LR, OPTIMIZERS, SCHEDULES, default_lr
+from cnnviz.core.training.config import DEFAULT_LR, LR_SCALE, OPTIMIZERS, SCHEDULES, default_lr
 
 __all__ = ["LearningRateSpinBox", "TrainingSettings"]
 
@@ -326,9 +326,11 @@ class TrainingSettings(QGroupBox):
         optimizer, epochs = self.optimizer_combo.currentData(), self.epochs_spin.value()
         rate = self.lr_spin.value()
         if self._lr_is_default and optimizer in DEFAULT_LR:
-            base = DEFAULT_LR[optimizer]
-            how = ("the recipe's rate for one epoch" if epochs == 1 else
-                   f"follows the epochs: {base:g} / √{epochs}; type a rate to keep it fixed")  # fmt: skip
+            scale = LR_SCALE.get(self.model_combo.currentData() or "", 1.0)  # LeNet-5: a quarter
+            base = DEFAULT_LR[optimizer] * scale
+            recipe = "the recipe's rate" if scale == 1 else f"the recipe's rate x {scale:g} for this network"
+            how = (f"{recipe} for one epoch" if epochs == 1 else
+                   f"{recipe}; follows the epochs: {base:g} / √{epochs}; type a rate to keep it fixed")  # fmt: skip
             self.lr_note.setText(f"Learning rate used: {rate:.3g} ({how}).")
         else:
             self.lr_note.setText(f"Learning rate used: {rate:.3g} (yours: it stays whatever the epochs).")
