@@ -151,10 +151,16 @@ def test_pause_holds_a_job_until_resume(qtbot, kind):
 
 
 def test_cancel_wakes_a_paused_job(qtbot):
-    owner = QObject()
-    job = workers.start(lambda progress: [progress(i) for i in range(100)], name="unit-test", parent=owner)
+    owner, gate = QObject(), threading.Event()
+
+    def work(progress):  # holds at the gate, so the pause lands while it still has reports to make
+        gate.wait(30)
+        return [progress(i) for i in range(100)]
+
+    job = workers.start(work, name="unit-test", parent=owner)
     job.pause()
     events = _record(job)
+    gate.set()
     qtbot.waitUntil(lambda: ("paused",) in events)
     job.cancel()
     qtbot.waitUntil(lambda: ("finished",) in events)
