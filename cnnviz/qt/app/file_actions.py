@@ -227,19 +227,11 @@ class FileActions(QObject):
             )
             if not path:
                 return False
-        path = Path(path)
-        if path.suffix.lower() != ".png":
-            path = path.with_name(path.name + ".png")
-        from PySide6.QtCore import QBuffer, QIODevice
+        from cnnviz.qt.widgets.picture_file import png_path, write_png
 
-        from cnnviz.core.data.files import write_atomic
-
-        buffer = QBuffer()
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        path = png_path(path)
         try:
-            if not self.panel_picture(widget).save(buffer, "PNG"):
-                raise OSError("the picture could not be encoded")
-            write_atomic(path, bytes(buffer.data()), what="picture")  # the old file stays if this fails
+            write_png(self.panel_picture(widget), path)  # the old file stays if this fails
         except Exception as exc:
             self.window.show_error(
                 "Could not export", f"Could not write the picture to '{path}': {describe_error(exc)}"

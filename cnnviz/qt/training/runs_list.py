@@ -261,20 +261,12 @@ class RunsList(QWidget):
             path, _ = QFileDialog.getSaveFileName(self, "Export plots as PNG", "cnnviz-curves.png", "PNG image (*.png)")
             if not path:
                 return False
-        path = Path(path)
-        if path.suffix.lower() != ".png":
-            path = path.with_name(path.name + ".png")
-        from PySide6.QtCore import QBuffer, QIODevice
-
-        from cnnviz.core.data.files import write_atomic
         from cnnviz.core.errors import CnnvizError
+        from cnnviz.qt.widgets.picture_file import png_path, write_png
 
-        buffer = QBuffer()
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        path = png_path(path)
         try:  # atomic: a failure leaves the old file as it was
-            if not self.curves.grab().save(buffer, "PNG"):
-                raise CnnvizError(f"Could not write the picture to '{path}'.")
-            write_atomic(path, bytes(buffer.data()), what="picture")
+            write_png(self.curves.grab(), path)
         except CnnvizError as exc:
             return self._say(str(exc), error=True)
         return self._say(f"Saved the plots to {path}.")

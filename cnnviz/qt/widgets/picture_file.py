@@ -68,3 +68,20 @@ def read_picture(path: str | os.PathLike) -> np.ndarray:
 def picture_for_canvas(path: str | os.PathLike) -> np.ndarray:
     """A picture file -> the canvas's square of white ink on black (see ``picture_to_canvas``)."""
     return picture_to_canvas(read_picture(path), f"'{Path(path).name}'")
+
+
+def png_path(path: str | os.PathLike) -> Path:
+    """The path with a ``.png`` ending (a name typed without one gets it)."""
+    path = Path(path)
+    return path if path.suffix.lower() == ".png" else path.with_name(path.name + ".png")
+
+
+def write_png(picture, path: Path) -> None:
+    """Encode a QPixmap/QImage as PNG and write it atomically: a failure leaves the old file as it was."""
+    from cnnviz.core.data.files import write_atomic
+
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not picture.save(buffer, "PNG"):
+        raise CnnvizError(f"Could not encode the picture for '{path}'.")
+    write_atomic(path, bytes(buffer.data()), what="picture")
