@@ -9,6 +9,10 @@ import pytest
 # tests of other screen sizes start their own process with another screen (tests/qt/test_screen_fit.py).
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-1920x1080.json')}"
+# One torch (OpenMP) thread per test process and its children: two xdist workers on a 2-core machine
+# with a team of two threads each oversubscribe the cores, and OpenMP's spinning teams then crawl (one
+# MNIST epoch: 7.5 s alone, 33 s beside a second such process, 7.7 s each with one thread).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "CNNVIZ_DATA_DIR" not in os.environ and _SHARED.is_dir():
     os.environ["CNNVIZ_DATA_DIR"] = str(_SHARED)

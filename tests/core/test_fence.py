@@ -72,9 +72,9 @@ def test_os_exit_in_the_file_is_one_sentence(tmp_path):
 # -- finding 3: an endless forward has a time limit, in a child process ---------------------------------------
 def test_an_endless_forward_is_stopped_by_the_probes_time_limit(tmp_path, capsys, monkeypatch):
     path = net_file(tmp_path, forward="while True: pass")
-    monkeypatch.setenv("CNNVIZ_PROBE_SECONDS", "15")
+    monkeypatch.setenv("CNNVIZ_PROBE_SECONDS", "8")
     code, out, err = run_cli(capsys, "layers", f"{path}:Net")
-    assert code == 1 and "did not finish" in err and "15 s" in err
+    assert code == 1 and "did not finish" in err and "8 s" in err
 
 
 # -- finding 6: integer scores fail the load check ----------------------------------------------------------------

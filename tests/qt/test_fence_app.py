@@ -75,7 +75,7 @@ def test_a_typed_spec_in_the_dialog_opens_that_network(window):
     ("forward", "expected"), [("sys.exit(3)", "SystemExit"), ("while True: pass", "did not finish")]
 )
 def test_a_network_that_exits_or_never_answers_leaves_the_window(window, tmp_path, monkeypatch, forward, expected):
-    monkeypatch.setenv("CNNVIZ_PROBE_SECONDS", "15")
+    monkeypatch.setenv("CNNVIZ_PROBE_SECONDS", "8")
     path = tmp_path / "bad.py"
     path.write_text(
         "import sys\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n"

@@ -18,7 +18,7 @@ SCRIPT = Path(__file__).with_name("fence_probe_app.py")
 XRUN = REPO.parent / "shared" / "tools" / "xrun.sh"
 # xrun.sh picks a free display number by its lock file: tests that start X servers run on one worker.
 pytestmark = pytest.mark.xdist_group("xserver")
-LIMIT_S = 15
+LIMIT_S = 8
 
 
 def _run(mode: str, tmp_path, timeout: int) -> tuple[dict, float]:

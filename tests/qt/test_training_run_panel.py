@@ -162,9 +162,9 @@ def test_a_run_stuck_in_user_code_never_hangs_shutdown(qtbot, monkeypatch):
     thread = worker_module.RunThread(StuckRun())
     thread.start()
     assert entered.wait(30)  # inside the "network" now
-    assert not thread.shutdown() and thread.abandoned and thread._thread.daemon  # returns; the app may quit
+    assert not thread.shutdown() and thread.abandoned and thread.job.thread.daemon  # returns; the app may quit
     release.set()
-    thread._thread.join(10)
+    assert thread.job.wait(10)
 
 
 def test_the_wheel_scrolls_the_panel_and_the_accuracy_axis_fits_the_data(qtbot):

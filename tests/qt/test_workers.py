@@ -150,6 +150,33 @@ def test_pause_holds_a_job_until_resume(qtbot, kind):
     assert ("resumed",) in events and ("returned", 200, True) in events
 
 
+@pytest.mark.parametrize("kind", ["function", "generator"])
+def test_a_resume_before_the_pause_lands_wins(qtbot, kind):
+    """The user's last word wins: pause then resume before the job's next report never holds it."""
+    owner, gate = QObject(), threading.Event()
+
+    def function_job(progress):
+        gate.wait(30)
+        for i in range(50):
+            progress(i)
+        return "done"
+
+    def generator_job(progress):
+        gate.wait(30)
+        yield from range(50)
+        return "done"
+
+    job = workers.start(function_job if kind == "function" else generator_job, name="unit-test", parent=owner)
+    job.pause()
+    assert job.is_paused
+    job.resume()  # before the job made a single report
+    assert not job.is_paused
+    events = _record(job)
+    gate.set()
+    qtbot.waitUntil(lambda: ("finished",) in events)
+    assert ("paused",) not in events and ("returned", "done", True) in events
+
+
 def test_cancel_wakes_a_paused_job(qtbot):
     owner, gate = QObject(), threading.Event()
 

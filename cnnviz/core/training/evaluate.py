@@ -7,6 +7,7 @@ report progress to a callback that may cancel (for a background thread).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,12 +60,28 @@ class EvalResult:
 Progress = Callable[[int, int], bool | None]  # (images done, images in all) -> False to cancel
 
 
+CPU_BATCH = 250  # on the CPU, batches that fit the cache: 1.3-2x faster than 1000 for the zoo's larger networks
+
+
+def for_cpu_inference(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` in channels-last memory format, or ``model`` itself where none can be made.
+
+    On the CPU (oneDNN) the zoo's networks score a test set 1.6-4.6x faster in channels-last
+    (GoogLeNet 4.6x, ResNet 2.4x: ``cnnviz bench``, "channels-last"); a copy, because converting in place would
+    change the layout of the caller's weights (safetensors saves contiguous tensors only).
+    """
+    try:
+        return copy.deepcopy(model).to(memory_format=torch.channels_last)
+    except Exception:  # noqa: BLE001 - a user's module that cannot be copied: evaluated as it is
+        return model
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
     dataset: str,
     data_dir=None,
-    batch_size: int = 1000,
+    batch_size: int | None = None,
     *,
     probabilities: bool = False,
     progress: Progress | None = None,
@@ -81,19 +98,24 @@ def evaluate(
     """
     device = next(model.parameters()).device
     images, labels = load_split(dataset, False, data_dir, device)
+    if device.type == "cpu":
+        net = for_cpu_inference(model)
+        batch_size = batch_size or CPU_BATCH
+    else:
+        net, batch_size = model, batch_size or 1000
     was_training = model.training
-    model.eval()
+    net.eval()
     preds, probs = [], []
     try:
         for i in range(0, len(images), batch_size):
-            scores = model(to_float(images[i : i + batch_size]))
+            scores = net(to_float(images[i : i + batch_size]))
             preds.append(scores.argmax(1))
             if probabilities:
                 probs.append(torch.softmax(scores.float(), 1).cpu())
             if progress is not None and progress(min(i + batch_size, len(images)), len(images)) is False:
                 raise EvaluationCancelled("The evaluation was cancelled.")
     finally:
-        model.train(was_training)
+        net.train(was_training)
     y, p = labels.cpu().numpy(), torch.cat(preds).cpu().numpy()
     confusion = np.zeros((10, 10), dtype=np.int64)
     np.add.at(confusion, (y, p), 1)

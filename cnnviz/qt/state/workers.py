@@ -281,10 +281,18 @@ class Job(QObject):
                 self._worker.pause()
 
     def resume(self) -> None:
+        """End a pause, or cancel one asked for and not yet taken (the user's last word wins)."""
         with self._lock:
             self._pause_asked = False
             if self._worker is not None:
+                if getattr(self._worker, "is_generator", False):
+                    self._worker._pause_requested = False  # superqt would still take it at the next yield
                 self._worker.resume()
+
+    @property
+    def is_paused(self) -> bool:
+        """Paused, or asked to pause (it takes effect at the next progress report or yield)."""
+        return self._pause_asked
 
     def send(self, value) -> None:
         """Send ``value`` into a generator job (what its ``yield`` returns next)."""
@@ -388,6 +396,11 @@ class Job(QObject):
 
     @Slot()
     def _on_paused(self) -> None:
+        if not self._pause_asked or self._cancel_asked:  # a resume or cancel came as the pause took effect
+            with self._lock:
+                if self._worker is not None:
+                    self._worker.resume()
+            return
         if not self._abandoned:
             self.paused.emit()
 
