@@ -42,6 +42,7 @@ class LayerTable(QTableWidget):
         self._rows = None
         self._scale = 1.0
         self._fitting = False
+        self._fitted_width = -1  # the viewport width the type was last fitted to
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: every new network fills the table."""
@@ -71,6 +72,7 @@ class LayerTable(QTableWidget):
                 item.setTextAlignment(right)
             self.setItem(len(rows), c, item)
         self._apply_scale(self._scale)
+        self._fitted_width = -1  # new rows: fit again
         self._fit_type_column()
 
     def _apply_scale(self, scale: float) -> None:
@@ -99,11 +101,15 @@ class LayerTable(QTableWidget):
         """Type takes the room left over, never less than its longest word. Where even that does not
         fit (a narrow column, presentation mode's large type), the table's type shrinks a step at a
         time, down to 60 %, rather than hide the Connections column behind a scroll bar."""
-        if self._fitting:  # resizing columns can resize the viewport (a scroll bar comes or goes)
+        room = self.viewport().width()
+        # Resizing columns can resize the viewport (a scroll bar comes or goes); and a table only made taller
+        # (the window's layout moves on every stroke) needs nothing: refitting set every cell's font each time.
+        if self._fitting or room == self._fitted_width:
             return
         self._fitting = True
+        self._fitted_width = room
         try:
-            self._fit_scale(self.viewport().width())
+            self._fit_scale(room)
         finally:
             self._fitting = False
 
