@@ -94,8 +94,7 @@ class Probe:
             self.cancel()
             raise UserModelError(
                 f"{self.shown} did not finish building and running its network on one image within "
-                f"{self.limit_s:.0f} s (an endless loop, or far too slow), so it was stopped; the network on "
-                f"screen stays."
+                f"{self.limit_s:.0f} s (an endless loop, or far too slow), so it was stopped."
             )
         out = ""
         if self._proc.stdout is not None:
@@ -125,7 +124,7 @@ class Probe:
                 why += " (out of memory?)"
         else:
             why = f"ended the process with exit code {code} (sys.exit or os._exit?)"
-        return f"Checking {self.shown}: its code {why} before the network answered; the network on screen stays."
+        return f"Checking {self.shown}: its code {why} before the network answered."
 
     def wait(self, tick: float = 0.05) -> ProbeResult:
         """Block until the answer (for the CLI); raises as ``poll``."""

@@ -189,8 +189,8 @@ class NetworkActions(QObject):
         progress.deleteLater()
         probe.cancel()
         self.window.statusBar().clearMessage()
-        if "error" in outcome:
-            self.window.show_error("Could not open the network", outcome["error"])
+        if "error" in outcome:  # the CLI says the same sentence; only a window has a network on screen
+            self.window.show_error("Could not open the network", f"{outcome['error']} The network on screen stays.")
             return None
         if "cancelled" in outcome:
             self.window.statusBar().showMessage("Opening the network was cancelled; the network on screen stays.", 8000)
