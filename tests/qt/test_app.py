@@ -53,6 +53,56 @@ def test_the_app_starts_draws_and_quits_cleanly(tmp_path):
     assert saved, "settings were not written to the user's config folder"
 
 
+_START_AND_QUIT = textwrap.dedent(
+    """
+    import sys
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+    import cnnviz.qt.app.launch as app_module
+
+    def check():
+        app = QApplication.instance()
+        from cnnviz.qt import MainWindow
+        window = next(w for w in app.topLevelWidgets() if isinstance(w, MainWindow))
+        def ready():
+            window.close()
+            app.quit()
+        window.sessionReady.connect(ready) if not window.state.is_ready() else ready()
+
+    QTimer.singleShot(0, check)
+    sys.exit(app_module.main([]))
+    """
+)
+
+
+def test_starts_side_by_side_never_crash(tmp_path):
+    """Three apps starting at once, twice: the loader's thread and the painting window must not race.
+
+    superqt (and pyqtgraph) imported in the loader's thread while the window painted crashed one start in
+    three this way (segmentation fault in PySide's lazy type set-up); they are imported on the GUI thread now.
+    """
+    codes = []
+    for round_ in range(2):
+        procs = []
+        for i in range(3):
+            home = tmp_path / f"{round_}-{i}"
+            home.mkdir()
+            env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(home), "HOME": str(home)}
+            procs.append(subprocess.Popen([sys.executable, "-c", _START_AND_QUIT], cwd=REPO, env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))  # fmt: skip
+        codes += [(p.wait(timeout=180), p.stderr.read()[-1500:]) for p in procs]
+    assert [code for code, _ in codes] == [0] * 6, codes
+
+
+def test_only_qt_free_modules_are_imported_off_the_gui_thread(qapp):
+    import pytest
+
+    from cnnviz.qt.state.app_state import AppState
+
+    with pytest.raises(ValueError, match="off the GUI thread"):
+        AppState(preload=("cnnviz.qt.training.monitor",))
+
+
 def test_unexpected_errors_become_one_sentence(qapp, monkeypatch, capsys):
     from PySide6.QtWidgets import QMessageBox
 

@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.base_font = QFont(self.font())
         self.base_font.setPointSizeF(BASE_POINT_SIZE)
         self.setFont(self.base_font)
-        self.state = AppState(data_dir, self, preload=("cnnviz.qt.training.monitor",))
+        self.state = AppState(data_dir, self, preload=("cnnviz.core.training.run", "cnnviz.core.training.evaluate"))
         self.monitor = None
 
         self._build_panels()

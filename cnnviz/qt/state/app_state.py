@@ -80,7 +80,12 @@ class AppState(QObject):
         self, data_dir: str | Path | None = None, parent: QObject | None = None, preload: tuple[str, ...] = ()
     ) -> None:
         super().__init__(parent)
-        self.preload = preload  # modules the loader thread imports, so the GUI thread never waits for them
+        # Qt-free modules the loader thread imports, so the GUI thread never waits for them. Never a Qt module
+        # (pyqtgraph, superqt): PySide sets its types up lazily, not thread-safely, and a Qt module imported
+        # in another thread while the window painted crashed one start in three on a busy machine.
+        if any(not m.startswith("cnnviz.core") for m in preload):
+            raise ValueError(f"only cnnviz.core modules can be imported off the GUI thread, not {preload}")
+        self.preload = preload
         self.session = None
         self._data_dir: Path | None = Path(data_dir) if data_dir else None  # until the session holds it
         self.device_text = "…"
@@ -157,7 +162,7 @@ class AppState(QObject):
             device = c.device_label(c.resolve_device("auto"))
         except Exception:  # a broken driver must not stop the app
             device = "CPU"
-        for module in self.preload:  # e.g. the Training panel (pyqtgraph): imported off the GUI thread
+        for module in self.preload:  # e.g. the training run and evaluation the Training panel needs
             importlib.import_module(module)
 
         return {"session": session, "notes": notes, "device": device}

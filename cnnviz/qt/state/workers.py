@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import sys
 import threading
 import time
 
@@ -164,8 +165,7 @@ _CLASSES_LOCK = threading.Lock()
 def _worker_class(generator: bool) -> type:
     """superqt's FunctionWorker or GeneratorWorker with our ``run``, built on first use.
 
-    superqt is imported here, in a job's thread: importing it pulls in all its widgets
-    (most of a second on a busy laptop), which the window's start must not wait for.
+    superqt itself was imported by ``start`` on the GUI thread (``_import_superqt``).
     """
     with _CLASSES_LOCK:
         if not _CLASSES:
@@ -187,6 +187,17 @@ def _worker_class(generator: bool) -> type:
 
             _CLASSES.update({False: _FunctionWorker, True: _GeneratorWorker})
         return _CLASSES[generator]
+
+
+def _import_superqt() -> None:
+    """Import superqt on the GUI thread, once (~0.2 s: its package imports all its widgets).
+
+    Never first in a job's thread: PySide sets its types up lazily and not thread-safely, and
+    superqt imported in the loader's thread while the window painted crashed one start in
+    three on a busy machine (tests/qt/test_app.py, 15 starts three at a time).
+    """
+    if "superqt.utils" not in sys.modules:
+        import superqt.utils  # noqa: F401
 
 
 def _is_generator_function(fn) -> bool:
@@ -440,6 +451,7 @@ def start(
     ``progress_interval_s`` thins progress reports; ``torch_threads`` sets the thread's torch
     threads before the job runs. The job is deleted (``deleteLater``) after ``finished``.
     """
+    _import_superqt()
     job = Job(name, failure, parent)
     if parent is None:
         _PARENTLESS.add(job)
