@@ -91,7 +91,7 @@ def app_run(
     monitor.settings.model_combo.setCurrentIndex(monitor.settings.model_combo.findData("lenet"))
     monitor.settings.epochs_spin.setValue(_config(batches).epochs)
     monitor.settings.device_combo.setCurrentIndex(monitor.settings.device_combo.findData("cpu"))
-    image, _ = session.random_test_image(np.random.default_rng(0))
+    image, _ = session.random_test_image(rng=np.random.default_rng(0))
     if inference:  # what the app's state does on weights_changed
         session.events.weights_changed.connect(lambda: session.infer(image))
     app.processEvents()
@@ -154,7 +154,9 @@ def app_run(
     ticks = np.diff(np.asarray(probe.ticks)) * 1000 - 10  # ms late
     (s0, t0), (s1, t1) = probe.first, probe.last
     return {
-        "images_per_second": (s1 - s0) * 128 / (t1 - t0),
+        "images": (s1 - s0) * _config(batches).batch_size,  # the run's own batch size (96), not a constant
+        "steps": s1 - s0,
+        "images_per_second": (s1 - s0) * _config(batches).batch_size / (t1 - t0),
         "stall_p50_ms": float(np.percentile(ticks, 50)),
         "stall_p99_ms": float(np.percentile(ticks, 99)),
         "stall_max_ms": float(ticks.max()),

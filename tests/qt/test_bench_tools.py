@@ -92,3 +92,15 @@ def test_the_first_screen_does_not_import_pyqtgraph_or_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_the_training_bench_counts_the_images_it_trained_on(qapp, small_data_dir, monkeypatch):
+    """Section 3 of ``cnnviz bench --app``: it once failed on a session call's changed arguments, and
+    counted 128 images a batch while the run's batches held 96 (the app looked 1.2x faster than training alone)."""
+    from cnnviz.core import TrainConfig
+    from cnnviz.tools import bench_training
+
+    monkeypatch.setattr(bench_training, "WARMUP", 2)  # the small set has 13 batches an epoch
+    result = bench_training.app_run(small_data_dir, batches=10, visible=False)
+    assert 0 < result["steps"] <= 10 and result["images"] == result["steps"] * TrainConfig().batch_size
+    assert result["images_per_second"] > 0 and result["stall_max_ms"] >= result["stall_p50_ms"], result

@@ -409,7 +409,7 @@ class ModelSession(ExplainMixin):
         """Whether ``random_test_image`` answers at once (False: it reads, maybe downloads, first)."""
         return is_loaded(self.dataset, False, self.data_dir)
 
-    def random_test_index(self, data_dir=None, rng: np.random.Generator | None = None) -> int:
+    def random_test_index(self, data_dir=None, *, rng: np.random.Generator | None = None) -> int:
         """A random index into the current dataset's test set (read first if it is not in memory)."""
         return int(
             (rng or np.random.default_rng()).integers(count_test_images(self.dataset, data_dir or self.data_dir))
@@ -420,6 +420,6 @@ class ModelSession(ExplainMixin):
         images, labels = load_test_images(self.dataset, [index], data_dir or self.data_dir)
         return images[0], int(labels[0])
 
-    def random_test_image(self, data_dir=None, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
+    def random_test_image(self, data_dir=None, *, rng: np.random.Generator | None = None) -> tuple[np.ndarray, int]:
         """A random test image of the current dataset and its label (``random_test_index``, ``test_image``)."""
-        return self.test_image(self.random_test_index(data_dir, rng), data_dir)
+        return self.test_image(self.random_test_index(data_dir, rng=rng), data_dir)

@@ -155,7 +155,7 @@ class FileActions(QObject):
             self._read_test_set_in_background()
             return False
         try:
-            index = session.random_test_index(self.state.data_dir, self.test_image_rng)
+            index = session.random_test_index(self.state.data_dir, rng=self.test_image_rng)
         except Exception as exc:
             self.window.show_error("No test images", describe_error(exc))
             return False
