@@ -212,3 +212,25 @@ def test_the_gallery_grows_with_the_font(qtbot, evaluated):
     qtbot.waitUntil(lambda: gallery.images.iconSize().width() > before, timeout=5000)
     assert gallery.images.gridSize().width() >= gallery.images.iconSize().width()  # captions still under their tiles
     window.set_presentation_mode(False)
+
+
+def test_the_matrix_names_its_axes_and_outlines_the_diagonal(qtbot):
+    """A student reads "true class" down the side and "predicted" along the top, and finds the right answers."""
+    view = ConfusionMatrix()
+    qtbot.addWidget(view)
+    view.resize(520, 480)
+    confusion = np.full((10, 10), 3) + np.eye(10, dtype=int) * 900
+    view.show_matrix(confusion)
+    image = view.grab().toImage()
+    area, side = view.geometry_of_cells()
+    fm = QFontMetricsF(view.font())
+    background = view.palette().base().color().rgb()
+    strip = {
+        image.pixel(x, y) for x in range(2, int(fm.height()) + 2) for y in range(int(area.top()), int(area.bottom()))
+    }
+    assert strip - {background}, "no 'true class' label up the left edge"
+    ink = view.palette().text().color().rgb()
+    corner = view.cell_rect(4, 4)
+    assert image.pixel(int(corner.left()) + 1, int(corner.center().y())) == ink  # the diagonal cell's outline
+    off = view.cell_rect(4, 5)
+    assert image.pixel(int(off.left()) + 2, int(off.center().y())) != ink  # a mistake's cell is not outlined

@@ -41,8 +41,8 @@ class ConfusionMatrix(QWidget):
         self.setObjectName("confusionMatrix")
         self.setAccessibleName("Confusion matrix")
         self.setToolTip(
-            "Rows: the true class; columns: what the network said. Click a cell (or select it with the arrow keys\n"
-            "and press Enter) to see its test images, most confident first."
+            "Rows: the true class; columns: what the network said; outlined: the diagonal, the right answers.\n"
+            "Click a cell (or select it with the arrow keys and press Enter) to see its test images, most confident first."
         )
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
@@ -97,10 +97,12 @@ class ConfusionMatrix(QWidget):
         return QFont(self.font())
 
     def _margins(self) -> tuple[float, float, float, float]:
-        """Room for the row names (left), "predicted" and the column names (top), the accuracy column (right)."""
+        """Room for "true class" and the row names (left), "predicted" and the column names (top), the accuracy
+        column (right)."""
         fm = QFontMetricsF(self._header_font())
         short = all(len(n) <= 2 for n in self.names)
-        left = max(fm.horizontalAdvance(n if short else f"{n} {i}") for i, n in enumerate(self.names)) + 10
+        names = max(fm.horizontalAdvance(n if short else f"{n} {i}") for i, n in enumerate(self.names))
+        left = fm.height() + 4 + names + 10
         return left, fm.height() * 2 + 6, fm.horizontalAdvance("100.0%") + 12, 4.0
 
     def geometry_of_cells(self) -> tuple[QRectF, float]:
@@ -166,6 +168,12 @@ class ConfusionMatrix(QWidget):
         labels_top = area.top() - fm.height() - 4
         p.drawText(QRectF(area.left(), labels_top - fm.height() - 2, area.width(), fm.height() + 2),
                    Qt.AlignmentFlag.AlignCenter, "predicted")  # fmt: skip
+        p.save()  # "true class" up the left edge, as "predicted" runs along the top
+        p.translate(2, area.center().y())
+        p.rotate(-90)
+        p.drawText(QRectF(-area.height() / 2, 0, area.height(), fm.height() + 2), Qt.AlignmentFlag.AlignCenter,
+                   "true class")  # fmt: skip
+        p.restore()
         acc_left = area.right() + 6
         p.drawText(QRectF(acc_left, labels_top, self.width() - acc_left, fm.height() + 2),
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, "acc.")  # fmt: skip
@@ -209,6 +217,11 @@ class ConfusionMatrix(QWidget):
                 p.drawText(QRectF(acc_left, area.top() + t * side, self.width() - acc_left, side),
                            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                            f"{100 * self.per_class_accuracy[t]:.1f}%")  # fmt: skip
+        # The diagonal (the right answers) outlined, so the eye finds it before the colours.
+        p.setPen(QPen(text, max(1.0, side / 24)))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for t in range(k):
+            p.drawRect(self.cell_rect(t, t).adjusted(0.5, 0.5, -0.5, -0.5))
         if self.hasFocus():
             p.setPen(QPen(ACCENT, 3))
             p.setBrush(Qt.BrushStyle.NoBrush)
