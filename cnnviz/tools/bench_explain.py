@@ -140,6 +140,9 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                     app.processEvents()
                 if scenario == "all" and window.preview._heat is None:  # a benchmark that skipped the work
                     out.setdefault("warnings", []).append(f"{name}: no Grad-CAM heat: {window.attribution.note.text()}")
+                deadline = time.perf_counter() + 60  # the six networks' child process has loaded them
+                while rnd == 0 and not window.comparison.settled() and time.perf_counter() < deadline:
+                    app.processEvents()
                 if rnd > 0:
                     samples[scenario] += got
                     missed[scenario] += miss
