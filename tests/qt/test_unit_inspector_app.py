@@ -244,3 +244,32 @@ def test_the_wiring_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     code = "import sys, cnnviz.core.session.explain; assert 'PySide6' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_stroke_explains_the_unit_in_a_worker_with_the_same_answer(qtbot, window, draw, monkeypatch):
+    """While a stroke goes on the inspector's unit is explained off the GUI thread (on a copy of the network),
+    and what it shows equals the explanation computed on the network itself."""
+    import threading
+
+    import cnnviz.core.session.explain as explain
+
+    threads = []
+    inspect_unit = explain.inspect_unit
+    monkeypatch.setattr(
+        explain, "inspect_unit", lambda *a, **k: threads.append(threading.get_ident()) or inspect_unit(*a, **k)
+    )
+    draw(window.canvas, line((0.3, 0.3), (0.7, 0.7)))
+    window.settle()
+    stage = window.session.description.first_conv_stage
+    _select(qtbot, window, stage, 1, 4, 4)
+    threads.clear()
+    draw(window.canvas, line((0.7, 0.3), (0.3, 0.7)))  # the explanations this stroke asks for
+    window.settle()
+    gui = threading.get_ident()
+    assert threads and all(t != gui for t in threads)
+    shown = window.inspector.data
+    expected = window.session.explain_unit(stage, 1, 4, 4)
+    assert shown["value"] == pytest.approx(expected["value"], abs=1e-6)
+    assert shown["pre_activation"] == pytest.approx(expected["pre_activation"], abs=1e-6)
+    assert [s["kind"] if "kind" in s else sorted(s) for s in shown["steps"]] == [
+        s["kind"] if "kind" in s else sorted(s) for s in expected["steps"]]  # fmt: skip

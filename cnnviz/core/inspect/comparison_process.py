@@ -59,14 +59,16 @@ class ZooComparisonProcess:
         except OSError as exc:
             self.failure = f"could not start: {exc}"
             return
-        self._reader = threading.Thread(target=self._read, name=f"six-networks-{dataset}-reader", daemon=True)
+        self._reader = threading.Thread(
+            target=self._read, args=(self._proc.stdout,), name=f"six-networks-{dataset}-reader", daemon=True
+        )
         self._reader.start()
 
-    def _read(self) -> None:
+    def _read(self, frames) -> None:
         """Frames from the child: the first says it is ready, the rest are answers (a thread: reads block)."""
         try:
             while True:
-                frame = read_frame(self._proc.stdout)
+                frame = read_frame(frames)
                 if frame == READY:
                     self._ready.set()
                 else:
@@ -82,11 +84,12 @@ class ZooComparisonProcess:
     def predict(self, image: np.ndarray, known: dict[str, np.ndarray] | None = None) -> list[dict]:
         """Every network's answer for one 28x28 image in [0, 1] (see ``ZooComparison.predict``)."""
         image = np.asarray(image, dtype=np.float32)
-        if not self.in_child:
+        proc = self._proc
+        if not self.in_child or proc is None or proc.stdin is None:
             return self.local.predict(image, known)
         self.local._models.clear()  # the child has them: free the in-process copies
         try:
-            write_frame(self._proc.stdin, (image, known))
+            write_frame(proc.stdin, (image, known))
             status, payload = self._answers.get(timeout=ANSWER_TIMEOUT_S)
         except (OSError, ValueError, queue.Empty) as exc:
             status, payload = "gone", str(exc) or "no answer"
@@ -111,8 +114,9 @@ class ZooComparisonProcess:
         if self.failure is None:
             self.failure = "closed"
         try:
-            write_frame(proc.stdin, None)
-            proc.stdin.close()
+            if proc.stdin is not None:
+                write_frame(proc.stdin, None)
+                proc.stdin.close()
         except (OSError, ValueError):
             stuck = True
         if stuck:

@@ -64,17 +64,21 @@ class InspectorPanel(UnitInspectorPanel):
         self.kernelResetRequested.connect(state.reset_first_kernel)
 
     # -- following the owner -----------------------------------------------------------
-    def refresh(self) -> None:
-        """Ask the owner to explain the selected unit now, or remember to when shown."""
+    def refresh(self, later: bool = False) -> None:
+        """Ask the owner to explain the selected unit now (``later``: in its worker), or remember to when shown."""
         if self.state is None or self.state.selected_unit is None:
             return
         if self.while_hidden.skip():
             return
-        self.state.explain_selected_unit()
+        if later:
+            self.state.explain_selected_unit_later()
+        else:
+            self.state.explain_selected_unit()
 
     def _on_result(self) -> None:
-        """A new result, after the maps and the prediction have painted (the state paces these)."""
-        self.refresh()
+        """A new result, after the maps and the prediction have painted (the state paces these): explained in
+        a worker, so the stroke after it does not wait."""
+        self.refresh(later=True)
 
     def refresh_if_stale(self) -> None:
         self.while_hidden.catch_up()
