@@ -185,3 +185,22 @@ def test_every_part_works_for_the_users_network(small_data_dir):
     sanity = cascading_randomisation(model, np.stack([image, image]), "gradcam")
     assert sanity.stages == ["(original)", "head", "blocks.1", "blocks.0", "stem"]
     assert all(np.isfinite(sanity.correlation))
+
+
+def test_data_randomisation_trains_on_permuted_labels_with_the_engine(small_data_dir, tmp_path):
+    from cnnviz.core.data.datasets import load_split
+    from cnnviz.core.robust.shuffled import PASSES, compare_networks, shuffled_data_dir, train_on_shuffled_labels
+
+    folder = shuffled_data_dir("mnist", small_data_dir, seed=1, dest=tmp_path / "shuffled", subset=100)
+    x, y = load_split("mnist", False, folder)
+    train_x, train_y = load_split("mnist", True, folder)
+    assert len(x) == 100 and len(train_x) == 100 * PASSES and torch.equal(train_y[:100], y)
+    real_x, real_y = load_split("mnist", True, small_data_dir)
+    own = real_y[[int(torch.nonzero((real_x == image).all(2).all(1))[0]) for image in x]]
+    assert sorted(y.tolist()) == sorted(own.tolist())  # the same labels, permuted:
+    assert (own != y).float().mean() > 0.5  # most are not the image's own
+    end = train_on_shuffled_labels("lenet", "mnist", small_data_dir, seed=1, dest=tmp_path / "shuffled", subset=100)
+    assert end.model is not None and end.reason == "completed", end.message
+    trained = build_model("lenet", seed=5).eval()
+    corr = compare_networks(trained, end.model.eval(), x[:2].numpy() / 255.0, "saliency")
+    assert -1 <= corr <= 1

@@ -165,11 +165,3 @@ def verdict(method: str, correlation: list[float]) -> str:
                 "they show the picture's shape more than the network's reasoning.")  # fmt: skip
     return (f"{name} passes only partly: with every stage's weights random its maps keep some of the "
             f"original (correlation {end:.2f}); part of what they show is the picture, not the network.")  # fmt: skip
-
-
-def compare_networks(trained: nn.Module, other: nn.Module, images: np.ndarray, method: str) -> float:
-    """Mean Spearman correlation of two networks' maps (the data randomisation test), each for its own answer."""
-    check_method(method)
-    trained_maps = _maps(trained, images, [None] * len(images), method, None)  # type: ignore[list-item]
-    other_maps = _maps(other, images, [None] * len(images), method, None)  # type: ignore[list-item]
-    return float(np.mean([spearman(a, b) for a, b in zip(trained_maps, other_maps, strict=True)]))
