@@ -118,3 +118,46 @@ def sweep(
         if progress is not None and progress(len(result.values), len(values)) is False:
             raise SweepCancelled("The sweep was cancelled.")
     return result
+
+
+def sweep_networks(
+    dataset: str,
+    transform: str,
+    n: int = DEFAULT_N,
+    data_dir=None,
+    own: tuple[str, nn.Module] | None = None,
+    report: Callable[[tuple], object] | None = None,
+    values=None,
+) -> dict[str, SweepResult]:
+    """The sweep for every zoo network with its shipped weights, then ``own`` (display name, model) if given.
+
+    ``report`` gets ``(fraction done, None, (), ())`` after each value and ``(fraction, display name,
+    values, accuracies)`` after each network (a worker's progress: it may raise to cancel). A zoo
+    network without shipped weights for ``dataset`` is left out.
+    """
+    from cnnviz.core.inspect.comparison import zoo_names
+    from cnnviz.core.models.registry import get_spec
+    from cnnviz.core.resources import pretrained_path
+    from cnnviz.core.weights.checkpoint import load_checkpoint
+
+    values = check_values(transform, values if values is not None else DEFAULT_VALUES[transform])
+    images, labels = test_images(dataset, n, data_dir)
+    networks: list[tuple[str, object]] = [
+        (get_spec(name).display_name, name) for name in zoo_names() if pretrained_path(name, dataset).exists()
+    ]
+    if own is not None:
+        networks.append(own)
+    total, done, results = len(networks) * len(values), 0, {}
+    for display, network in networks:
+        model = load_checkpoint(pretrained_path(network, dataset), network)[0] if isinstance(network, str) else network
+        result = SweepResult(transform, [], [], n)
+        for value, acc in sweep_steps(model, images, labels, transform, values):
+            result.values.append(value)
+            result.accuracy.append(acc)
+            done += 1
+            if report is not None:
+                report((done / total, None, (), ()))
+        results[display] = result
+        if report is not None:
+            report((done / total, display, tuple(result.values), tuple(result.accuracy)))
+    return results
