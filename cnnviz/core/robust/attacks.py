@@ -11,6 +11,7 @@ computed on exactly the float32 picture that is returned.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,14 @@ class AttackResult:
         }
 
 
+def _pausing(model: nn.Module, pause: Callable[[], object]) -> Callable[[torch.Tensor], torch.Tensor]:
+    def forward(x: torch.Tensor) -> torch.Tensor:
+        pause()
+        return model(x)
+
+    return forward
+
+
 def _margin(scores: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The best other class's score minus the class ``target``'s (Carlini and Wagner's margin).
 
@@ -114,6 +123,7 @@ def attack(
     method: str = "fgsm",
     epsilon: float = 0.1,
     target: int | None = None,
+    pause: Callable[[], object] | None = None,
 ) -> AttackResult:
     """Perturb one 28x28 picture in [0, 1] within ``epsilon`` (L-infinity) to change the network's answer.
 
@@ -125,6 +135,9 @@ def attack(
     target
         None: untargeted, away from the network's current answer. A class: towards that class;
         it must differ from the current answer.
+    pause
+        Called before each forward pass of the attack: a worker passes a function that waits
+        while the app answers a stroke, so an attack on every drawing yields the cores (and the GIL).
 
     Raises
     ------
@@ -154,7 +167,8 @@ def attack(
         start = x.clone().requires_grad_(True)  # our own copy; captum would warn and set it itself
         # captum's default loss is -log(output), meant for probabilities: the networks give scores.
         kind, bounds = (FGSM if method == "fgsm" else PGD), {"lower_bound": 0.0, "upper_bound": 1.0}
-        attacker = kind(model, loss_func=_margin, **bounds)
+        forward = model if pause is None else _pausing(model, pause)
+        attacker = kind(forward, loss_func=_margin, **bounds)
         with torch.enable_grad(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Input Tensor 0 did not already require gradients")
             if method == "fgsm":

@@ -37,7 +37,7 @@ from cnnviz.qt.widgets.style import scaled_font
 EPSILON_STEPS = 100  # the slider's steps: 0.00 to 0.50 in 0.005
 EPSILON_MAX = 0.5
 DEFAULT_EPSILON = 0.15
-MIN_JOB_INTERVAL_S = 0.05  # at most ~20 attacks a second: the drawing keeps the cores
+MIN_JOB_INTERVAL_S = 0.1  # at most ~10 attacks a second: the drawing keeps the cores (PGD is 20 passes)
 
 
 class FoolItPanel(QWidget):
@@ -179,7 +179,7 @@ class FoolItPanel(QWidget):
             from cnnviz.core.inspect.comparison import ZooComparison
             from cnnviz.core.robust.attacks import attack
 
-            result = attack(model, image, method, epsilon, target)
+            result = attack(model, image, method, epsilon, target, pause=pause)  # yields to strokes between steps
             if dataset not in zoos:
                 zoos[dataset] = ZooComparison(dataset, pause=pause)
             return {"result": result, "zoo": zoos[dataset].predict(result.adversarial)}
