@@ -45,7 +45,10 @@ def shoot(folder: Path, settings_dir: Path) -> list[Path]:
     panel.count.setValue(300)
     panel.start_sweep()
     _wait_until(lambda: panel._sweep_job is None, 300_000)
-    _wait(800)
+    _wait(500)
+    bar = window.dock_distort.widget().verticalScrollBar()
+    bar.setValue(bar.maximum())  # the sweep's curves, below the sliders
+    _wait(500)
     window.grab().save(str(paths[1]))
     _dispose(window)
 

@@ -103,7 +103,12 @@ class FoolItPanel(QWidget):
         name = QLabel("E&psilon ε")
         name.setBuddy(self.epsilon)
         form.addRow(name, row)
-        form.addRow("Tar&get", self.target)
+        aim = QHBoxLayout()
+        aim.addWidget(self.target, 1)
+        aim.addWidget(self.put)  # beside the settings: in reach on a short screen, whatever scrolls below
+        name = QLabel("Tar&get")
+        name.setBuddy(self.target)
+        form.addRow(name, aim)
         pictures = QGridLayout()
         for i, picture in enumerate((self.original, self.adversarial, self.perturbation)):
             pictures.addWidget(picture, 0, i)
@@ -113,7 +118,6 @@ class FoolItPanel(QWidget):
         layout.addLayout(pictures, 1)
         layout.addWidget(self.verdict)
         layout.addWidget(self.transfer)
-        layout.addWidget(self.put)
 
         self.runner = NewestWins("fool-it", self, MIN_JOB_INTERVAL_S, failure="Could not attack the network")
         self.runner.finished.connect(self._on_answer)
