@@ -204,3 +204,14 @@ def test_data_randomisation_trains_on_permuted_labels_with_the_engine(small_data
     trained = build_model("lenet", seed=5).eval()
     corr = compare_networks(trained, end.model.eval(), x[:2].numpy() / 255.0, "saliency")
     assert -1 <= corr <= 1
+
+
+def test_the_relabelled_copy_goes_to_the_cache_folder_never_the_data_folder(small_data_dir, tmp_path, monkeypatch):
+    from cnnviz.core.robust.shuffled import shuffled_data_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    before = sorted(p.name for p in small_data_dir.rglob("*"))
+    folder = shuffled_data_dir("mnist", small_data_dir, seed=2, subset=50)
+    assert folder.is_relative_to(tmp_path / "cache") and (folder / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").exists()
+    assert sorted(p.name for p in small_data_dir.rglob("*")) == before
+    assert shuffled_data_dir("mnist", small_data_dir, seed=2, subset=50) == folder  # written once, then reused

@@ -24,7 +24,7 @@ from cnnviz.core.robust.sanity import check_method, spearman
 from cnnviz.core.training.config import TrainConfig
 from cnnviz.core.training.run import Progress, RunEnd, TrainingRun
 
-FOLDER = "shuffled-labels"  # beside the datasets, under the data folder
+FOLDER = "shuffled-labels"  # under the user's cache folder: made again if the cache is cleared
 SUBSET = 1000  # images whose random labels the network memorises
 PASSES = 30  # over the subset in one "epoch": the engine evaluates (and judges chance) only at an epoch's end
 
@@ -32,6 +32,16 @@ PASSES = 30  # over the subset in one "epoch": the engine evaluates (and judges 
 def _idx(data: np.ndarray) -> bytes:
     header = bytes([0, 0, 0x08, data.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in data.shape)
     return header + data.astype(np.uint8).tobytes()
+
+
+def default_folder(dataset: str, data_dir, seed: int, subset: int) -> Path:
+    """Where the relabelled copy of ``dataset`` from ``data_dir`` lives: the user's cache folder, one per source."""
+    import hashlib
+
+    import platformdirs
+
+    source = hashlib.sha256(str(resolve_data_dir(data_dir).resolve()).encode()).hexdigest()[:12]
+    return Path(platformdirs.user_cache_dir("cnnviz", appauthor=False)) / FOLDER / f"{dataset}-{source}-{seed}-{subset}"
 
 
 def shuffled_data_dir(
@@ -44,7 +54,7 @@ def shuffled_data_dir(
     much of the random labelling the network memorised (the engine's chance-level check then
     holds off until there is something to judge).
     """
-    root = Path(dest) if dest is not None else resolve_data_dir(data_dir) / FOLDER / f"seed-{seed}-{subset}"
+    root = Path(dest) if dest is not None else default_folder(dataset, data_dir, seed, subset)
     raw = root / dataset_info(dataset).folder / "raw"
     done = raw / "t10k-labels-idx1-ubyte"
     if done.exists():
