@@ -177,6 +177,11 @@ class DistortPanel(QWidget):
         self._show_values()
         self._submit()
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # presentation mode: the headline grows with the rest
+            self.answer.setFont(scaled_font(self.font(), 1.2, True))
+
     # -- following the state -------------------------------------------------------------
     def follow(self, state) -> None:
         """Subscribe to the app's state: the network, each explained result, closing."""

@@ -134,6 +134,11 @@ class FoolItPanel(QWidget):
     def _show_epsilon(self) -> None:
         self.epsilon_label.setText(f"{self.epsilon_value():.3f}".rstrip("0").rstrip(".") or "0")
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # presentation mode: the headline grows with the rest
+            self.verdict.setFont(scaled_font(self.font(), 1.2, True))
+
     # -- following the state -------------------------------------------------------------
     def follow(self, state) -> None:
         """Subscribe to the app's state: the network (its classes), each explained result, closing."""

@@ -104,6 +104,11 @@ class SanityCheckPanel(QWidget):
         layout.addWidget(self.verdict)
         layout.addLayout(self.plot_box, 1)
 
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # presentation mode: the headline grows with the rest
+            self.verdict.setFont(scaled_font(self.font(), 1.1, True))
+
     def follow(self, state) -> None:
         """Subscribe to the app's state: a new network makes the result stale; closing stops the work."""
         self.state = state
