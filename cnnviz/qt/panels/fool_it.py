@@ -96,7 +96,7 @@ class FoolItPanel(QWidget):
         self.transfer.setTextFormat(Qt.TextFormat.RichText)
 
         form = QFormLayout()
-        form.addRow("&Method", self.method)
+        form.addRow("Attac&k", self.method)
         row = QHBoxLayout()
         row.addWidget(self.epsilon, 1)
         row.addWidget(self.epsilon_label)

@@ -64,7 +64,7 @@ class SanityCheckPanel(QWidget):
             "Re-initialise the stages from the output down and compare each map with the original"
         )
         self.run_button.clicked.connect(self.start_cascade)
-        self.shuffled_button = QPushButton("Train on s&huffled labels")
+        self.shuffled_button = QPushButton("Train on shuffled la&bels")
         self.shuffled_button.setObjectName("sanityShuffled")
         self.shuffled_button.setToolTip("Train a fresh copy on 1,000 images with random labels (it memorises them)\n"
                                         "and compare its maps with this network's: the data randomisation test")  # fmt: skip
