@@ -79,6 +79,10 @@ def test_sanity_check_randomises_lenet5_stage_by_stage(qtbot, window):
     assert panel.result is not None and panel.result.stages[0] == "(original)"
     assert panel.result.stages[1:] == ["F6", "C5", "S4", "C3", "S2", "C1"]
     assert len(panel.pictures) == 7 and panel.verdict.text().startswith("Grad-CAM")
+    panel.network.setCurrentIndex(panel.network.findData("lenet"))  # a zoo network's shipped weights
+    panel.start_cascade()
+    qtbot.waitUntil(lambda: panel._job is None, timeout=60_000)
+    assert panel.result.stages[1:] == ["fc3", "fc2", "fc1", "conv2", "conv1"]
     panel.start_cascade()
     panel.cancel.click()
     qtbot.waitUntil(lambda: panel._job is None, timeout=60_000)

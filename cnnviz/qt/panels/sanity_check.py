@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.qt.state import workers
+from cnnviz.qt.state.lazy import core
 from cnnviz.qt.widgets.small_picture import SmallPicture
 from cnnviz.qt.widgets.style import scaled_font
 
@@ -52,6 +53,13 @@ class SanityCheckPanel(QWidget):
         self.method.setToolTip("The attribution method to check, on the network on screen")
         for key, name in METHODS.items():
             self.method.addItem(name, key)
+        self.network = QComboBox()
+        self.network.setObjectName("sanityNetwork")
+        self.network.setAccessibleName("Network")
+        self.network.setToolTip(
+            "The network whose maps are checked: the one on screen, or a zoo network's shipped weights"
+        )
+        self.network.addItem("The network on screen", None)
         self.count = QSpinBox()
         self.count.setObjectName("sanityCount")
         self.count.setAccessibleName("Test images")
@@ -86,12 +94,15 @@ class SanityCheckPanel(QWidget):
         self.maps = QGridLayout()
         self.pictures: list[SmallPicture] = []
 
-        controls = QHBoxLayout()
-        controls.addWidget(self.method)
+        controls = QHBoxLayout()  # two short rows: the dock shares a 1024-wide screen's middle column
+        controls.addWidget(self.method, 1)
+        controls.addWidget(self.network, 1)
         controls.addWidget(QLabel("N"))
         controls.addWidget(self.count)
-        controls.addWidget(self.run_button)
-        controls.addWidget(self.shuffled_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.shuffled_button)
+        buttons.addStretch(1)
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.cancel)
@@ -99,6 +110,7 @@ class SanityCheckPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(controls)
+        layout.addLayout(buttons)
         layout.addLayout(bar)
         layout.addLayout(self.maps)
         layout.addWidget(self.verdict)
@@ -116,6 +128,11 @@ class SanityCheckPanel(QWidget):
         state.closing.connect(self.shutdown)
 
     def _on_network(self) -> None:
+        from cnnviz.core.inspect.comparison import zoo_names  # the session is loaded: the core is imported
+
+        if self.network.count() == 1:
+            for name in zoo_names():
+                self.network.addItem(core().get_spec(name).display_name, name)
         if self._job is not None:
             self._job.cancel()
         if self.result is not None:
@@ -147,17 +164,22 @@ class SanityCheckPanel(QWidget):
         session = None if self.state is None else self.state.session
         if session is None or self._job is not None:
             return
-        model, method, n = copy.deepcopy(session.model), self.method.currentData(), self.count.value()
+        chosen, method, n = self.network.currentData(), self.method.currentData(), self.count.value()
+        model = copy.deepcopy(session.model) if chosen is None else None
         dataset, data_dir = session.dataset, self.state.data_dir
+        title = session.spec.display_name if chosen is None else self.network.currentText()
 
         def job(progress):
+            from cnnviz.core.resources import pretrained_path
             from cnnviz.core.robust.sanity import cascading_randomisation
             from cnnviz.core.training.evaluate import load_test_images
+            from cnnviz.core.weights.checkpoint import load_checkpoint
 
+            net = model if chosen is None else load_checkpoint(pretrained_path(chosen, dataset), chosen)[0]
             images, _ = load_test_images(dataset, range(n), data_dir)
-            return cascading_randomisation(model, images, method, progress=lambda done, total: progress(done / total))
+            return cascading_randomisation(net, images, method, progress=lambda done, total: progress(done / total))
 
-        self._start(job, "sanity-cascade", f"Randomising {session.spec.display_name} stage by stage…", self._on_cascade)
+        self._start(job, "sanity-cascade", f"Randomising {title} stage by stage…", self._on_cascade)
 
     def _on_cascade(self, result) -> None:
         from cnnviz.core.inspect.attribution import heat_colors
@@ -170,9 +192,9 @@ class SanityCheckPanel(QWidget):
             picture.deleteLater()
         self.pictures = []
         for i, (stage, corr, values) in enumerate(zip(result.stages, result.correlation, result.maps, strict=True)):
-            caption = "trained (test image 0)" if i == 0 else f"−{stage} {corr:.2f}"
+            caption = "trained" if i == 0 else f"−{stage} {corr:.2f}"
             picture = SmallPicture(caption, f"sanityMap{i}",
-                                   f"|map| with the stages down to {stage} randomised; Spearman {corr:.2f}")  # fmt: skip
+                                   f"Test image 0: |map| with the stages down to {stage} randomised; Spearman over N images {corr:.2f}")  # fmt: skip
             picture.setMinimumSize(48, 64)
             picture.set_rgb(heat_colors(abs(values), False))
             self.maps.addWidget(picture, i // MAPS_PER_ROW, i % MAPS_PER_ROW)
