@@ -39,8 +39,8 @@ SLIDERS = (
     ("shift_x", "Shift &x", -8, 8, 1, "Move the input right (pixels)"),
     ("shift_y", "Shift &y", -8, 8, 1, "Move the input down (pixels)"),
     ("rotate", "&Rotate", -90, 90, 1, "Turn the input counter-clockwise (degrees)"),
-    ("scale", "&Scale", 40, 200, 100, "Make the input smaller or larger (1 = as drawn)"),
-    ("thickness", "Thic&kness", -2, 3, 1, "Thicker (dilation) or thinner (erosion) strokes, in pixels"),
+    ("scale", "Scale", 40, 200, 100, "Make the input smaller or larger (1 = as drawn)"),
+    ("thickness", "Th&ickness", -2, 3, 1, "Thicker (dilation) or thinner (erosion) strokes, in pixels"),
     ("noise", "&Noise", 0, 50, 100, "Gaussian noise of this standard deviation, in units of full ink"),
     ("occlude", "&Occlude", 0, 14, 1, "A black square of this side (pixels) over the centre"),
 )

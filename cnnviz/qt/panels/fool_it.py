@@ -72,7 +72,7 @@ class FoolItPanel(QWidget):
         self.target.setObjectName("foolTarget")
         self.target.setAccessibleName("Target class")
         self.target.setToolTip("Untargeted: any wrong answer will do. A class: push the answer towards it")
-        self.put = QPushButton("Put on &canvas")
+        self.put = QPushButton("P&ut on canvas")
         self.put.setObjectName("foolPutOnCanvas")
         self.put.setAccessibleName("Put the adversarial picture on the canvas")
         self.put.setToolTip("Send the adversarial picture to every panel, as if it had been drawn")

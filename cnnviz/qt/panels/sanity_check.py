@@ -66,7 +66,7 @@ class SanityCheckPanel(QWidget):
         self.count.setToolTip("Average the correlations over the first N test images")
         self.count.setRange(1, 500)
         self.count.setValue(10)
-        self.run_button = QPushButton("&Randomise stage by stage")
+        self.run_button = QPushButton("Ran&domise stage by stage")
         self.run_button.setObjectName("sanityRun")
         self.run_button.setToolTip(
             "Re-initialise the stages from the output down and compare each map with the original"
