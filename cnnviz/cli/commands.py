@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     from cnnviz.cli.explain import add_parser as add_explain_parser
 
     add_explain_parser(sub)
+    from cnnviz.cli.robust import add_parsers as add_robust_parsers
+
+    add_robust_parsers(sub)
     return parser
 
 
@@ -418,8 +421,15 @@ def _cmd_explain(args) -> int:
     return run(args)
 
 
+def _cmd_robust(args) -> int:
+    from cnnviz.cli.robust import COMMANDS as ROBUST
+
+    return ROBUST[args.command](args)
+
+
 COMMANDS = {"explain": _cmd_explain, "models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train,
-            "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui}  # fmt: skip
+            "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui,
+            "attack": _cmd_robust, "sweep": _cmd_robust, "sanity": _cmd_robust}  # fmt: skip
 
 
 class Terminated(KeyboardInterrupt):

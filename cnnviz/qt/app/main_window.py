@@ -29,10 +29,13 @@ from cnnviz.qt.app.workspaces import WORKSPACES
 from cnnviz.qt.panels.attribution import AttributionPanel
 from cnnviz.qt.panels.c3_matrix import C3MatrixPanel
 from cnnviz.qt.panels.comparison import ComparisonPanel
+from cnnviz.qt.panels.distort import DistortPanel
 from cnnviz.qt.panels.feature_maps import FeatureMapsView, KernelsView
+from cnnviz.qt.panels.fool_it import FoolItPanel
 from cnnviz.qt.panels.inspector import ArchitecturePanel, InspectorPanel, ReceptiveFieldOverlay
 from cnnviz.qt.panels.layer_table import LayerTable
 from cnnviz.qt.panels.prediction import InputPreview, PredictionPanel
+from cnnviz.qt.panels.sanity_check import SanityCheckPanel
 from cnnviz.qt.state.app_state import AppState
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.widgets.canvas import DEFAULT_BRUSH, CanvasPanel
@@ -113,6 +116,7 @@ class MainWindow(QMainWindow):
         self.preview = InputPreview()
         self.prediction = PredictionPanel()
         self.attribution, self.comparison = AttributionPanel(), ComparisonPanel()  # "Why this class?", six networks
+        self.fool_it, self.distort, self.sanity = FoolItPanel(), DistortPanel(), SanityCheckPanel()  # robustness
         self.feature_maps = FeatureMapsView()
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
@@ -134,8 +138,10 @@ class MainWindow(QMainWindow):
         # Every panel subscribes to what it shows (the docks: a selection brings its panel to the front).
         for panel in (self.canvas_panel, self.preview, self.prediction, self.feature_maps, self.kernels,
                       self.layer_table, self.c3, self.docks, self.inspector, self.architecture, self.receptive_field,
-                      self.attribution, self.comparison, self.pickers, self.status):  # fmt: skip
+                      self.attribution, self.comparison, self.pickers, self.status,
+                      self.fool_it, self.distort, self.sanity):  # fmt: skip
             panel.follow(state)
+        state.pictureOffered.connect(self._put_on_canvas)
         self.pickers.switchRequested.connect(self.switch_model)
         state.sessionReady.connect(self._on_session_ready)
         state.loadFailed.connect(self._on_load_failed)
@@ -143,6 +149,11 @@ class MainWindow(QMainWindow):
         state.resultReady.connect(lambda _result: self.inferenceDone.emit())
         state.trainingStarted.connect(lambda: self._set_training(True))
         state.trainingFinished.connect(lambda _end: self._set_training(False))
+
+    def _put_on_canvas(self, image) -> None:
+        """A panel's picture (Fool it's adversarial example) on the canvas, read as it is by every panel."""
+        self.canvas.set_picture(image)
+        self.state.set_test_image(image, None)  # after the canvas's own drawingChanged: this one wins
 
     def _on_session_ready(self) -> None:
         from cnnviz.qt.training.monitor import TrainingMonitor
@@ -262,6 +273,9 @@ class MainWindow(QMainWindow):
             "Prediction": self.prediction,
             "Why this class?": self.attribution,
             "Six networks": self.comparison,
+            "Fool it": self.fool_it,
+            "Distort": self.distort,
+            "Sanity check": self.sanity,
             "Feature maps": self.feature_maps,
             "First-layer kernels": self.kernels,
             "Layer table": self.layer_table,

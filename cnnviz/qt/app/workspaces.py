@@ -24,7 +24,7 @@ WORKSPACES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "Why": (
         "Why this answer: heat maps over the drawing, and six networks reading it at once",
-        ("dock_attribution", "dock_comparison"),
+        ("dock_attribution", "dock_comparison", "dock_fool", "dock_distort", "dock_sanity"),
     ),
     "Train": ("Train the network on screen and watch it learn", ("dock_training",)),
 }

@@ -57,6 +57,7 @@ class AppState(QObject):
     unitSelected(object)    the unit to inspect: (stage, channel, y, x), or None
     unitExplained(object)   ``explain_selected_unit``'s answer: a ``UnitExplanation.as_dict()``, or None
     stageSelected(str)      a stage to show in the feature-maps panel (a click in the diagram)
+    pictureOffered(object)  a 28x28 picture a panel puts on the canvas (Fool it's adversarial example)
     """
 
     heatChanged = Signal(object, object)
@@ -75,6 +76,7 @@ class AppState(QObject):
     unitSelected = Signal(object)
     unitExplained = Signal(object)
     stageSelected = Signal(str)
+    pictureOffered = Signal(object)
 
     def __init__(
         self, data_dir: str | Path | None = None, parent: QObject | None = None, preload: tuple[str, ...] = ()
@@ -294,6 +296,10 @@ class AppState(QObject):
     def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
         """Lay heat pictures over the model input (28x28x4) and the drawing square (HxWx4); None clears."""
         self.heatChanged.emit(input_rgba, drawing_rgba)
+
+    def offer_picture(self, image: np.ndarray) -> None:
+        """A panel's 28x28 picture for the canvas (an adversarial example): the window puts it there."""
+        self.pictureOffered.emit(np.array(image, np.float32))
 
     def pick_class(self, index: int) -> None:
         """The student picked a class (its bar in the prediction panel): panels that explain one follow."""
