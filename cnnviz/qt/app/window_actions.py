@@ -61,10 +61,10 @@ def build_actions(w) -> None:
         "Open &image…", lambda: files.open_image(), "Ctrl+I", "Put a picture file on the canvas", "actionOpenImage"
     )
     w.act_export = a(
-        "&Export current panel as PNG…",
-        lambda: files.export_panel_png(),
+        "&Export panel…",
+        lambda: files.export_figure(),
         "Ctrl+E",
-        "Save the panel you last used as a PNG picture",
+        "Save the panel you last used as a figure for a slide: without its controls, PNG at 2x or SVG for diagrams",
         "actionExportPanel",
     )
     w.act_quit = a("&Quit", w.close, "Ctrl+Q", "Close cnnviz", "actionQuit")
@@ -157,7 +157,9 @@ def build_menus_and_toolbar(w) -> None:
     file_menu.addSeparator()
     file_menu.addAction(w.act_open_image)
     file_menu.addAction(w.act_export)
-    w.export_menu = file_menu.addMenu("Export &panel as PNG")
+    w.figure_menu = file_menu.addMenu("Export &figure of")
+    w.figure_menu.aboutToShow.connect(lambda: _fill_figure_menu(w))
+    w.export_menu = file_menu.addMenu("Export &screenshot of panel")
     w.export_menu.aboutToShow.connect(lambda: _fill_export_menu(w))
     file_menu.addSeparator()
     file_menu.addAction(w.act_quit)
@@ -207,6 +209,15 @@ def _fill_export_menu(w) -> None:
     for name, widget in w.panels().items():
         action = w.export_menu.addAction(f"{name}…")
         action.triggered.connect(lambda _=False, wd=widget, n=name: w.files.export_panel_png(widget=wd, name=n))
+
+
+def _fill_figure_menu(w) -> None:
+    from cnnviz.qt.app.figures import figure_parts
+
+    w.figure_menu.clear()
+    for name, part in figure_parts(w).items():
+        action = w.figure_menu.addAction(f"{name}…")
+        action.triggered.connect(lambda _=False, wd=part, n=name: w.files.export_figure(widget=wd, name=n))
 
 
 def show_about(w) -> None:
