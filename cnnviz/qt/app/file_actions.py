@@ -152,7 +152,8 @@ class FileActions(QObject):
         if session is None or self.reading_test_set:
             return False
         if not session.test_set_in_memory():
-            self._read_test_set_in_background()
+            if self.window.data.ensure(session.dataset, then=self.show_random_test_image):  # else: asked
+                self._read_test_set_in_background()
             return False
         try:
             index = session.random_test_index(self.state.data_dir, rng=self.test_image_rng)

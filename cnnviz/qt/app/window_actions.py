@@ -67,6 +67,8 @@ def build_actions(w) -> None:
         "Save the panel you last used as a figure for a slide: without its controls, PNG at 2x or SVG for diagrams",
         "actionExportPanel",
     )
+    w.act_preferences = a("Pr&eferences…", lambda: w.data.preferences(), "Ctrl+,",
+                          "The data folder: where MNIST and Fashion-MNIST are read from", "actionPreferences")  # fmt: skip
     w.act_quit = a("&Quit", w.close, "Ctrl+Q", "Close cnnviz", "actionQuit")
     w.act_clear = a("&Clear", w.clear_canvas, ["Esc", "Delete"], "Clear the canvas", "actionClear")
     w.act_undo = a("&Undo stroke", w.undo_stroke, "Ctrl+Z", "Remove the last stroke", "actionUndo")
@@ -165,6 +167,8 @@ def build_menus_and_toolbar(w) -> None:
     file_menu.addAction(w.act_quit)
     edit_menu = bar.addMenu("&Edit")
     edit_menu.addActions([w.act_undo, w.act_clear, w.act_random])
+    edit_menu.addSeparator()
+    edit_menu.addAction(w.act_preferences)
     w.view_menu = bar.addMenu("&View")
     w.view_menu.addActions([w.act_presentation, w.act_next_panel, w.act_previous_panel])
     w.view_menu.addAction(w.act_reset_layout)
