@@ -290,9 +290,7 @@ class ArchitecturePanel(ArchitectureView):
         super().resizeEvent(event)
         self.fit()
         self.fit_button.adjustSize()
-        bar = self.verticalScrollBar()
-        right = self.viewport().width() if not bar.isVisible() else self.viewport().width()
-        self.fit_button.move(max(0, right - self.fit_button.width() - 6), 6)
+        self.fit_button.move(max(0, self.viewport().width() - self.fit_button.width() - 6), 6)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)
