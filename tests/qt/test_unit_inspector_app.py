@@ -244,3 +244,23 @@ def test_the_wiring_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     code = "import sys, cnnviz.core.session.explain; assert 'PySide6' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_the_grids_stack_when_the_column_is_narrow(qtbot, window, test_image):
+    from PySide6.QtWidgets import QBoxLayout
+
+    window.state.set_test_image(*test_image)
+    window.settle()
+    _select(qtbot, window, "C1", 1, 10, 10)  # a convolution: patch x kernel = products
+    panel, scroll = window.inspector, window.inspector_scroll
+    qtbot.waitUntil(lambda: panel.matrices.isVisible())
+    layout = panel.matrices.layout()
+    needed = sum(g.width() for g in (panel.patch, panel.kernel, panel.products))
+    window.dock_inspector.setFloating(True)  # a dock of its own, sized freely
+    window.dock_inspector.resize(needed + 200, 700)
+    qtbot.waitUntil(lambda: layout.direction() == QBoxLayout.Direction.LeftToRight)
+    window.dock_inspector.resize(needed // 2 + 60, 700)  # a projector's narrow column
+    qtbot.waitUntil(lambda: layout.direction() == QBoxLayout.Direction.TopToBottom)
+    qtbot.waitUntil(lambda: scroll.horizontalScrollBar().maximum() == 0)  # nothing scrolls sideways
+    assert panel.products.geometry().top() > panel.patch.geometry().bottom()  # one under another
+    window.dock_inspector.setFloating(False)
