@@ -263,4 +263,7 @@ def test_the_grids_stack_when_the_column_is_narrow(qtbot, window, test_image):
     qtbot.waitUntil(lambda: layout.direction() == QBoxLayout.Direction.TopToBottom)
     qtbot.waitUntil(lambda: scroll.horizontalScrollBar().maximum() == 0)  # nothing scrolls sideways
     assert panel.products.geometry().top() > panel.patch.geometry().bottom()  # one under another
+    assert panel.width() <= scroll.viewport().width()  # the words wrap, the kernel editor stacks too
+    step = panel.steps.topLevelItem(0)
+    assert step.toolTip(0) == step.text(0)  # an elided step reads whole on hover
     window.dock_inspector.setFloating(False)

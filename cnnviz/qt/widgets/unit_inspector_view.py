@@ -144,6 +144,7 @@ class UnitInspectorPanel(QWidget):
         self.header.setFont(scaled_font(self.font(), 1.15, bold=True))
         self.field = QLabel("")
         self.field.setObjectName("unitFieldText")
+        self.field.setWordWrap(True)  # a projector's narrow column: two lines, not a panel scrolling sideways
         self.input_view = _InputView()
         self.steps = QTreeWidget()
         self.steps.setObjectName("unitSteps")
@@ -179,6 +180,7 @@ class UnitInspectorPanel(QWidget):
         splitter.addWidget(self.steps)
         splitter.addWidget(self.matrices)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)  # a projector's narrow column has no pixel to spare
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
         layout.addWidget(self._kernel_editor())
@@ -202,7 +204,7 @@ class UnitInspectorPanel(QWidget):
         side.addWidget(self.reset_button)
         side.addWidget(self.kernel_state)
         side.addStretch(1)
-        row = QHBoxLayout(box)
+        row = QBoxLayout(QBoxLayout.Direction.LeftToRight, box)  # the presets go under the grid when narrow
         row.addWidget(self.kernel_table)
         row.addLayout(side)
         row.addStretch(1)
@@ -234,8 +236,10 @@ class UnitInspectorPanel(QWidget):
         for step in data["steps"]:
             item = QTreeWidgetItem([step_summary(step)])
             item.setData(0, Qt.ItemDataRole.UserRole, step)
+            item.setToolTip(0, item.text(0))  # the whole line where a narrow column ends it in "…"
             for text, payload in step_rows(step):
                 child = QTreeWidgetItem([text])
+                child.setToolTip(0, text)
                 child.setData(0, Qt.ItemDataRole.UserRole, payload)
                 item.addChild(child)
             self.steps.addTopLevelItem(item)
@@ -327,6 +331,12 @@ class UnitInspectorPanel(QWidget):
         direction = QBoxLayout.Direction.LeftToRight if self.room() >= needed else QBoxLayout.Direction.TopToBottom
         if layout.direction() != direction:
             layout.setDirection(direction)
+        editor = self.findChild(QGroupBox, "kernelEditor")
+        row = editor.layout() if editor is not None else None
+        if isinstance(row, QBoxLayout):
+            side = max(row.itemAt(1).sizeHint().width(), 0)
+            wide = self.room() >= self.kernel_table.width() + side + 4 * row.spacing() + margins.left() + 40
+            row.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
