@@ -36,12 +36,13 @@ STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
 def _fitting_name(name: str, font, width: float):
     """A card's title that fits a narrow card (a projector's large type): smaller type first, then the
     name without its "(…)" ("GoogLeNet (Inception)" -> "GoogLeNet"); only then an ellipsis."""
+    room = int(width) - 2  # what elidedText is given, less its rounding
     for factor in (0.9, 0.8, 0.72):
         title = scaled_font(font, factor, True)
-        if QFontMetrics(title).horizontalAdvance(name) <= width:
+        if QFontMetrics(title).horizontalAdvance(name) <= room:
             return name, title
     short = name.split(" (")[0] + (" (untrained)" if name.endswith("(untrained)") else "")
-    return (short if QFontMetrics(title).horizontalAdvance(short) <= width else name), title
+    return (short if QFontMetrics(title).horizontalAdvance(short) <= room else name), title
 
 
 class ComparisonView(QWidget):
