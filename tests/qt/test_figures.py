@@ -78,3 +78,18 @@ def test_file_menu_lists_each_figure(window):
     names = [a.text() for a in window.figure_menu.actions()]
     for name in ("Feature maps…", "First-layer kernels…", "Why this class?…", "Architecture…", "Six networks…"):
         assert name in names
+
+
+def test_training_curves_export_as_svg_through_pyqtgraph(qtbot, window, tmp_path):
+    qtbot.waitUntil(lambda: window.monitor is not None)
+    window.show_workspace("Train")
+    curves = window.monitor.curves
+    name, part = figures.part_of(window, "", window.monitor)  # the Training dock's panel: its curves
+    assert (name, part) == ("Training curves", curves)
+    path = tmp_path / "curves.svg"
+    assert window.files.export_figure(path, curves, "Training curves")
+    text = path.read_text()
+    assert "<svg" in text and "Accuracy" in text and "Loss per batch" in text  # titles stay text
+    png = tmp_path / "curves.png"
+    assert window.files.export_figure(png, curves, "Training curves")
+    assert QImage(str(png)).width() == 2 * curves.width()

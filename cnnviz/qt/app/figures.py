@@ -10,6 +10,7 @@ the attribution over the digit with a colour key (the same figure as
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRectF, QSize
@@ -66,9 +67,15 @@ def is_vector(part: QWidget) -> bool:
     return isinstance(part, QGraphicsView) and part.scene() is not None
 
 
+def _is_plot(part: QWidget) -> bool:
+    """A pyqtgraph view (the training curves): already imported when such a view exists."""
+    pg = sys.modules.get("pyqtgraph")
+    return pg is not None and isinstance(part, pg.GraphicsView)
+
+
 def _scene_rect(view: QGraphicsView) -> QRectF:
     """The plots' visible rectangle; the whole diagram for the architecture (it may run below the fold)."""
-    if type(view).__module__.startswith("pyqtgraph"):
+    if _is_plot(view):
         return view.mapToScene(view.viewport().rect()).boundingRect()
     return view.scene().itemsBoundingRect().adjusted(-8, -8, 8, 8)
 
@@ -81,7 +88,7 @@ def _background(part: QWidget) -> QColor:
 
 def png_image(part: QWidget, scale: float = SCALE) -> QImage:
     """The part painted at ``scale`` times its pixels (text and scenes are drawn again, not enlarged)."""
-    if is_vector(part) and not type(part).__module__.startswith("pyqtgraph"):
+    if is_vector(part) and not _is_plot(part):
         source = _scene_rect(part)
         image = QImage(round(source.width() * scale), round(source.height() * scale), QImage.Format.Format_ARGB32)
         image.fill(_background(part))
@@ -95,19 +102,23 @@ def png_image(part: QWidget, scale: float = SCALE) -> QImage:
     image.setDevicePixelRatio(scale)
     image.fill(_background(part))
     painter = QPainter(image)
-    part.render(
-        painter, QPoint(0, 0), QRegion(), QWidget.RenderFlag.DrawChildren | QWidget.RenderFlag.DrawWindowBackground
-    )
-    painter.end()
+    try:  # QWidget's render: a view's own render() (pyqtgraph's, QGraphicsView's) paints only its scene
+        flags = QWidget.RenderFlag.DrawChildren | QWidget.RenderFlag.DrawWindowBackground
+        QWidget.render(part, painter, QPoint(0, 0), QRegion(), flags)
+    finally:
+        painter.end()
     return image
 
 
 def svg_bytes(part: QWidget) -> bytes:
     """A vector part as an SVG document: pyqtgraph's own exporter for plots, QSvgGenerator for a scene."""
-    if type(part).__module__.startswith("pyqtgraph"):
+    if _is_plot(part):
         from pyqtgraph.exporters import SVGExporter  # loaded with the plots, on the GUI thread
 
-        return SVGExporter(part.scene()).export(toBytes=True)
+        try:
+            return SVGExporter(part.scene()).export(toBytes=True)
+        except ValueError:  # pyqtgraph 0.14 misreads Qt 6.11's SVG path data: Qt's own generator draws it
+            pass
     from PySide6.QtSvg import QSvgGenerator
 
     source = _scene_rect(part)
