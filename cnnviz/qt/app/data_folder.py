@@ -181,9 +181,11 @@ class DataFolder(QObject):
         from cnnviz.core.data.download import download
 
         name, folder = _datasets()[dataset].display_name, self.window.data_dir
-        dialog = QProgressDialog(f"Downloading {name}…", "Cancel", 0, 100, self.window)
+        dialog = QProgressDialog(f"Downloading {name} into {folder or 'the default data folder'}…", "Cancel", 0, 100,
+                                 self.window)  # fmt: skip
         dialog.setObjectName("downloadProgress")
-        dialog.setWindowTitle("Download")
+        dialog.setWindowTitle(f"Downloading {name}")
+        dialog.setMinimumWidth(420)  # the title and the bar whole, not "Downl…"
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(0)
         dialog.setAutoClose(False)
