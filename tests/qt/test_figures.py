@@ -93,3 +93,26 @@ def test_training_curves_export_as_svg_through_pyqtgraph(qtbot, window, tmp_path
     png = tmp_path / "curves.png"
     assert window.files.export_figure(png, curves, "Training curves")
     assert QImage(str(png)).width() == 2 * curves.width()
+
+
+def test_the_inspector_figure_leaves_out_the_kernel_editor(qtbot, window, draw, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QGroupBox, QWidget
+
+    draw(window.canvas, SEVEN)
+    window.settle()
+    window.state.select_unit("C1", 1, 10, 10)
+    qtbot.waitUntil(lambda: window.inspector.data is not None)
+    editor = window.inspector.findChild(QGroupBox, "kernelEditor")
+    qtbot.waitUntil(editor.isVisible)
+    seen, original = [], QWidget.render
+
+    def spy(widget, *args):  # what the editor was while the figure was painted
+        seen.append(editor.isVisible())
+        return original(widget, *args)
+
+    monkeypatch.setattr(QWidget, "render", spy)
+    assert window.files.export_figure(tmp_path / "unit.png", window.inspector, "Inspector")
+    monkeypatch.undo()
+    assert seen == [False]  # painted without its controls ...
+    assert editor.isVisible()  # ... which are back at once
+    assert QImage(str(tmp_path / "unit.png")).width() == 2 * window.inspector.width()

@@ -10,9 +10,11 @@ the attribution over the digit with a colour key (the same figure as
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint, QRectF, QSize
 from PySide6.QtGui import QColor, QImage, QPainter, QRegion
 from PySide6.QtWidgets import QApplication, QDockWidget, QGraphicsView, QMenu, QWidget
@@ -86,6 +88,28 @@ def _background(part: QWidget) -> QColor:
     return part.palette().window().color()
 
 
+# Controls and hint text inside a panel's figure part, left out while it is painted.
+LEFT_OUT = ("kernelEditor", "convAnimation", "c3Note")
+
+
+@contextlib.contextmanager
+def without_controls(part: QWidget):
+    """Hide the part's controls (``LEFT_OUT``) while it is painted; the layout closes the gap, then all is
+    put back before the event loop runs again, so nothing flickers on screen."""
+    hidden = [w for w in part.findChildren(QWidget) if w.objectName() in LEFT_OUT and w.isVisible()]
+    for widget in hidden:
+        widget.setVisible(False)
+    if hidden and part.layout() is not None:
+        part.layout().activate()
+    try:
+        yield hidden
+    finally:
+        for widget in hidden:
+            widget.setVisible(True)
+        if hidden and part.layout() is not None:
+            part.layout().activate()
+
+
 def png_image(part: QWidget, scale: float = SCALE) -> QImage:
     """The part painted at ``scale`` times its pixels (text and scenes are drawn again, not enlarged)."""
     if is_vector(part) and not _is_plot(part):
@@ -104,10 +128,23 @@ def png_image(part: QWidget, scale: float = SCALE) -> QImage:
     painter = QPainter(image)
     try:  # QWidget's render: a view's own render() (pyqtgraph's, QGraphicsView's) paints only its scene
         flags = QWidget.RenderFlag.DrawChildren | QWidget.RenderFlag.DrawWindowBackground
-        QWidget.render(part, painter, QPoint(0, 0), QRegion(), flags)
+        with without_controls(part) as hidden:
+            QWidget.render(part, painter, QPoint(0, 0), QRegion(), flags)
     finally:
         painter.end()
-    return image
+    return _trim_bottom(image, _background(part)) if hidden else image
+
+
+def _trim_bottom(image: QImage, background: QColor) -> QImage:
+    """The image without the empty rows at its bottom (where the left-out controls were)."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
+    rows = np.frombuffer(rgb.constBits(), np.uint32, rgb.sizeInBytes() // 4).reshape(rgb.height(), -1)[:, : rgb.width()]
+    filled = np.flatnonzero((rows != (background.rgb() & 0xFFFFFFFF)).any(axis=1))
+    if not len(filled):
+        return image
+    return image.copy(
+        0, 0, image.width(), min(image.height(), int(filled[-1]) + 1 + round(8 * image.devicePixelRatio()))
+    )
 
 
 def svg_bytes(part: QWidget) -> bytes:
