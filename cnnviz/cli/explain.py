@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import struct
 import sys
 import warnings
@@ -166,8 +167,11 @@ def write_figure_png(image, values, path: str, *, signed: bool, title: str) -> N
     from cnnviz.qt.widgets.attribution_figure import attribution_figure
     from cnnviz.qt.widgets.picture_file import write_png
 
-    # A painter on a QImage needs an application (fonts); offscreen, so no display is needed.
-    app = QApplication.instance() or QApplication(["cnnviz", "-platform", "offscreen"])
+    # A painter on a QImage needs an application (fonts); offscreen, so no display is needed (an offscreen
+    # platform already chosen, with its screen's settings, is kept: the tests' 1920x1080 one).
+    chosen = os.environ.get("QT_QPA_PLATFORM", "")
+    argv = ["cnnviz"] if chosen.startswith("offscreen") else ["cnnviz", "-platform", "offscreen"]
+    app = QApplication.instance() or QApplication(argv)
     try:
         write_png(attribution_figure(image, values, signed=signed, title=title, scale=2.0), Path(path))
     except CnnvizError:

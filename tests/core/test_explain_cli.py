@@ -89,6 +89,11 @@ def test_attribution_json_and_png(capsys, tmp_path):
     key = png[:, top + 4 : top + side - 4, left + side + 2 * 12 + 2 * 9]  # down the middle of the key
     assert key[0, 0] > 150 and key[:, -1].sum() < 60  # strongest at the top, none (black) at the bottom
     assert (png[:, : top - 4, :].sum(0) < 200).any()  # the title's dark letters
+    # The figure was drawn by a Qt application on the platform the tests chose (their 1920x1080 offscreen
+    # screen), not a default one that later window tests in this process would inherit.
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.primaryScreen().geometry().width() == 1920
     code, out, _ = _run(
         capsys,
         "explain",
