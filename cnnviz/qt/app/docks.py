@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabBar, QTabWidget, QToolTip, QWidget
 
+from cnnviz.qt.app.figures import show_dock_menu
 from cnnviz.qt.app.workspaces import SHORT_TITLES, STACKED, WORKSPACES, PanelDock, Workspaces
 from cnnviz.qt.widgets.scrolled import scrolled
 from cnnviz.qt.widgets.style import BASE_POINT_SIZE, PRESENTATION_SCALE
@@ -54,6 +55,7 @@ class DockLayout(QObject):
         w = self.window
         dock = PanelDock(title, w)
         dock.bring_forward = self.bring_forward
+        dock.context_menu = lambda event: show_dock_menu(w, dock, event)  # export a figure
         dock.setObjectName(name)
         dock.setAccessibleName(title)
         dock.setToolTip(tip)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QWidget
 
+from cnnviz.qt.app.data_folder import DataFolder
 from cnnviz.qt.app.docks import DockLayout
 from cnnviz.qt.app.errors import describe_error
 from cnnviz.qt.app.file_actions import FileActions
@@ -81,11 +82,13 @@ class MainWindow(QMainWindow):
         self.base_font = QFont(self.font())
         self.base_font.setPointSizeF(BASE_POINT_SIZE)
         self.setFont(self.base_font)
+        data_dir = data_dir or str(self.settings.value("dataDir", "") or "") or None  # Preferences' folder
         self.state = AppState(data_dir, self, preload=("cnnviz.core.training.run", "cnnviz.core.training.evaluate"))
         self.monitor = None
 
         self._build_panels()
         self.files = FileActions(self)
+        self.data = DataFolder(self)  # Preferences' data folder; a missing dataset offered for download
         self.lessons = Lessons(self)  # a lecture's scenes (lessons.py)
         self.networks = NetworkActions(self)
         self.pickers = ModelPickers()
@@ -163,6 +166,7 @@ class MainWindow(QMainWindow):
             confirm_discard=lambda what: self.confirm_discard(what),  # looked up when asked: tests replace ask
             ask=lambda *question: self.ask(*question),
             switch_network=lambda model, dataset: self.switch_model(model, dataset),
+            ensure_data=lambda dataset, then: self.data.ensure(dataset, then),
         )
         self.monitor.follow(self.state)
         self.monitor.results.testImageRequested.connect(self.files.show_test_image)  # the error gallery's picks

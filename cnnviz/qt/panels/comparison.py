@@ -34,6 +34,18 @@ WARM_UP_ANSWERS = 3  # answers not counted in the header's delay (the first load
 STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
 
 
+def _fitting_name(name: str, font, width: float):
+    """A card's title that fits a narrow card (a projector's large type): smaller type first, then the
+    name without its "(…)" ("GoogLeNet (Inception)" -> "GoogLeNet"); only then an ellipsis."""
+    room = int(width) - 2  # what elidedText is given, less its rounding
+    for factor in (0.9, 0.8, 0.72):
+        title = scaled_font(font, factor, True)
+        if QFontMetrics(title).horizontalAdvance(name) <= room:
+            return name, title
+    short = name.split(" (")[0] + (" (untrained)" if name.endswith("(untrained)") else "")
+    return (short if QFontMetrics(title).horizontalAdvance(short) <= room else name), title
+
+
 class ComparisonView(QWidget):
     """Six cards (name, top class and confidence, ten small bars), painted in one pass."""
 
@@ -95,8 +107,10 @@ class ComparisonView(QWidget):
         line = p.fontMetrics().height()
         p.setPen(text)
         name = answer["display_name"] + ("" if answer["trained"] else " (untrained)")
-        p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft, p.fontMetrics().elidedText(
-            name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+        name, font = _fitting_name(name, self.font(), r.width())
+        p.setFont(font)
+        p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                   QFontMetrics(font).elidedText(name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
         top = answer["top"]
         label = self.class_names[top] if top < len(self.class_names) else str(top)
         answer_text = f"{label}  {100 * answer['confidence']:.1f}%" + ("  ✗" if wrong else "")
