@@ -118,11 +118,14 @@ def run_attack(args) -> int:
     return 0
 
 
+PNG_SCALE = 10  # each input pixel a 10x10 block: 280x280, readable on a slide
+
+
 def write_picture_png(image, path: str) -> None:
     """A 28x28 picture in [0, 1] as an 8-bit grey PNG, scaled up like the heat maps (white ink on black)."""
     import numpy as np
 
-    from cnnviz.cli.explain import PNG_SCALE, png_bytes
+    from cnnviz.cli.explain import png_bytes
     from cnnviz.core.data.files import write_atomic
 
     grey = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)

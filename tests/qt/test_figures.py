@@ -50,6 +50,7 @@ def test_attribution_figure_lays_the_heat_over_the_digit_with_a_key(window, draw
     draw(window.canvas, SEVEN)
     window.settle()
     window.attribution.enabled.setChecked(True)
+    window.settle()  # the live map is computed in a worker
     assert window.attribution.result is not None
     assert window.files.export_figure(path, window.attribution, figures.ATTRIBUTION)
     image = QImage(str(path))
