@@ -363,6 +363,25 @@ class ModelSession(ExplainMixin):
         self.events.weights_changed.emit()
         return True
 
+    def show_snapshot(self, weights: dict, step: int, run_model: nn.Module | None = None) -> bool:
+        """Show a run's weights at an earlier step (the time slider), as live weights are shown.
+
+        During the run, like ``show_live_weights``; after it, only while the network on screen is
+        still the one the run ended with (``run_model``, the ``RunEnd.model`` it adopted). False,
+        and nothing changes, otherwise.
+        """
+        target = self._run_model if self.training else run_model
+        if target is None or self.model is not target:
+            return False
+        with torch.no_grad():
+            target.load_state_dict(weights)
+        if self.training:
+            self.source_kind, self.source = "training", f"training (back at batch {step:,})"
+        else:  # still the trained network, seen at an earlier step
+            self.source = f"trained in this session (seen at batch {step:,})"
+        self.events.weights_changed.emit()
+        return True
+
     def end_training(self, end: RunEnd) -> RunEnd:
         """Apply the rules for a run's model at its end, then announce it.
 

@@ -1,0 +1,146 @@
+"""Inside the layers over time: a run's per-stage figures (``StageStats``) as heat strips and curves.
+
+For the stage chosen above: its weight and its gradient histograms over time,
+one column per measurement (TensorBoard's histograms, seen from above: bright
+where many values are). Below, for every stage: the gradient norm, the update /
+weight ratio (both on log axes) and the share of dead ReLU units.
+
+The run measures at its report rate; this view only stores the figures and
+redraws on the curves' tick (``redraw_if_dirty``), so it adds no timer of its own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from cnnviz.qt.widgets.style import CURVE_COLORS, SEQUENTIAL
+
+MAX_COLUMNS = 400  # measurements kept; beyond, every other one goes (the strips stay evenly spread)
+_PALETTE = [CURVE_COLORS[k] for k in ("blue", "orange", "green", "light_blue", "grey")] + [
+    (190, 75, 219), (250, 82, 82), (252, 196, 25), (32, 201, 151), (134, 142, 150)
+]  # fmt: skip
+
+
+class LayerView(QWidget):
+    """Per-stage histograms over time and gradient / update / dead-unit curves; see the module docstring."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainLayerView")
+        self.setAccessibleName("Inside the layers over time")
+        self.stage_combo = QComboBox(objectName="trainLayerStage")
+        self.stage_combo.setToolTip("The layer whose weight and gradient histograms the strips show.")
+        self.stage_combo.currentIndexChanged.connect(lambda _i: self._redraw(everything=True))
+        self.note = QLabel("Start a run: each layer's figures appear here as it trains.", objectName="trainLayerNote")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Layer:"))
+        row.addWidget(self.stage_combo)
+        row.addWidget(self.note, stretch=1)
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setToolTip(
+            "Top: the chosen layer's weight and gradient histograms over time (bright: many values there). "
+            "Bottom: every layer's gradient norm, update size (||Δw|| / ||w||; about 0.001 is healthy) and the share "
+            "of its ReLU units that were never active during the last report window (dead)."
+        )
+        self.plots.setMinimumHeight(300)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.plots, stretch=1)
+        self._build()
+        self.clear()
+
+    def _build(self) -> None:
+        cmap = pg.colormap.get(SEQUENTIAL)
+        self.weight_plot = self.plots.addPlot(row=0, col=0, title="Weights over time")
+        self.grad_plot = self.plots.addPlot(row=0, col=1, title="Gradients over time")
+        self.weight_image, self.grad_image = pg.ImageItem(), pg.ImageItem()
+        for plot, image in ((self.weight_plot, self.weight_image), (self.grad_plot, self.grad_image)):
+            image.setLookupTable(cmap.getLookupTable(nPts=256))
+            plot.addItem(image)
+            plot.setLabel("bottom", "batch")
+        self.norm_plot = self.plots.addPlot(row=1, col=0, title="Gradient norm")
+        self.ratio_plot = self.plots.addPlot(row=1, col=1, title="Update / weight")
+        self.dead_plot = self.plots.addPlot(row=2, col=0, colspan=2, title="Dead ReLU units (%)")
+        self.norm_plot.setLogMode(y=True)
+        self.ratio_plot.setLogMode(y=True)
+        self.dead_plot.addLegend(offset=(-10, 5), colCount=5)
+        for plot in (self.weight_plot, self.grad_plot, self.norm_plot, self.ratio_plot, self.dead_plot):
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+        self._curves: dict[str, list] = {}
+
+    # -- data --------------------------------------------------------------------------------
+    def clear(self) -> None:
+        self.history: list = []  # StageStats, oldest first
+        self.stage_combo.blockSignals(True)
+        self.stage_combo.clear()
+        self.stage_combo.blockSignals(False)
+        for plot in (self.norm_plot, self.ratio_plot, self.dead_plot):
+            plot.clear()
+        if self.dead_plot.legend is not None:
+            self.dead_plot.legend.clear()
+        self._curves = {}
+        self.weight_image.clear()
+        self.grad_image.clear()
+        self._dirty = False
+
+    def add(self, stats) -> None:
+        """One measurement of the run (``Progress.layers``)."""
+        if not self.history or tuple(self.history[-1].names) != tuple(stats.names):
+            self.clear()
+            self._start(stats)
+        self.history.append(stats)
+        if len(self.history) > MAX_COLUMNS:
+            self.history = self.history[::2]
+        self._dirty = True
+
+    def _start(self, stats) -> None:
+        self.stage_combo.blockSignals(True)
+        self.stage_combo.addItems(list(stats.names))
+        self.stage_combo.blockSignals(False)
+        self.note.setText("")
+        for i, name in enumerate(stats.names):
+            pen = pg.mkPen(_PALETTE[i % len(_PALETTE)], width=2)
+            self._curves[name] = [plot.plot(pen=pen, name=name if plot is self.dead_plot else None)
+                                  for plot in (self.norm_plot, self.ratio_plot, self.dead_plot)]  # fmt: skip
+
+    # -- drawing -----------------------------------------------------------------------------
+    def redraw_if_dirty(self) -> None:
+        if self._dirty and self.isVisible():
+            self._redraw()
+
+    def _redraw(self, everything: bool = False) -> None:
+        self._dirty = False
+        if not self.history:
+            return
+        steps = np.array([s.step for s in self.history], dtype=float)
+        for i, name in enumerate(self.history[-1].names):
+            norm, ratio, dead = self._curves[name]
+            norm.setData(steps, np.maximum([s.grad_norm[i] for s in self.history], 1e-12))
+            ratio.setData(steps, np.maximum([s.update_ratio[i] for s in self.history], 1e-12))
+            values = np.array([100 * s.dead[i] for s in self.history])
+            dead.setData(steps, values) if not np.isnan(values).all() else dead.setData([], [])
+        index = max(0, self.stage_combo.currentIndex())
+        last = self.history[-1]
+        x0, x1 = steps[0], max(steps[-1], steps[0] + 1)
+        for image, key, ranges in ((self.weight_image, "weight_hist", last.weight_range),
+                                   (self.grad_image, "grad_hist", last.grad_range)):  # fmt: skip
+            strip = np.stack([getattr(s, key)[index] for s in self.history])  # columns x bins
+            image.setImage(np.log1p(1000 * strip), autoLevels=True)
+            r = ranges[index]
+            image.setRect(QRectF(x0, -r, x1 - x0, 2 * r))
+        self.weight_plot.setLabel("left", f"{last.names[index]} weight")
+        self.grad_plot.setLabel("left", f"{last.names[index]} gradient")
+
+    def dead_share(self, stage: str) -> float:
+        """The latest dead share of ``stage`` (NaN: no ReLU, or not measured yet)."""
+        if not self.history or stage not in self.history[-1].names:
+            return math.nan
+        return self.history[-1].dead[self.history[-1].names.index(stage)]

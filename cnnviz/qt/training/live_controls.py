@@ -1,0 +1,74 @@
+"""Change the run while it runs: the learning rate and the momentum (Adam's beta1) for the next batch on.
+
+``changeAsked`` carries what the user set (``{"lr": 0.01, "momentum": 0.8}``);
+the panel hands it to the run, whose checks give the one-sentence error shown here.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+
+class LiveControls(QWidget):
+    """Learning rate and momentum / beta1 spin boxes with Apply; enabled during a run only."""
+
+    changeAsked = Signal(dict)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainLiveControls")
+        self.lr = QDoubleSpinBox(objectName="trainLiveLr")
+        self.lr.setDecimals(6)
+        self.lr.setRange(0.000001, 10.0)
+        self.lr.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        self.lr.setAccessibleName("Learning rate during the run")
+        self.lr.setToolTip("The learning rate from the next batch on (the schedule stops there; marked on the curves).")
+        self.momentum = QDoubleSpinBox(objectName="trainLiveMomentum")
+        self.momentum.setDecimals(3)
+        self.momentum.setRange(0.0, 0.999)
+        self.momentum.setSingleStep(0.05)
+        self.momentum_label = QLabel("Momentum")
+        self.apply_button = QPushButton("Apply", objectName="trainLiveApply")
+        self.apply_button.setToolTip("Change the running training from its next batch on.")
+        self.apply_button.clicked.connect(self._apply)
+        self.message = QLabel("", objectName="trainLiveMessage")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("While it runs: learning rate"))
+        row.addWidget(self.lr)
+        row.addWidget(self.momentum_label)
+        row.addWidget(self.momentum)
+        row.addWidget(self.apply_button)
+        row.addWidget(self.message, stretch=1)
+        self._sent: dict = {}
+        self.setEnabled(False)
+
+    def run_started(self, config) -> None:
+        """Show the run's own values; SGD changes its momentum, Adam its beta1."""
+        sgd = config.optimizer == "sgd"
+        self.momentum_label.setText("Momentum" if sgd else "Beta1")
+        self.momentum.setToolTip(
+            "SGD's momentum from the next batch on." if sgd else "Adam's beta1 (its momentum) from the next batch on."
+        )
+        self.lr.setValue(config.learning_rate)
+        self.momentum.setValue(config.momentum if sgd else config.adam_betas[0])
+        self._key = "momentum" if sgd else "beta1"
+        self._sent = {"lr": self.lr.value(), self._key: self.momentum.value()}
+        self.message.setText("")
+        self.setEnabled(True)
+
+    def run_finished(self) -> None:
+        self.setEnabled(False)
+
+    def values(self) -> dict:
+        return {"lr": self.lr.value(), getattr(self, "_key", "momentum"): self.momentum.value()}
+
+    def _apply(self) -> None:
+        changed = {k: v for k, v in self.values().items() if self._sent.get(k) != v}
+        if changed:
+            self._sent.update(changed)
+            self.changeAsked.emit(changed)
+
+    def say(self, text: str) -> None:
+        self.message.setText(text)
