@@ -13,7 +13,9 @@ over one image with every layer's activations, as the main window does.
 Python threads share one interpreter lock: the training thread holds it
 between torch ops, so the GUI thread can wait for it up to
 ``sys.getswitchinterval()`` each time. The app run is repeated with a shorter
-switch interval to show how much that matters. Figures are printed, never
+switch interval to show how much that matters. The same run is made with the
+per-stage figures (issue 20: histograms, gradient norms, dead units) measured
+and their Layers tab shown, and without them. Figures are printed, never
 asserted.
 """
 
@@ -72,9 +74,18 @@ def direct_images_per_second(data_dir, batches: int) -> float:
 
 
 def app_run(
-    data_dir, batches: int, switch_interval: float | None = None, inference: bool = True, visible: bool = True
+    data_dir,
+    batches: int,
+    switch_interval: float | None = None,
+    inference: bool = True,
+    visible: bool = True,
+    layers: bool | None = None,
 ) -> dict:
-    """One training run in a ``TrainingMonitor`` (shown, or hidden as when tabbed away); stalls and throughput."""
+    """One training run in a ``TrainingMonitor`` (shown, or hidden as when tabbed away); stalls and throughput.
+
+    ``layers``: None as the panel comes (figures measured, Results tab in front); True with the Layers
+    tab in front (its strips and curves redraw); False with no per-stage figures measured at all.
+    """
     from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
     from PySide6.QtWidgets import QApplication
 
@@ -86,6 +97,10 @@ def app_run(
     session = ModelSession("lenet", data_dir=data_dir)
     monitor = TrainingMonitor(session)
     monitor.resize(1100, 850)
+    if layers is not None:
+        monitor.measure_layers = layers
+        if layers:
+            monitor.tabs.setCurrentWidget(monitor.inside.layer_view)
     if visible:
         monitor.show()
     monitor.settings.model_combo.setCurrentIndex(monitor.settings.model_combo.findData("lenet"))
@@ -196,14 +211,17 @@ def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: 
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     direct: list[float] = []
     apps: dict[str, list[dict]] = {}
-    variants = [(f"app, switch interval {1000 * (i or sys.getswitchinterval()):g} ms", i, True) for i in intervals]
+    variants = [
+        (f"app, switch interval {1000 * (i or sys.getswitchinterval()):g} ms", i, True, None) for i in intervals
+    ]
+    variants += [("app, layer figures shown", None, True, True), ("app, no layer figures", None, True, False)]
     if not quick:
-        variants.append(("app, monitor hidden", None, False))
+        variants.append(("app, monitor hidden", None, False, None))
     for r in range(rounds):  # interleaved, so a noisy neighbour hits every variant alike
         direct.append(direct_images_per_second(data_dir, batches))
         line = [f"direct {direct[-1]:,.0f} img/s"]
-        for name, interval, visible in variants:
-            result = app_run(data_dir, batches, interval, visible=visible)
+        for name, interval, visible, layers in variants:
+            result = app_run(data_dir, batches, interval, visible=visible, layers=layers)
             apps.setdefault(name, []).append(result)
             line.append(f"{name}: {result['images_per_second']:,.0f} img/s, p99 stall {result['stall_p99_ms']:.1f} ms")
         print(f"  round {r + 1}: " + "; ".join(line), flush=True)

@@ -141,3 +141,34 @@ def test_cli_log_has_the_per_stage_columns(tmp_path, tiny, capsys):
     assert measured and rows[-1]["conv1/grad_norm"]  # the last batch is always measured
     assert all(float(r["conv1/grad_norm"]) > 0 and 0 <= float(r["conv1/dead"]) <= 1 for r in measured)
     assert all(r["fc3/dead"] == "" for r in rows)  # the output layer has no ReLU: no dead units to count
+
+
+def test_layer_stats_count_dead_units_and_fill_fixed_histograms():
+    from torch import nn
+
+    from cnnviz.core.training.layer_stats import LayerStats
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("hidden", nn.Sequential(nn.Linear(4, 6), nn.ReLU()))
+    model.add_module("out", nn.Linear(6, 3))
+    with torch.no_grad():
+        model.hidden[0].bias[:2] = -100.0  # two units that no input can switch on: dead
+    stats = LayerStats(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):  # the report window: three batches
+        loss = F.cross_entropy(model(torch.randn(8, 4)), torch.randint(0, 3, (8,)))
+        optimizer.zero_grad()
+        loss.backward()
+        stats.before_step()
+        optimizer.step()
+    with torch.no_grad():
+        model(torch.randn(8, 4) * 1000)  # an evaluation (no gradients) does not count as a training batch
+    measured = stats.measure(3)
+    stats.close()
+    assert measured.names == ("hidden", "out")
+    assert measured.dead[0] == pytest.approx(2 / 6) and math.isnan(measured.dead[1])
+    assert measured.weight_hist.shape == measured.grad_hist.shape == (2, 32)
+    assert measured.weight_hist.sum(1) == pytest.approx([1, 1]) and measured.grad_hist.sum(1) == pytest.approx([1, 1])
+    assert all(v > 0 for v in measured.grad_norm) and all(v > 0 for v in measured.update_ratio)
+    assert stats.measure(4) is None  # no weights kept before a step: nothing to compare

@@ -25,10 +25,20 @@ from torch import nn
 from cnnviz.core.errors import CnnvizError
 
 HIST_BINS = 32
-# Fixed histogram ranges, chosen at the first measurement and kept for the run (so the strips
-# compare over time): weights up to this many times the largest starting weight, gradients the largest first one.
+# Fixed histogram bins, so the strips compare over time. Weights: linear, up to this many times the
+# largest weight at the first measurement. Gradients shrink and grow by decades during a run: their
+# bins are on sign(g) * log10 |g| over these decades (|g| below the first one lands in the middle).
 WEIGHT_RANGE_FACTOR = 1.5
-GRAD_RANGE_FACTOR = 1.0
+GRAD_DECADES = (-8, 0)
+
+
+def signed_log(values: torch.Tensor) -> torch.Tensor:
+    """sign(g) * (log10 |g| - GRAD_DECADES[0]), 0 for |g| at or below 10**GRAD_DECADES[0]: the gradient bins' axis."""
+    low, high = GRAD_DECADES
+    magnitude = (torch.log10(values.abs().clamp_min(10.0**low)) - low).clamp_max(high - low)
+    return torch.sign(values) * magnitude
+
+
 _RECTIFIERS = (nn.ReLU, nn.ReLU6)
 
 
@@ -85,8 +95,8 @@ class StageStats:
     dead: tuple[float, ...]  # share of dead units in [0, 1]; NaN: the stage has no ReLU
     weight_hist: np.ndarray  # stages x HIST_BINS, each row's counts as shares (sums to 1)
     grad_hist: np.ndarray
-    weight_range: tuple[float, ...]  # per stage: the histogram spans [-range, range]
-    grad_range: tuple[float, ...]
+    weight_range: tuple[float, ...]  # per stage: the weight histogram spans [-range, range]
+    # The gradient histograms span signed_log's [-span, span], span = GRAD_DECADES[1] - GRAD_DECADES[0].
 
     def columns(self) -> dict[str, float]:
         """The CSV's per-stage columns: ``<stage>/grad_norm``, ``<stage>/update_ratio``, ``<stage>/dead``."""
@@ -117,7 +127,6 @@ class LayerStats:
                 self._hooks.append(module.register_forward_hook(self._hook(i)))
         self._before: list[list[torch.Tensor]] | None = None
         self._weight_range: list[float] | None = None
-        self._grad_range: list[float] | None = None
 
     def _hook(self, index: int):
         def hook(_module, _inputs, output) -> None:
@@ -152,13 +161,8 @@ class LayerStats:
             for _, params in self.stages
         ]  # fmt: skip
         if self._weight_range is None:  # fixed for the run from its first measurement
-            extents = torch.stack(
-                [torch.stack([w.abs().max(), g.abs().max()]) for w, g in zip(flat_w, flat_g, strict=True)]
-            )
-            values = extents.cpu().tolist()
-            self._weight_range = [max(WEIGHT_RANGE_FACTOR * w, 1e-6) for w, _ in values]
-            self._grad_range = [max(GRAD_RANGE_FACTOR * g, 1e-9) for _, g in values]
-        assert self._grad_range is not None
+            extents = torch.stack([w.abs().max() for w in flat_w]).cpu().tolist()
+            self._weight_range = [max(WEIGHT_RANGE_FACTOR * w, 1e-6) for w in extents]
         rows = [torch.stack(grad_norms(self.stages)), torch.stack(update_ratios(self.stages, before))]
         dead = []
         for i in range(len(self.stages)):
@@ -167,9 +171,11 @@ class LayerStats:
         rows.append(torch.stack([d.to(device) for d in dead]))
         self._ever = {}
         hists = []
-        for values, ranges in ((flat_w, self._weight_range), (flat_g, self._grad_range)):
-            for v, r in zip(values, ranges, strict=True):
-                hists.append(torch.histc(v.clamp(-r, r), self.bins, -r, r) / max(1, v.numel()))
+        span = float(GRAD_DECADES[1] - GRAD_DECADES[0])
+        for w, r in zip(flat_w, self._weight_range, strict=True):
+            hists.append(torch.histc(w.clamp(-r, r), self.bins, -r, r) / max(1, w.numel()))
+        for g in flat_g:
+            hists.append(torch.histc(signed_log(g), self.bins, -span, span) / max(1, g.numel()))
         read = torch.cat([torch.cat(rows), torch.cat(hists)]).cpu().numpy()
         k = len(self.stages)
         hist = read[3 * k :].reshape(2, k, self.bins)
@@ -179,5 +185,5 @@ class LayerStats:
             update_ratio=tuple(float(v) for v in read[k : 2 * k]),
             dead=tuple(float(v) if self._rectified[i] else math.nan for i, v in enumerate(read[2 * k : 3 * k])),
             weight_hist=hist[0], grad_hist=hist[1],
-            weight_range=tuple(self._weight_range), grad_range=tuple(self._grad_range),
+            weight_range=tuple(self._weight_range),
         )  # fmt: skip

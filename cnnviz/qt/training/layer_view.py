@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from cnnviz.core.training.layer_stats import GRAD_DECADES
 from cnnviz.qt.widgets.style import CURVE_COLORS, SEQUENTIAL
 
 MAX_COLUMNS = 400  # measurements kept; beyond, every other one goes (the strips stay evenly spread)
@@ -64,6 +65,11 @@ class LayerView(QWidget):
             image.setLookupTable(cmap.getLookupTable(nPts=256))
             plot.addItem(image)
             plot.setLabel("bottom", "batch")
+        # The gradient strip's axis is sign(g) * log10 |g| shifted (layer_stats.signed_log): ticks say the values.
+        low, high = GRAD_DECADES
+        ticks = [(0.0, "0")] + [(s * (e - low), f"{'-' if s < 0 else ''}1e{e}") for e in range(low + 2, high + 1, 2)
+                                for s in (1, -1)]  # fmt: skip
+        self.grad_plot.getAxis("left").setTicks([ticks])
         self.norm_plot = self.plots.addPlot(row=1, col=0, title="Gradient norm")
         self.ratio_plot = self.plots.addPlot(row=1, col=1, title="Update / weight")
         self.dead_plot = self.plots.addPlot(row=2, col=0, colspan=2, title="Dead ReLU units (%)")
@@ -130,11 +136,11 @@ class LayerView(QWidget):
         index = max(0, self.stage_combo.currentIndex())
         last = self.history[-1]
         x0, x1 = steps[0], max(steps[-1], steps[0] + 1)
-        for image, key, ranges in ((self.weight_image, "weight_hist", last.weight_range),
-                                   (self.grad_image, "grad_hist", last.grad_range)):  # fmt: skip
+        span = float(GRAD_DECADES[1] - GRAD_DECADES[0])
+        for image, key, r in ((self.weight_image, "weight_hist", last.weight_range[index]),
+                              (self.grad_image, "grad_hist", span)):  # fmt: skip
             strip = np.stack([getattr(s, key)[index] for s in self.history])  # columns x bins
             image.setImage(np.log1p(1000 * strip), autoLevels=True)
-            r = ranges[index]
             image.setRect(QRectF(x0, -r, x1 - x0, 2 * r))
         self.weight_plot.setLabel("left", f"{last.names[index]} weight")
         self.grad_plot.setLabel("left", f"{last.names[index]} gradient")

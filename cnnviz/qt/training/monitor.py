@@ -80,6 +80,7 @@ class TrainingMonitor(QWidget):
     trainingFinished(object)   the run's ``RunEnd``, after the session applied it (``adopted``/``restored``)
     """
 
+    measure_layers = True  # runs measure inside their layers (the Layers tab); bench_training compares without
     trainingStarted = Signal()
     progressed = Signal(object)
     epochEnded = Signal(object)
@@ -204,7 +205,7 @@ class TrainingMonitor(QWidget):
         self.status_label.setText(f"Loading {dataset}…")
         self._training_text = f"Training {get_spec(config.model).display_name} on {device}…"
 
-        run = TrainingRun(config, model, session.data_dir, weights_interval=WEIGHTS_INTERVAL, layer_stats=True,
+        run = TrainingRun(config, model, session.data_dir, weights_interval=WEIGHTS_INTERVAL, layer_stats=self.measure_layers,
                           snapshots=Snapshots())  # fmt: skip
         if step:
             run.step_once()

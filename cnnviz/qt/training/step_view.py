@@ -21,7 +21,7 @@ from cnnviz.qt.widgets.style import BAR_COLOR, DIVERGING, color_lut, gray_image,
 
 RIGHT, WRONG, TEXT, MUTED = QColor("#2f9e44"), QColor("#e03131"), QColor("#e6e6e6"), QColor("#9a9a9a")
 GRID_COLUMNS = 8
-MAX_IMAGES = 32
+MAX_IMAGES = 24  # of the batch: enough to see answers change, each large enough to read
 
 
 def _signed_pixels(kernels: np.ndarray, scale: float) -> np.ndarray:
@@ -110,12 +110,14 @@ class StepView(QWidget):
             y = area.y() + (i // cols) * cell_h
             p.drawImage(QRectF(x, y, side, side), image)
             label, before, after = int(r.labels[i]), int(r.answers_before[i]), int(r.answers_after[i])
+            p.setFont(small)
+            p.setPen(MUTED)  # the true label in the image's corner, the answers under it
+            p.drawText(QRectF(x + 2, y, side, line), Qt.AlignmentFlag.AlignLeft, str(label))
             font = QFont(small)
             font.setBold(before != after)
             p.setFont(font)
             p.setPen(RIGHT if after == label else WRONG)
-            text = f"{label}: {before}→{after}"
-            p.drawText(QRectF(x - 6, y + side, side + 12, line), Qt.AlignmentFlag.AlignHCenter, text)
+            p.drawText(QRectF(x - 6, y + side, side + 12, line), Qt.AlignmentFlag.AlignHCenter, f"{before}→{after}")
         p.setFont(QFont(self.font()))
 
     def _paint_bars(self, p: QPainter, area: QRectF, line: int) -> None:
@@ -133,16 +135,17 @@ class StepView(QWidget):
             h = max(3.0, row_h * 0.7)
             p.setPen(TEXT)
             p.drawText(QRectF(area.x(), y, name_w, row_h), Qt.AlignmentFlag.AlignVCenter, stage)
-            width = (half - 6) * r.grad_norm[i] / top_norm
+            width = (half - 6) * 0.6 * r.grad_norm[i] / top_norm  # the rest of the half for the figure
             p.fillRect(QRectF(area.x() + name_w, y + (row_h - h) / 2, width, h), BAR_COLOR)
-            p.drawText(QRectF(area.x() + name_w + 2, y, half, row_h), Qt.AlignmentFlag.AlignVCenter,
+            p.drawText(QRectF(area.x() + name_w + width + 3, y, half, row_h), Qt.AlignmentFlag.AlignVCenter,
                        f"{r.grad_norm[i]:.3g}")  # fmt: skip
             # The update / weight ratio on a log scale from 1e-6 to 1 (1e-3 is the classic healthy size).
             ratio = r.update_ratio[i]
             share = min(max((math.log10(max(ratio, 1e-6)) + 6) / 6, 0.0), 1.0)
             x0 = area.x() + name_w + half
-            p.fillRect(QRectF(x0, y + (row_h - h) / 2, (half - 6) * share, h), QColor("#f08c00"))
-            p.drawText(QRectF(x0 + 2, y, half, row_h), Qt.AlignmentFlag.AlignVCenter, f"{ratio:.2g}")
+            width = (half - 6) * 0.6 * share
+            p.fillRect(QRectF(x0, y + (row_h - h) / 2, width, h), QColor("#f08c00"))
+            p.drawText(QRectF(x0 + width + 3, y, half, row_h), Qt.AlignmentFlag.AlignVCenter, f"{ratio:.2g}")
 
     def _paint_kernels(self, p: QPainter, area: QRectF, line: int) -> None:
         r = self.report
