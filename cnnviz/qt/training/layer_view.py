@@ -6,21 +6,24 @@ where many values are). Below, for every stage: the gradient norm, the update /
 weight ratio (both on log axes) and the share of dead ReLU units.
 
 The run measures at its report rate; this view only stores the figures and
-redraws on the curves' tick (``redraw_if_dirty``), so it adds no timer of its own.
+redraws on the curves' tick (``redraw_if_dirty``), at most every ``REDRAW_S``, so it adds no
+timer of its own and leaves the GUI thread (and the interpreter lock) to the run.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnnviz.core.training.layer_stats import GRAD_DECADES
 from cnnviz.qt.widgets.style import CURVE_COLORS, SEQUENTIAL
 
+REDRAW_S = 0.5  # seconds between redraws: a repaint of its five plots costs ~50-100 ms of the GUI thread
 MAX_COLUMNS = 400  # measurements kept; beyond, every other one goes (the strips stay evenly spread)
 _PALETTE = [CURVE_COLORS[k] for k in ("blue", "orange", "green", "light_blue", "grey")] + [
     (190, 75, 219), (250, 82, 82), (252, 196, 25), (32, 201, 151), (134, 142, 150)
@@ -67,19 +70,24 @@ class LayerView(QWidget):
             plot.setLabel("bottom", "batch")
         # The gradient strip's axis is sign(g) * log10 |g| shifted (layer_stats.signed_log): ticks say the values.
         low, high = GRAD_DECADES
-        ticks = [(0.0, "0")] + [(s * (e - low), f"{'-' if s < 0 else ''}1e{e}") for e in range(low + 2, high + 1, 2)
+        ticks = [(0.0, "0")] + [(s * (e - low), f"{'-' if s < 0 else ''}1e{e}") for e in range(high, low, -3)
                                 for s in (1, -1)]  # fmt: skip
         self.grad_plot.getAxis("left").setTicks([ticks])
         self.norm_plot = self.plots.addPlot(row=1, col=0, title="Gradient norm")
         self.ratio_plot = self.plots.addPlot(row=1, col=1, title="Update / weight")
         self.dead_plot = self.plots.addPlot(row=2, col=0, colspan=2, title="Dead ReLU units (%)")
-        self.norm_plot.setLogMode(y=True)
-        self.ratio_plot.setLogMode(y=True)
+        for plot in (self.norm_plot, self.ratio_plot):
+            plot.setLogMode(y=True)
+            plot.getAxis("left").setStyle(maxTextLevel=0)  # decades only: minor labels would overlap
         self.dead_plot.addLegend(offset=(-10, 5), colCount=5)
         for plot in (self.weight_plot, self.grad_plot, self.norm_plot, self.ratio_plot, self.dead_plot):
             plot.setMenuEnabled(False)
             plot.setMouseEnabled(x=False, y=False)
+            for name in ("left", "bottom"):  # tick text as a pixmap, not re-rendered each redraw
+                plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        for plot in (self.norm_plot, self.ratio_plot, self.dead_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
+        self._last_redraw = 0.0
         self._curves: dict[str, list] = {}
 
     # -- data --------------------------------------------------------------------------------
@@ -119,7 +127,9 @@ class LayerView(QWidget):
 
     # -- drawing -----------------------------------------------------------------------------
     def redraw_if_dirty(self) -> None:
-        if self._dirty and self.isVisible():
+        now = time.perf_counter()
+        if self._dirty and self.isVisible() and now - self._last_redraw >= REDRAW_S:
+            self._last_redraw = now
             self._redraw()
 
     def _redraw(self, everything: bool = False) -> None:
