@@ -41,6 +41,7 @@ class LayerView(QWidget):
         self.stage_combo.setToolTip("The layer whose weight and gradient histograms the strips show.")
         self.stage_combo.currentIndexChanged.connect(lambda _i: self._redraw(everything=True))
         self.note = QLabel("Start a run: each layer's figures appear here as it trains.", objectName="trainLayerNote")
+        self.note.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer:"))
         row.addWidget(self.stage_combo)

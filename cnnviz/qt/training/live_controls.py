@@ -7,7 +7,7 @@ the panel hands it to the run, whose checks give the one-sentence error shown he
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QDoubleSpinBox, QGridLayout, QLabel, QPushButton, QWidget
 
 
 class LiveControls(QWidget):
@@ -33,14 +33,18 @@ class LiveControls(QWidget):
         self.apply_button.setToolTip("Change the running training from its next batch on.")
         self.apply_button.clicked.connect(self._apply)
         self.message = QLabel("", objectName="trainLiveMessage")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("While it runs: learning rate"))
-        row.addWidget(self.lr)
-        row.addWidget(self.momentum_label)
-        row.addWidget(self.momentum)
-        row.addWidget(self.apply_button)
-        row.addWidget(self.message, stretch=1)
+        self.message.setWordWrap(True)  # under the row: a projector's narrow column never scrolls sideways
+        lr_label = QLabel("Learning rate now")
+        lr_label.setToolTip("Change the running training: learning rate and momentum, from its next batch on.")
+        grid = QGridLayout(self)  # two short rows: fits a projector's narrow column in presentation mode
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(lr_label, 0, 0)
+        grid.addWidget(self.lr, 0, 1)
+        grid.addWidget(self.apply_button, 0, 2)
+        grid.addWidget(self.momentum_label, 1, 0)
+        grid.addWidget(self.momentum, 1, 1)
+        grid.addWidget(self.message, 2, 0, 1, 4)
+        grid.setColumnStretch(3, 1)
         self._sent: dict = {}
         self.setEnabled(False)
 
