@@ -94,3 +94,17 @@ def test_a_learning_rate_change_is_marked_on_the_curves_and_in_the_runs_list(qtb
     assert "changed lr 0.0005 at batch 2" in monitor.runs.list.item(0).text()
     log = monitor.runs.logs[1]
     assert all(lr == pytest.approx(0.0005) for step, lr in zip(log.steps, log.lrs, strict=True) if step >= 2)
+
+
+def test_f10_in_the_window_steps_one_batch(qtbot, window):
+    from PySide6.QtGui import QKeySequence
+
+    monitor = window.monitor
+    assert window.act_train_step.shortcut() == QKeySequence("F10")
+    window.switch_model("lenet", "mnist")
+    window.act_train_step.trigger()  # F10: the first batch of a new run, then it holds
+    qtbot.waitUntil(lambda: monitor.inside.step_view.report is not None, timeout=TIMEOUT_MS)
+    assert monitor.inside.step_view.report.step == 1 and monitor.is_paused()
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=TIMEOUT_MS) as finished:
+        window.act_train_stop.trigger()
+    assert finished.args[0].reason == "stopped" and finished.args[0].steps == 1

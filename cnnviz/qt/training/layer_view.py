@@ -80,6 +80,9 @@ class LayerView(QWidget):
         for plot in (self.norm_plot, self.ratio_plot):
             plot.setLogMode(y=True)
             plot.getAxis("left").setStyle(maxTextLevel=0)  # decades only: minor labels would overlap
+        # Update sizes on a fixed scale from 1e-6 to 1, so "about 1e-3 is healthy" reads the same in every run.
+        self.ratio_plot.setYRange(-6, 0, padding=0)
+        self.ratio_plot.enableAutoRange(y=False)
         self.dead_plot.addLegend(offset=(-10, 5), colCount=5)
         for plot in (self.weight_plot, self.grad_plot, self.norm_plot, self.ratio_plot, self.dead_plot):
             plot.setMenuEnabled(False)

@@ -14,8 +14,7 @@ from __future__ import annotations
 import math
 import time
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -285,7 +284,6 @@ class TrainingMonitor(QWidget):
         self.step_button.setToolTip("Run exactly one batch and show what it did (the Step tab), then pause. Key: F10.")
         self.start_button.clicked.connect(lambda: self.start())
         self.step_button.clicked.connect(self.step)
-        QShortcut(QKeySequence(Qt.Key.Key_F10), self, self.step, context=Qt.ShortcutContext.WindowShortcut)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         row = QHBoxLayout()

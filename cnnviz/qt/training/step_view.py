@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from cnnviz.qt.widgets.style import BAR_COLOR, DIVERGING, color_lut, gray_image, rgb32_image
 
 RIGHT, WRONG, TEXT, MUTED = QColor("#2f9e44"), QColor("#e03131"), QColor("#e6e6e6"), QColor("#9a9a9a")
-GRID_COLUMNS = 8
+GRID_COLUMNS = 6
 MAX_IMAGES = 24  # of the batch: enough to see answers change, each large enough to read
 
 
