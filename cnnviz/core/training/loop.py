@@ -319,6 +319,8 @@ def train(
         )
         pending.changes, pending.layers = [], None
         losses, accuracies = pending.read()
+        if snapshots is not None:
+            snapshots.settle()  # the device was just read back: moving the copies costs no extra wait
         now = time.perf_counter()
         seconds, last_report = now - pending.started, now
         bad = rollback.first_bad(losses)

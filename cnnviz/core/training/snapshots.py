@@ -6,6 +6,10 @@ every ``every`` steps; when ``capacity`` copies are held, every other one goes
 evenly spread over it. The run's last weights are kept apart (``final``) so the
 end of the time line is exactly the network the run ended with.
 
+A copy is first taken on the training device (no wait for it) and moved to the
+CPU at the run's next report (``settle``), where the loop reads the device back
+anyway: on a GPU the snapshots add no synchronisation of their own.
+
 Written by the training thread, read by the GUI thread: every access holds a lock.
 """
 
@@ -25,6 +29,10 @@ def _cpu_copy(model: nn.Module) -> dict:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
+def _device_copy(model: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 def _nbytes(weights: dict) -> int:
     return sum(t.numel() * t.element_size() for t in weights.values())
 
@@ -39,6 +47,7 @@ class Snapshots:
         self.capacity = capacity
         self._copies: dict[int, dict] = {}
         self._final: tuple[int, dict] | None = None
+        self._pending: list[tuple[int, dict]] = []  # copies still on the training device
         self._lock = threading.Lock()
 
     # -- the training thread -------------------------------------------------------------
@@ -50,20 +59,29 @@ class Snapshots:
             self.capacity = max(MIN_CAPACITY, min(self.capacity, MEMORY_BUDGET // size))
             self._copies = {0: weights}
             self._final = None
+        self._pending = []
 
     def after_step(self, step: int, model: nn.Module) -> None:
-        """Called after every optimizer step; copies only every ``every`` steps."""
-        if step % self.every:
-            return
-        weights = _cpu_copy(model)
-        with self._lock:
-            self._copies[step] = weights
-            if len(self._copies) >= self.capacity:
-                self.every *= 2
-                self._copies = {s: w for s, w in self._copies.items() if s % self.every == 0}
+        """Called after every optimizer step; copies (on the device) only every ``every`` steps."""
+        if step % self.every == 0:
+            self._pending.append((step, _device_copy(model)))
+
+    def settle(self) -> None:
+        """Move the copies taken since the last report to the CPU (the loop calls it at each report)."""
+        pending, self._pending = self._pending, []
+        for step, weights in pending:
+            weights = {k: v.to("cpu") for k, v in weights.items()}  # already a copy: no second one on the CPU
+            with self._lock:
+                if step % self.every:
+                    continue  # thinned away meanwhile
+                self._copies[step] = weights
+                if len(self._copies) >= self.capacity:
+                    self.every *= 2
+                    self._copies = {s: w for s, w in self._copies.items() if s % self.every == 0}
 
     def finish(self, step: int, model: nn.Module) -> None:
         """The run's last weights (after its last step, or a rollback): the end of the time line."""
+        self.settle()
         weights = _cpu_copy(model)
         with self._lock:
             self._final = (step, weights)
