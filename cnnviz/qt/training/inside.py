@@ -61,6 +61,7 @@ class RunInside(QObject):
                 self.curves.mark_change(step, describe(values))
         elif isinstance(report, StepReport):
             self.step_view.show_step(report)
+            self.live_controls.show_current(report.lr)  # the rate of the step just made (a schedule moves it)
 
     def run_finished(self, end) -> None:
         self._run = None

@@ -62,6 +62,12 @@ class LiveControls(QWidget):
         self.message.setText("")
         self.setEnabled(True)
 
+    def show_current(self, lr: float) -> None:
+        """The rate the run uses now (a schedule moves it), unless the user is typing one."""
+        if not self.lr.hasFocus():
+            self.lr.setValue(lr)
+            self._sent["lr"] = self.lr.value()
+
     def run_finished(self) -> None:
         self.setEnabled(False)
 
