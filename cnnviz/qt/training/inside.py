@@ -55,6 +55,8 @@ class RunInside(QObject):
 
     def report(self, report) -> None:
         if isinstance(report, Progress):
+            if not self.layer_view.history:
+                self.layer_view.set_run_length(report.total_steps)
             if report.layers is not None:
                 self.layer_view.add(report.layers)
             for step, values in report.changes:

@@ -92,6 +92,7 @@ class LayerView(QWidget):
         for plot in (self.norm_plot, self.ratio_plot, self.dead_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
         self._last_redraw = 0.0
+        self._part = 0
         self._curves: dict[str, list] = {}
 
     # -- data --------------------------------------------------------------------------------
@@ -130,23 +131,50 @@ class LayerView(QWidget):
                                   for plot in (self.norm_plot, self.ratio_plot, self.dead_plot)]  # fmt: skip
 
     # -- drawing -----------------------------------------------------------------------------
-    def redraw_if_dirty(self) -> None:
-        now = time.perf_counter()
-        if self._dirty and self.isVisible() and now - self._last_redraw >= REDRAW_S:
-            self._last_redraw = now
-            self._redraw()
+    def set_run_length(self, total_steps: int) -> None:
+        """Fix every plot's x axis to the whole run (its tick text is then cached, not redrawn each time)."""
+        for plot in (self.weight_plot, self.grad_plot, self.norm_plot, self.ratio_plot, self.dead_plot):
+            plot.setXRange(0, max(1, total_steps), padding=0.02)
+            plot.enableAutoRange(x=False)
 
-    def _redraw(self, everything: bool = False) -> None:
+    def redraw_if_dirty(self) -> None:
+        """One part (the strips, or one of the three curve plots) per call, each every ``REDRAW_S``: a
+        repaint of one plot is a few ms of the GUI thread, where all five at once would stall it."""
+        now = time.perf_counter()
+        if not self.isVisible() or now - self._last_redraw < REDRAW_S / len(self._PARTS):
+            return
+        if self._part == 0:
+            if not self._dirty:
+                return
+            self._dirty = False
+        self._last_redraw = now
+        self._draw_part(self._PARTS[self._part])
+        self._part = (self._part + 1) % len(self._PARTS)
+
+    _PARTS = ("strips", "norm", "ratio", "dead")
+
+    def _redraw(self, everything: bool = True) -> None:
         self._dirty = False
+        for part in self._PARTS:
+            self._draw_part(part)
+
+    def _draw_part(self, part: str) -> None:
         if not self.history:
             return
         steps = np.array([s.step for s in self.history], dtype=float)
-        for i, name in enumerate(self.history[-1].names):
-            norm, ratio, dead = self._curves[name]
-            norm.setData(steps, np.maximum([s.grad_norm[i] for s in self.history], 1e-12))
-            ratio.setData(steps, np.maximum([s.update_ratio[i] for s in self.history], 1e-12))
-            values = np.array([100 * s.dead[i] for s in self.history])
-            dead.setData(steps, values) if not np.isnan(values).all() else dead.setData([], [])
+        names = self.history[-1].names
+        if part != "strips":
+            column = ("norm", "ratio", "dead").index(part)
+            for i, name in enumerate(names):
+                curve = self._curves[name][column]
+                if part == "norm":
+                    curve.setData(steps, np.maximum([s.grad_norm[i] for s in self.history], 1e-12))
+                elif part == "ratio":
+                    curve.setData(steps, np.maximum([s.update_ratio[i] for s in self.history], 1e-12))
+                else:
+                    values = np.array([100 * s.dead[i] for s in self.history])
+                    curve.setData(steps, values) if not np.isnan(values).all() else curve.setData([], [])
+            return
         index = max(0, self.stage_combo.currentIndex())
         last = self.history[-1]
         x0, x1 = steps[0], max(steps[-1], steps[0] + 1)
