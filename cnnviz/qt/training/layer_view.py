@@ -18,6 +18,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QGraphicsItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnnviz.core.training.layer_stats import GRAD_DECADES
@@ -91,6 +92,9 @@ class LayerView(QWidget):
                 plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         for plot in (self.norm_plot, self.ratio_plot, self.dead_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
+        self._titles = {self.weight_plot: "Weights over time", self.grad_plot: "Gradients over time",
+                        self.norm_plot: "Gradient norm", self.ratio_plot: "Update / weight",
+                        self.dead_plot: "Dead ReLU units (%)"}  # fmt: skip
         self._last_redraw = 0.0
         self._part = 0
         self._curves: dict[str, list] = {}
@@ -186,6 +190,21 @@ class LayerView(QWidget):
             image.setRect(QRectF(x0, -r, x1 - x0, 2 * r))
         self.weight_plot.setLabel("left", f"{last.names[index]} weight")
         self.grad_plot.setLabel("left", f"{last.names[index]} gradient")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == event.Type.FontChange:  # presentation mode: the plots' text grows with the rest
+            self.apply_font()
+
+    def apply_font(self) -> None:
+        points = self.font().pointSizeF() if self.font().pointSizeF() > 0 else 12.0
+        tick = QFont(self.font())
+        tick.setPointSizeF(points * 0.85)
+        for plot, title in self._titles.items():
+            plot.setTitle(title, size=f"{points:.0f}pt")
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setTickFont(tick)
+                plot.getAxis(name).label.setFont(tick)
 
     def dead_share(self, stage: str) -> float:
         """The latest dead share of ``stage`` (NaN: no ReLU, or not measured yet)."""
