@@ -68,14 +68,19 @@ def test_step_shows_one_batch_then_resume_finishes_and_the_slider_goes_back_in_t
     image[6:22, 12:16] = 1.0  # a "1"
     live_answer = session.predict(image)
 
+    accuracy = session.test_accuracy
+    assert accuracy is not None  # the completed run's own evaluation
+
     timeline.move_to(0)  # every panel follows the session: the network from before the run, exactly
     assert _same(_weights(session.model), before) and not timeline.live
     assert not np.allclose(session.predict(image), live_answer)  # the prediction moved with it
     assert "batch 0" in session.source
+    assert session.test_accuracy is None  # not the evaluated network: a file saved now would not claim it
 
     timeline.go_live()  # back to the network the run ended with
     assert _same(_weights(session.model), final)
     assert np.allclose(session.predict(image), live_answer)
+    assert session.test_accuracy == accuracy and session.source == "trained in this session"
 
 
 def test_a_learning_rate_change_is_marked_on_the_curves_and_in_the_runs_list(qtbot, small_monitor):

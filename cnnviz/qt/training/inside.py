@@ -100,7 +100,8 @@ class RunInside(QObject):
         except KeyError:  # thinned away since: the nearest one still kept
             self._refresh_steps()
             return
-        self.session.show_snapshot(weights, step, self._run_model)
+        final = self._run is None and step == self._snapshots.steps()[-1]
+        self.session.show_snapshot(weights, step, self._run_model, final=final)
 
     def _go_live(self) -> None:
         if self._run is None and self._snapshots is not None and self._snapshots.steps():
