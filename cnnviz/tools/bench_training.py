@@ -43,7 +43,7 @@ def _config(batches: int):
     return TrainConfig(model="lenet", dataset="mnist", epochs=epochs, device="cpu")  # the app's defaults
 
 
-def direct_images_per_second(data_dir, batches: int) -> float:
+def direct_images_per_second(data_dir, batches: int, **options) -> float:
     """``cnnviz.core.train`` alone, no Qt involved, as ``cnnviz train`` runs it.
 
     It runs in a thread of its own that ends afterwards, taking its OpenMP
@@ -57,7 +57,7 @@ def direct_images_per_second(data_dir, batches: int) -> float:
 
     def measure() -> None:
         start = start_step = None
-        for event in train(config, data_dir=data_dir):
+        for event in train(config, data_dir=data_dir, **options):  # options: layer_stats, snapshots
             if isinstance(event, BatchStats):  # a report covers every batch since the last (~30 Hz)
                 if start is None and event.step >= WARMUP:
                     start, start_step = time.perf_counter(), event.step
@@ -277,6 +277,27 @@ def app_time_to_accuracy(data_dir, target: float = 0.99) -> tuple[float, float]:
     return reached[0] if reached else (math.inf, 0.0)
 
 
+def core_overhead(data_dir, batches: int = 300, rounds: int = 3) -> None:
+    """``cnnviz.core.train`` alone, plain, measuring inside its layers, and also keeping snapshots (issue 20)."""
+    import statistics
+
+    from cnnviz.core.training.snapshots import Snapshots
+
+    variants = {"plain": {}, "layer figures": {"layer_stats": True},
+                "layer figures + snapshots": {"layer_stats": True, "snapshots": None}}  # fmt: skip
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):  # interleaved, so a noisy neighbour hits every variant alike
+        for name, options in variants.items():
+            if "snapshots" in options:
+                options = {**options, "snapshots": Snapshots()}
+            rates[name].append(direct_images_per_second(data_dir, batches, **options))
+    plain = statistics.median(rates["plain"])
+    for name, values in rates.items():
+        print(f"{name:<28} {statistics.median(values):>8,.0f} img/s  {statistics.median(values) / plain:.2f}x "
+              f"(rounds: {', '.join(f'{v:,.0f}' for v in values)})")  # fmt: skip
+    print(f"(LeNet, MNIST, CPU, {batches} batches, median of {rounds}; load average {os.getloadavg()[0]:.1f})")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round of 200 batches")
@@ -289,7 +310,14 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: 3, --quick: 1)")
     parser.add_argument("--time-to-99", action="store_true", help="only: seconds from Start to 99 %% test accuracy")
+    parser.add_argument("--core-overhead", action="store_true",
+                        help="only: cnnviz.core.train with and without the layer figures and snapshots")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.core_overhead:
+        if args.threads is not None:
+            os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        core_overhead(args.data_dir, rounds=args.rounds or 3)
+        return
     if args.time_to_99:
         seconds, accuracy = app_time_to_accuracy(args.data_dir)
         print(f"app, Training panel defaults: {100 * accuracy:.2f} % test accuracy {seconds:.2f} s after Start")
