@@ -71,8 +71,10 @@ class RunInside(QObject):
         self._run_model = end.model if end.adopted else None
         self.layer_view.redraw_if_dirty()
         self._refresh_steps()
-        if self._run_model is None:
-            self.timeline.set_steps([])  # the run's network is not on screen: its past is not either
+        if self._run_model is None:  # the run's network is not on screen: its past is not either
+            self._snapshots = None
+            self.timeline.go_live()
+            self.timeline.set_steps([])
         elif not self.timeline.live:  # the ended run's network, at the step the slider shows
             self._show_step(self.timeline.shown_step())
 
