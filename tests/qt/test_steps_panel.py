@@ -113,3 +113,30 @@ def test_f10_in_the_window_steps_one_batch(qtbot, window):
     with qtbot.waitSignal(monitor.trainingFinished, timeout=TIMEOUT_MS) as finished:
         window.act_train_stop.trigger()
     assert finished.args[0].reason == "stopped" and finished.args[0].steps == 1
+
+
+def test_step_during_a_run_and_looking_back_while_it_goes_on(qtbot, small_monitor):
+    monitor, session = small_monitor, small_monitor.session
+    combo = monitor.settings.init_combo
+    combo.setCurrentIndex(combo.findData("current"))
+    monitor.settings.epochs_spin.setValue(20)  # long enough to still run at the end of the test
+    before = _weights(session.model)
+    assert monitor.start()
+    qtbot.waitUntil(lambda: monitor.steps_done >= 3, timeout=TIMEOUT_MS)
+    monitor.step()  # while it runs: the next batch is looked at, then the run holds
+    qtbot.waitUntil(lambda: monitor.inside.step_view.report is not None, timeout=TIMEOUT_MS)
+    held = monitor.inside.step_view.report.step
+    assert held >= 3 and monitor.is_paused()
+
+    timeline = monitor.inside.timeline
+    qtbot.waitUntil(lambda: len(timeline.steps) >= 1, timeout=TIMEOUT_MS)
+    timeline.move_to(0)
+    assert _same(_weights(session.model), before)
+    monitor.toggle_pause()  # on it goes; the live weights do not pull the panels back while looking back
+    qtbot.waitUntil(lambda: monitor.steps_done >= held + 15, timeout=TIMEOUT_MS)
+    qtbot.wait(700)  # longer than the live weights' interval
+    assert _same(_weights(session.model), before) and not timeline.live
+    timeline.go_live()
+    qtbot.waitUntil(lambda: not _same(_weights(session.model), before), timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(monitor.trainingFinished, timeout=TIMEOUT_MS):
+        monitor.stop()
