@@ -172,3 +172,20 @@ def test_layer_stats_count_dead_units_and_fill_fixed_histograms():
     assert measured.weight_hist.sum(1) == pytest.approx([1, 1]) and measured.grad_hist.sum(1) == pytest.approx([1, 1])
     assert all(v > 0 for v in measured.grad_norm) and all(v > 0 for v in measured.update_ratio)
     assert stats.measure(4) is None  # no weights kept before a step: nothing to compare
+
+
+def test_the_run_log_records_a_change_where_it_took_effect(tiny, tmp_path):
+    from cnnviz.core.training.run_log import RunLog
+
+    run = TrainingRun(_config(epochs=1, optimizer="sgd"), data_dir=tiny, report_interval=0, layer_stats=True)
+    log = RunLog(run.config.as_dict())
+    for report in run.reports():
+        log.record(report)
+        if isinstance(report, Progress) and report.step == 3:
+            run.change(lr=0.02, momentum=0.5)
+    with open(log.to_csv(tmp_path / "run.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["change"] for r in rows if r["change"]] == ["lr 0.02, momentum 0.5"]
+    assert [int(r["step"]) for r in rows if r["change"]] == [4]
+    assert float(rows[3]["learning_rate"]) == pytest.approx(0.02)
+    assert all(r["conv1/grad_norm"] for r in rows)  # a report after every batch: every batch measured
