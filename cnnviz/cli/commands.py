@@ -84,7 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         "--log",
         metavar="CSV",
         help="write every batch's loss and learning rate, and each epoch's "
-        "accuracies, to this CSV file (the app's runs list exports the same columns)",
+        "accuracies, to this CSV file (the app's runs list exports the same columns), with each "
+        "stage's gradient norm, update/weight ratio and dead-unit share (<stage>/grad_norm, ...) "
+        "about 30 times a second",
     )
     p.add_argument(
         "--target-accuracy",
@@ -255,7 +257,7 @@ def _cmd_train(args) -> None:
     bar = None
     history = []
     reached = first_batch = None
-    run = TrainingRun(config, model, args.data_dir)
+    run = TrainingRun(config, model, args.data_dir, layer_stats=bool(args.log))  # --log: the per-stage columns too
     log = RunLog({**config.as_dict(), "start": "current" if args.init else "scratch"}) if args.log else None
     if log is not None:
         log.to_csv(args.log)  # a path that cannot be written fails now, not after training

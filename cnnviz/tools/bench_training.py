@@ -13,7 +13,9 @@ over one image with every layer's activations, as the main window does.
 Python threads share one interpreter lock: the training thread holds it
 between torch ops, so the GUI thread can wait for it up to
 ``sys.getswitchinterval()`` each time. The app run is repeated with a shorter
-switch interval to show how much that matters. Figures are printed, never
+switch interval to show how much that matters. The same run is made with the
+per-stage figures (issue 20: histograms, gradient norms, dead units) measured
+and their Layers tab shown, and without them. Figures are printed, never
 asserted.
 """
 
@@ -41,7 +43,7 @@ def _config(batches: int):
     return TrainConfig(model="lenet", dataset="mnist", epochs=epochs, device="cpu")  # the app's defaults
 
 
-def direct_images_per_second(data_dir, batches: int) -> float:
+def direct_images_per_second(data_dir, batches: int, **options) -> float:
     """``cnnviz.core.train`` alone, no Qt involved, as ``cnnviz train`` runs it.
 
     It runs in a thread of its own that ends afterwards, taking its OpenMP
@@ -55,7 +57,7 @@ def direct_images_per_second(data_dir, batches: int) -> float:
 
     def measure() -> None:
         start = start_step = None
-        for event in train(config, data_dir=data_dir):
+        for event in train(config, data_dir=data_dir, **options):  # options: layer_stats, snapshots
             if isinstance(event, BatchStats):  # a report covers every batch since the last (~30 Hz)
                 if start is None and event.step >= WARMUP:
                     start, start_step = time.perf_counter(), event.step
@@ -72,9 +74,18 @@ def direct_images_per_second(data_dir, batches: int) -> float:
 
 
 def app_run(
-    data_dir, batches: int, switch_interval: float | None = None, inference: bool = True, visible: bool = True
+    data_dir,
+    batches: int,
+    switch_interval: float | None = None,
+    inference: bool = True,
+    visible: bool = True,
+    layers: bool | None = None,
 ) -> dict:
-    """One training run in a ``TrainingMonitor`` (shown, or hidden as when tabbed away); stalls and throughput."""
+    """One training run in a ``TrainingMonitor`` (shown, or hidden as when tabbed away); stalls and throughput.
+
+    ``layers``: None as the panel comes (figures measured, Results tab in front); True with the Layers
+    tab in front (its strips and curves redraw); False with no per-stage figures measured at all.
+    """
     from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Slot
     from PySide6.QtWidgets import QApplication
 
@@ -86,6 +97,10 @@ def app_run(
     session = ModelSession("lenet", data_dir=data_dir)
     monitor = TrainingMonitor(session)
     monitor.resize(1100, 850)
+    if layers is not None:
+        monitor.measure_layers = layers
+        if layers:
+            monitor.tabs.setCurrentWidget(monitor.inside.layer_view)
     if visible:
         monitor.show()
     monitor.settings.model_combo.setCurrentIndex(monitor.settings.model_combo.findData("lenet"))
@@ -196,14 +211,17 @@ def run(data_dir=None, quick: bool = False, threads: int | None = None, rounds: 
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     direct: list[float] = []
     apps: dict[str, list[dict]] = {}
-    variants = [(f"app, switch interval {1000 * (i or sys.getswitchinterval()):g} ms", i, True) for i in intervals]
+    variants = [
+        (f"app, switch interval {1000 * (i or sys.getswitchinterval()):g} ms", i, True, None) for i in intervals
+    ]
+    variants += [("app, layer figures shown", None, True, True), ("app, no layer figures", None, True, False)]
     if not quick:
-        variants.append(("app, monitor hidden", None, False))
+        variants.append(("app, monitor hidden", None, False, None))
     for r in range(rounds):  # interleaved, so a noisy neighbour hits every variant alike
         direct.append(direct_images_per_second(data_dir, batches))
         line = [f"direct {direct[-1]:,.0f} img/s"]
-        for name, interval, visible in variants:
-            result = app_run(data_dir, batches, interval, visible=visible)
+        for name, interval, visible, layers in variants:
+            result = app_run(data_dir, batches, interval, visible=visible, layers=layers)
             apps.setdefault(name, []).append(result)
             line.append(f"{name}: {result['images_per_second']:,.0f} img/s, p99 stall {result['stall_p99_ms']:.1f} ms")
         print(f"  round {r + 1}: " + "; ".join(line), flush=True)
@@ -259,6 +277,27 @@ def app_time_to_accuracy(data_dir, target: float = 0.99) -> tuple[float, float]:
     return reached[0] if reached else (math.inf, 0.0)
 
 
+def core_overhead(data_dir, batches: int = 300, rounds: int = 3) -> None:
+    """``cnnviz.core.train`` alone, plain, measuring inside its layers, and also keeping snapshots (issue 20)."""
+    import statistics
+
+    from cnnviz.core.training.snapshots import Snapshots
+
+    variants = {"plain": {}, "layer figures": {"layer_stats": True},
+                "layer figures + snapshots": {"layer_stats": True, "snapshots": None}}  # fmt: skip
+    rates: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):  # interleaved, so a noisy neighbour hits every variant alike
+        for name, options in variants.items():
+            if "snapshots" in options:
+                options = {**options, "snapshots": Snapshots()}
+            rates[name].append(direct_images_per_second(data_dir, batches, **options))
+    plain = statistics.median(rates["plain"])
+    for name, values in rates.items():
+        print(f"{name:<28} {statistics.median(values):>8,.0f} img/s  {statistics.median(values) / plain:.2f}x "
+              f"(rounds: {', '.join(f'{v:,.0f}' for v in values)})")  # fmt: skip
+    print(f"(LeNet, MNIST, CPU, {batches} batches, median of {rounds}; load average {os.getloadavg()[0]:.1f})")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one round of 200 batches")
@@ -271,7 +310,14 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default: 3, --quick: 1)")
     parser.add_argument("--time-to-99", action="store_true", help="only: seconds from Start to 99 %% test accuracy")
+    parser.add_argument("--core-overhead", action="store_true",
+                        help="only: cnnviz.core.train with and without the layer figures and snapshots")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.core_overhead:
+        if args.threads is not None:
+            os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        core_overhead(args.data_dir, rounds=args.rounds or 3)
+        return
     if args.time_to_99:
         seconds, accuracy = app_time_to_accuracy(args.data_dir)
         print(f"app, Training panel defaults: {100 * accuracy:.2f} % test accuracy {seconds:.2f} s after Start")

@@ -136,6 +136,7 @@ class ModelSession(ExplainMixin):
         self.saved = False  # the weights on screen are in a file the user saved
         self._run_before: NetworkState | None = None  # set while a run is going
         self._run_model: nn.Module | None = None  # the session's copy that shows the run's weights
+        self._looked_back: tuple[dict, str] | None = None  # see show_snapshot
 
     # -- what the views show ---------------------------------------------------
     @property
@@ -278,6 +279,7 @@ class ModelSession(ExplainMixin):
         self.model_name, self.dataset = state.model_name, state.dataset
         self.model, self.metadata = state.model.eval().cpu(), state.metadata
         self.source_kind, self.source = state.source_kind, state.source
+        self._looked_back = None  # a run's metadata while an earlier step is shown
         self.saved = False
         self._recent_forwards = []  # another network: its own speed
         self.forget_kernel_edits()  # new weights: whatever is now loaded counts as trained
@@ -368,6 +370,35 @@ class ModelSession(ExplainMixin):
             run_model.load_state_dict(weights)
         self.source_kind, self.source = "training", f"training (live, batch {step:,})"
         self.events.weights_changed.emit()
+        return True
+
+    def show_snapshot(self, weights: dict, step: int, run_model: nn.Module | None = None, final: bool = False) -> bool:
+        """Show a run's weights at an earlier step (the time slider), as live weights are shown.
+
+        During the run, like ``show_live_weights``; after it, only while the network on screen is
+        still the one the run ended with (``run_model``, the ``RunEnd.model`` it adopted). False,
+        and nothing changes, otherwise. After the run, an earlier step is not the evaluated network:
+        its test accuracy is put aside (a file saved now says "not evaluated") until ``final``
+        (the run's last weights) brings it back.
+        """
+        target = self._run_model if self.training else run_model
+        if target is None or self.model is not target:
+            return False
+        with torch.no_grad():
+            target.load_state_dict(weights)
+        if self.training:
+            self.source_kind, self.source = "training", f"training (back at batch {step:,})"
+        elif final:
+            if self._looked_back is not None:
+                (self.metadata, self.source), self._looked_back = self._looked_back, None
+        else:  # still the trained network, seen at an earlier step
+            if self._looked_back is None:
+                self._looked_back = (self.metadata, self.source)
+            self.metadata = {k: v for k, v in self.metadata.items() if k != "test_accuracy"}
+            self.source = f"trained in this session (seen at batch {step:,})"
+        self.events.weights_changed.emit()
+        if not self.training:
+            self.events.accuracy_changed.emit()
         return True
 
     def end_training(self, end: RunEnd) -> RunEnd:

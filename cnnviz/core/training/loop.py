@@ -9,10 +9,9 @@ resume or stop it through a ``TrainControl`` from any thread.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -21,6 +20,7 @@ from torch import nn
 from cnnviz.core.data.augment import Augmentation
 from cnnviz.core.data.datasets import class_names, load_split, to_float
 from cnnviz.core.models.registry import build_model
+from cnnviz.core.training import live_changes
 from cnnviz.core.training.config import (  # noqa: F401 (re-exported: the recipe's names, where they always were)
     DEFAULT_BETAS,
     DEFAULT_LR,
@@ -31,8 +31,12 @@ from cnnviz.core.training.config import (  # noqa: F401 (re-exported: the recipe
     TrainConfig,
     default_lr,
 )
+from cnnviz.core.training.control import TrainControl  # noqa: F401 (re-exported: where it always was)
 from cnnviz.core.training.device import resolve_device, set_cpu_threads
+from cnnviz.core.training.layer_stats import LayerStats, StageStats
 from cnnviz.core.training.rollback import Rollback
+from cnnviz.core.training.snapshots import Snapshots
+from cnnviz.core.training.step_mode import StepProbe, StepReport
 
 REPORT_INTERVAL = 1 / 30  # seconds between read-backs: the monitor redraws at 30 Hz
 ROLLBACK_EVERY = 100  # steps between weight copies a diverging run can go back to
@@ -57,6 +61,8 @@ class BatchStats:
     losses: tuple[float, ...] = ()
     accuracies: tuple[float, ...] = ()
     lrs: tuple[float, ...] = ()
+    changes: tuple[tuple[int, dict], ...] = ()  # (the step from which it held, what changed) per live change
+    layers: StageStats | None = None  # the latest per-stage figures (runs that ask for them)
 
     def __post_init__(self) -> None:
         if not self.first_step:
@@ -96,39 +102,7 @@ class TrainingEnded:
     kept_step: int | None = None  # diverged: the step whose weights were restored (0: from before the run)
 
 
-TrainEvent = BatchStats | EpochStats | TrainingEnded
-
-
-@dataclass
-class TrainControl:
-    """Thread-safe pause/resume/stop, honoured before every batch."""
-
-    _run: threading.Event = field(default_factory=threading.Event)
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def __post_init__(self) -> None:
-        self._run.set()
-
-    def pause(self) -> None:
-        self._run.clear()
-
-    def resume(self) -> None:
-        self._run.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._run.set()  # wake a paused loop so it can see the stop
-
-    @property
-    def paused(self) -> bool:
-        return not self._run.is_set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    def wait_while_paused(self) -> None:
-        self._run.wait()
+TrainEvent = BatchStats | EpochStats | TrainingEnded | StepReport
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
@@ -217,6 +191,8 @@ class _Pending:
         self.correct: list[torch.Tensor] = []
         self.sizes: list[int] = []
         self.lrs: list[float] = []
+        self.changes: list[tuple[int, dict]] = []
+        self.layers: StageStats | None = None
         self.first_step = 0
         self.started = 0.0
 
@@ -249,6 +225,8 @@ def train(
     report_interval: float = REPORT_INTERVAL,
     rollback_every: int = ROLLBACK_EVERY,
     max_steps: int | None = None,
+    layer_stats: bool = False,
+    snapshots: Snapshots | None = None,
 ) -> Iterator[TrainEvent]:
     """Train ``model`` (a fresh one of ``config.model`` if None) in place.
 
@@ -270,11 +248,17 @@ def train(
     max_steps
         End the run after this many batches (its last epoch cut short, still
         evaluated): for previews and tests.
+    layer_stats
+        Measure every stage at the report rate (``BatchStats.layers``).
+    snapshots
+        Keeps the weights every few steps, from step 0 to the last.
 
     Yields
     ------
     BatchStats
         One per report: every batch since the previous one.
+    StepReport
+        After a batch that ``control.step_once`` asked for (the run then pauses).
     EpochStats
         One per epoch, after its evaluation on the test set.
     TrainingEnded
@@ -308,19 +292,35 @@ def train(
     classes = len(class_names(config.dataset))
     rollback = Rollback(model, classes, rollback_every)
     pending = _Pending()
+    stats = LayerStats(model) if layer_stats else None
+    if snapshots is not None:
+        snapshots.start(model)
     started = time.perf_counter()
     step, test_accuracy, epochs_done = 0, None, 0
     last_report = started
 
     def ended(reason: str, message: str, kept_step: int | None = None) -> TrainingEnded:
         seconds = time.perf_counter() - started
+        if stats is not None:
+            stats.close()
+        if snapshots is not None:
+            snapshots.finish(step, model)
         return TrainingEnded(reason, message, epochs_done, test_accuracy, seconds, str(device), kept_step)
 
     def report(epoch: int) -> tuple[BatchStats | None, str | None]:
         """Read back the pending batches: their stats (up to any damage) and what went wrong, if anything."""
         nonlocal last_report  # ``totals`` is the current epoch's, rebound per epoch below
-        first, lrs, sizes = pending.first_step, pending.lrs, pending.sizes
+        first, lrs, sizes, changes, layers = (
+            pending.first_step,
+            pending.lrs,
+            pending.sizes,
+            pending.changes,
+            pending.layers,
+        )
+        pending.changes, pending.layers = [], None
         losses, accuracies = pending.read()
+        if snapshots is not None:
+            snapshots.settle()  # the device was just read back: moving the copies costs no extra wait
         now = time.perf_counter()
         seconds, last_report = now - pending.started, now
         bad = rollback.first_bad(losses)
@@ -342,6 +342,8 @@ def train(
                 losses=tuple(losses[:keep]),
                 accuracies=tuple(accuracies[:keep]),
                 lrs=tuple(lrs[:keep]),
+                changes=tuple(changes),
+                layers=layers,
             )
         if bad is not None:
             return stats, f"at batch {first + bad} the loss became {losses[bad]:.4g}"
@@ -386,6 +388,14 @@ def train(
             if control.stopped:
                 yield ended("stopped", f"Stopped by the user after {step} of {total_steps} batches.")
                 return
+            stepping = control.take_step()
+            changes = control.take_changes()
+            if changes:
+                applied = live_changes.apply(optimizer, changes)
+                if applied:
+                    pending.changes.append((step + 1, applied))
+                    if schedule is not None and live_changes.stops_schedule(applied, config.cycle_momentum):
+                        schedule = None  # a changed value holds: the schedule would overwrite it
             if not pending:
                 pending.started = time.perf_counter()
             index = order[first : first + config.batch_size]
@@ -393,19 +403,30 @@ def train(
             x, y = to_float(train_x[index]), train_y[index]
             if augment is not None:
                 x = augment(x, generator)
+            probe = StepProbe(model, x, y, config.label_smoothing) if stepping else None
             scores = model(x)
             loss = F.cross_entropy(scores, y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            at_end = first >= n or step + 1 >= total_steps
+            due = stepping or at_end or time.perf_counter() - last_report >= report_interval
+            if stats is not None and due:
+                stats.before_step()
             optimizer.step()
             lr = optimizer.param_groups[0]["lr"]
-            schedule.step()
+            if schedule is not None:
+                schedule.step()
             step += 1
+            if snapshots is not None:
+                snapshots.after_step(step, model)
+            if stats is not None and due:
+                pending.layers = stats.measure(step)
             pending.add(step, loss.detach(), (scores.detach().argmax(1) == y).sum(), len(y), lr)
-            at_end = first >= n or step >= total_steps
-            if at_end or time.perf_counter() - last_report >= report_interval:
+            if due:
                 if (yield from flush(epoch)):
                     return
+                if probe is not None:
+                    yield probe.finish(step, float(loss.detach()), lr)
                 if not at_end:
                     rollback.maybe_take(step)
         seconds = time.perf_counter() - epoch_start

@@ -9,6 +9,11 @@ end, by the loop), and the run's metadata, built here once for both faces.
     TrainingRun(config, model, data_dir)
         .reports()  -> Progress ... EpochStats ... LiveWeights ... RunEnd (always last, exactly once)
         .pause() / .resume() / .stop()     from any thread
+        .step_once()                       one batch, then a ``StepReport`` and a pause
+        .change(lr=..., momentum=...)      from the next batch on (``Progress.changes`` records it)
+
+``layer_stats=True`` adds per-stage figures to the reports (``Progress.layers``);
+``snapshots`` (a ``Snapshots``) keeps the weights every few steps for the time slider.
 
 The session applies the rules for the run's model at its end
 (``ModelSession.end_training``); whether to ask "Keep the weights?" first is
@@ -31,7 +36,10 @@ from cnnviz.core.errors import CnnvizError
 from cnnviz.core.models.registry import build_model
 from cnnviz.core.training import loop
 from cnnviz.core.training.config import TrainConfig
+from cnnviz.core.training.layer_stats import StageStats
 from cnnviz.core.training.loop import REPORT_INTERVAL, BatchStats, EpochStats, TrainControl, TrainingEnded
+from cnnviz.core.training.snapshots import Snapshots
+from cnnviz.core.training.step_mode import StepReport
 from cnnviz.core.weights.checkpoint import build_metadata
 
 logger = logging.getLogger(__name__)
@@ -67,6 +75,8 @@ class Progress:
     losses: tuple[float, ...] = ()
     accuracies: tuple[float, ...] = ()
     lrs: tuple[float, ...] = ()
+    changes: tuple[tuple[int, dict], ...] = ()  # (step from which it held, {"lr": ...}) per live change
+    layers: StageStats | None = None  # the latest per-stage figures (runs with layer_stats)
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,7 @@ class RunEnd:
         return title, text.format(steps=self.steps), list(buttons)
 
 
-Report = Progress | EpochStats | LiveWeights | RunEnd
+Report = Progress | EpochStats | LiveWeights | StepReport | RunEnd
 
 
 class TrainingRun:
@@ -141,6 +151,8 @@ class TrainingRun:
         report_interval: float = REPORT_INTERVAL,
         weights_interval: float | None = None,
         max_steps: int | None = None,
+        layer_stats: bool = False,
+        snapshots: Snapshots | None = None,
     ) -> None:
         self.config = config
         self.model = model if model is not None else build_model(config.model, seed=config.seed)
@@ -149,6 +161,8 @@ class TrainingRun:
         self.report_interval = report_interval
         self.weights_interval = weights_interval  # None: no LiveWeights (the CLI)
         self.max_steps = max_steps
+        self.layer_stats = layer_stats
+        self.snapshots = snapshots
         self.end: RunEnd | None = None
         self.step = 0
         self._rate_window: deque[tuple[float, int]] = deque()
@@ -163,6 +177,13 @@ class TrainingRun:
 
     def stop(self) -> None:
         self.control.stop()
+
+    def step_once(self) -> None:
+        self.control.step_once()
+
+    def change(self, **values: float) -> None:
+        """lr / momentum / beta1 / beta2 from the next batch on; ``CnnvizError`` for a value out of range."""
+        self.control.change(**values)
 
     @property
     def paused(self) -> bool:
@@ -180,7 +201,8 @@ class TrainingRun:
         last_weights = time.perf_counter()
         try:
             for event in loop.train(self.config, self.model, self.control, self.data_dir,
-                               report_interval=self.report_interval, max_steps=self.max_steps):  # fmt: skip
+                               report_interval=self.report_interval, max_steps=self.max_steps,
+                                    layer_stats=self.layer_stats, snapshots=self.snapshots):  # fmt: skip
                 if isinstance(event, BatchStats):
                     yield self._progress(event)
                     now = time.perf_counter()
@@ -189,6 +211,8 @@ class TrainingRun:
                         yield LiveWeights(self.step, copy_weights(self.model))
                 elif isinstance(event, EpochStats):
                     last_epoch, epoch_step = event, self.step
+                    yield event
+                elif isinstance(event, StepReport):
                     yield event
                 elif isinstance(event, TrainingEnded):
                     ended = event
@@ -220,7 +244,7 @@ class TrainingRun:
         eta = (stats.total_steps - stats.step) * self.config.batch_size / rate if rate > 0 else math.nan
         return Progress(stats.step, stats.total_steps, stats.epoch, self.config.epochs,
                         stats.loss, rate, eta, now - self._started, tuple(stats.steps), stats.losses,
-                        stats.accuracies, stats.lrs)  # fmt: skip
+                        stats.accuracies, stats.lrs, stats.changes, stats.layers)  # fmt: skip
 
     def restart_rate(self) -> None:
         """Time spent paused is not training time: the throughput starts afresh after a pause."""

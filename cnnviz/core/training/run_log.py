@@ -8,7 +8,11 @@ same class, so a file from either opens the same way in a spreadsheet::
     run,step,epoch,loss,smoothed_loss,learning_rate,batch_accuracy,train_accuracy,test_accuracy
 
 One row per batch; ``train_accuracy`` and ``test_accuracy`` are filled on an
-epoch's last batch only (they are measured once per epoch).
+epoch's last batch only (they are measured once per epoch). A run that changed
+while it ran adds a ``change`` column ("lr 0.01" on the first batch it held
+for); a run measured inside its layers adds ``<stage>/grad_norm``,
+``<stage>/update_ratio`` and ``<stage>/dead`` per stage, filled on the batches
+they were measured on (the report rate).
 """
 
 from __future__ import annotations
@@ -67,6 +71,8 @@ class RunLog:
     lrs: list = field(default_factory=list)
     accuracies: list = field(default_factory=list)
     epoch_rows: list = field(default_factory=list)  # (epoch, last step, train accuracy, test accuracy)
+    changes: list = field(default_factory=list)  # (step from which it held, {"lr": 0.01}) per live change
+    layer_rows: dict = field(default_factory=dict)  # step -> {"<stage>/grad_norm": ..., ...}
     reason: str = ""  # how it ended: "completed", "stopped", ...; "" while running
     final_accuracy: float | None = None  # test accuracy at the end (None: not measured)
 
@@ -92,12 +98,13 @@ class RunLog:
     def record(self, event) -> None:
         """Feed one report of a ``TrainingRun`` (``Progress``, ``EpochStats``, ``RunEnd``) or of ``train``."""
         kind = type(event).__name__
-        if kind == "Progress":
+        if kind in ("Progress", "BatchStats"):  # a group of batches, read back from the device in one go
             steps = list(event.steps)
             self.add_batches(steps, event.losses, event.lrs, event.accuracies, [event.epoch] * len(steps))
-        elif kind == "BatchStats":  # a group of batches, read back from the device in one go
-            steps = list(range(event.first_step, event.step + 1))
-            self.add_batches(steps, event.losses, event.lrs, event.accuracies, [event.epoch] * len(steps))
+            self.changes.extend((int(step), dict(values)) for step, values in getattr(event, "changes", ()))
+            layers = getattr(event, "layers", None)
+            if layers is not None:
+                self.layer_rows[int(layers.step)] = layers.columns()
         elif kind == "EpochStats":
             self.add_epoch(event.epoch, event.train_accuracy, event.test_accuracy)
         elif kind in ("TrainingEnded", "RunEnd"):
@@ -116,20 +123,48 @@ class RunLog:
         rows = self.epoch_rows
         return np.array([r[0] for r in rows], dtype=float), np.array([r[3] for r in rows], dtype=float)
 
-    def rows(self, name: str | None = None) -> list[tuple]:
-        """The CSV rows (without the header), one per batch; ``name`` overrides the ``run`` column."""
+    def extra_columns(self) -> list[str]:
+        """The columns after ``COLUMNS`` this run has: ``change``, then the per-stage figures."""
+        extra = ["change"] if self.changes else []
+        for row in self.layer_rows.values():
+            extra.extend(k for k in row if k not in extra)
+        return extra
+
+    def change_labels(self) -> dict[int, str]:
+        """Step -> "lr 0.01" for every live change (the runs list and the CSV say it the same way)."""
+        from cnnviz.core.training.live_changes import describe as describe_change
+
+        labels: dict[int, str] = {}
+        for step, values in self.changes:
+            labels[step] = "; ".join(filter(None, [labels.get(step, ""), describe_change(values)]))
+        return labels
+
+    def rows(self, name: str | None = None, extra: list[str] | None = None) -> list[tuple]:
+        """The CSV rows (without the header), one per batch; ``name`` overrides the ``run`` column;
+        ``extra`` columns follow ``COLUMNS`` (default: ``extra_columns()``)."""
         at_step = {step: (train, test) for _, step, train, test in self.epoch_rows}
+        extra = self.extra_columns() if extra is None else extra
+        changes = self.change_labels()
         smoothed = self.smoothed_loss()
         out = []
         for i, step in enumerate(self.steps):
             train, test = at_step.get(step, ("", ""))
-            out.append((name or self.name, step, self.epochs[i], self.losses[i], float(smoothed[i]), self.lrs[i],
-                        self.accuracies[i], train, test))  # fmt: skip
+            row = (name or self.name, step, self.epochs[i], self.losses[i], float(smoothed[i]), self.lrs[i],
+                   self.accuracies[i], train, test)  # fmt: skip
+            if extra:
+                layers = self.layer_rows.get(step, {})
+                row += tuple(changes.get(step, "") if c == "change" else _cell(layers.get(c)) for c in extra)
+            out.append(row)
         return out
 
     def to_csv(self, path: str | Path) -> Path:
         """Write this run as CSV with ``COLUMNS``; see ``write_csv`` for several runs in one file."""
         return write_csv([self], path)
+
+
+def _cell(value) -> object:
+    """A per-stage figure as a CSV cell: empty where not measured or not defined (NaN)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
 def write_csv(logs: list[RunLog], path: str | Path, names: list[str] | None = None) -> Path:
@@ -140,9 +175,12 @@ def write_csv(logs: list[RunLog], path: str | Path, names: list[str] | None = No
 
     text = io.StringIO(newline="")
     writer = csv.writer(text)
-    writer.writerow(COLUMNS)
+    extra: list[str] = []
+    for log in logs:
+        extra.extend(c for c in log.extra_columns() if c not in extra)
+    writer.writerow(COLUMNS + tuple(extra))
     for i, log in enumerate(logs):
-        writer.writerows(log.rows(names[i] if names else None))
+        writer.writerows(log.rows(names[i] if names else None, extra))
     # Atomic: a full disk leaves the old file as it was, never a truncated one.
     return write_atomic(path, text.getvalue().encode("utf-8"), what="runs file")
 

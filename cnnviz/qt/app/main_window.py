@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
             return
         self.dock_training.raise_()
         {"start": self.monitor.start, "pause": self.monitor.toggle_pause, "stop": self.monitor.stop,
-         "evaluate": self.monitor.results.evaluate}[command]()  # fmt: skip
+         "step": self.monitor.step, "evaluate": self.monitor.results.evaluate}[command]()  # fmt: skip
 
     def save_lesson(self, path: str | Path | None = None) -> bool:
         return self.lessons.save(path)

@@ -10,7 +10,7 @@ KEYS_HELP = (
     "<b>Keys</b>: Esc/Delete clear · Ctrl+Z undo · Ctrl+R random test image · Ctrl+O/Ctrl+S open/save "
     "weights · Ctrl+Shift+O open network (.py) · Ctrl+I open image · Ctrl+E export panel · "
     "Ctrl+1 / Ctrl+2 / Ctrl+3 the Inside, Why and Train workspaces · "
-    "Ctrl+T / Ctrl+P / Ctrl+Shift+T start, pause or resume, stop training · F11 presentation mode (PgDown/PgUp: "
+    "Ctrl+T / Ctrl+P / Ctrl+Shift+T start, pause or resume, stop training · F10 one training batch · F11 presentation mode (PgDown/PgUp: "
     "next/previous scene of a lesson, else panel) · F9 capture a scene · F8 reveal a quiz's answer · Ctrl+Q quit"
 )
 
@@ -131,6 +131,13 @@ def build_actions(w) -> None:
         "Stop after the current batch and keep the weights learned so far",
         "actionTrainStop",
     )
+    w.act_train_step = a(
+        "Step &one batch",
+        lambda: w.training_command("step"),
+        "F10",
+        "Run exactly one batch and show what it did (the Training panel's Step tab), then pause",
+        "actionTrainStep",
+    )
     w.act_evaluate = a(
         "&Evaluate on the test set",
         lambda: w.training_command("evaluate"),
@@ -177,7 +184,7 @@ def build_menus_and_toolbar(w) -> None:
     w.view_menu.setToolTipsVisible(True)  # the workspaces and panels follow (DockLayout)
     train_menu = bar.addMenu("&Training")
     train_menu.setToolTipsVisible(True)
-    train_menu.addActions([w.act_train_start, w.act_train_pause, w.act_train_stop])
+    train_menu.addActions([w.act_train_start, w.act_train_pause, w.act_train_step, w.act_train_stop])
     train_menu.addSeparator()
     train_menu.addAction(w.act_evaluate)
     bar.addMenu("&Help").addAction(w.act_about)

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -110,6 +110,7 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._plot_redraws = 0
         self._pens: dict = {}  # curve -> (colour, width at normal type), for presentation mode's thicker lines
         self._titles: dict = {}
+        self._marks: list = []  # (plot, line) per change made during the run
         self._build()
         self.apply_font()
         self._timer = QTimer(self)
@@ -233,7 +234,19 @@ class TrainingCurves(pg.GraphicsLayoutWidget):
         self._smooth_acc.clear()
         self._loss_top = 0.0
         self._total_steps = 0
+        for plot, line in self._marks:
+            plot.removeItem(line)
+        self._marks = []
         self.redraw()
+
+    def mark_change(self, step: int, text: str) -> None:
+        """A change made during the run ("lr 0.01" from batch ``step`` on): a labelled vertical line."""
+        for plot in (self.loss_plot, self.lr_plot):
+            line = pg.InfiniteLine(pos=step, angle=90, pen=pg.mkPen(CURVE_COLORS["orange"], width=1.5, style=Qt.PenStyle.DashLine),
+                                   label=text if plot is self.loss_plot else None,
+                                   labelOpts={"position": 0.9, "color": TEXT_COLOR})  # fmt: skip
+            plot.addItem(line)
+            self._marks.append((plot, line))
 
     def add_batches(self, p) -> None:
         """A run's ``Progress`` report: every batch since the last one."""

@@ -15,12 +15,24 @@ import math
 import time
 
 from PySide6.QtCore import QCoreApplication, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from cnnviz.core import CnnvizError, EpochStats, ModelSession, device_label, get_spec, resolve_device
 from cnnviz.core.training.run import GO_BACK, LiveWeights, Progress, RunEnd, TrainingRun, copy_weights
+from cnnviz.core.training.snapshots import Snapshots
+from cnnviz.core.training.step_mode import StepReport
 from cnnviz.qt.training.curves import TrainingCurves
 from cnnviz.qt.training.evaluation_panel import EvaluationPanel
+from cnnviz.qt.training.inside import RunInside
 from cnnviz.qt.training.runs_list import RunsList
 from cnnviz.qt.training.settings import TrainingSettings
 from cnnviz.qt.training.worker import RunThread
@@ -67,6 +79,7 @@ class TrainingMonitor(QWidget):
     trainingFinished(object)   the run's ``RunEnd``, after the session applied it (``adopted``/``restored``)
     """
 
+    measure_layers = True  # runs measure inside their layers (the Layers tab); bench_training compares without
     trainingStarted = Signal()
     progressed = Signal(object)
     epochEnded = Signal(object)
@@ -100,6 +113,11 @@ class TrainingMonitor(QWidget):
         self.confusion_view = self.results.matrix
         self.runs = RunsList(self.curves)
         self.curves.ticked.connect(self._on_tick)
+        self.inside = RunInside(session, self.curves, self)  # step view, layers, time slider, live changes
+        self.tabs = QTabWidget(objectName="trainTabs")
+        for widget, title in ((self.results, "Results"), (self.inside.step_view, "Step"),
+                              (self.inside.layer_view, "Layers")):  # fmt: skip
+            self.tabs.addTab(widget, title)
         layout = QVBoxLayout(self)
         layout.addWidget(self.settings)
         layout.addLayout(self._buttons_row)
@@ -107,8 +125,10 @@ class TrainingMonitor(QWidget):
         layout.addWidget(self.status_label)
         layout.addLayout(self._result_row)
         layout.addWidget(self.curves, stretch=1)
+        layout.addWidget(self.inside.timeline)
+        layout.addWidget(self.inside.live_controls)
         # One above the other: side by side they would not fit a projector's column (no sideways scrolling).
-        layout.addWidget(self.results, stretch=1)
+        layout.addWidget(self.tabs, stretch=1)
         layout.addWidget(self.runs)
         self._set_running_ui(False)
         self._on_network_changed()  # the form shows the network on screen, and follows it (follow)
@@ -120,6 +140,7 @@ class TrainingMonitor(QWidget):
     def follow(self, state) -> None:
         """Subscribe to the app's state, as every panel does."""
         state.networkChanged.connect(self._on_network_changed)
+        state.networkChanged.connect(self.inside.network_changed)
         self.results.follow(state)
 
     # -- public API ---------------------------------------------------------------
@@ -139,8 +160,17 @@ class TrainingMonitor(QWidget):
         """The settings as a ``TrainConfig`` (raises ``CnnvizError`` if one is invalid)."""
         return self.settings.config()
 
-    def start(self) -> bool:
-        """Train the network on screen with the current settings (what the Start button does).
+    def step(self) -> bool:
+        """Run exactly one batch and show it (the Step button, F10): from a paused or running run, or a new one."""
+        if self._thread is None:
+            return self.start(step=True)
+        self._thread.step()
+        self._set_pause_button(paused=True)
+        self.status_label.setText("Running one batch…")
+        return True
+
+    def start(self, step: bool = False) -> bool:
+        """Train the network on screen with the current settings (what the Start button does; ``step``: one batch, then pause).
 
         Returns False, with the reason shown, if the settings are unusable or the user cancels.
         """
@@ -179,7 +209,11 @@ class TrainingMonitor(QWidget):
         self.status_label.setText(f"Loading {dataset}…")
         self._training_text = f"Training {get_spec(config.model).display_name} on {device}…"
 
-        run = TrainingRun(config, model, session.data_dir, weights_interval=WEIGHTS_INTERVAL)
+        run = TrainingRun(config, model, session.data_dir, weights_interval=WEIGHTS_INTERVAL, layer_stats=self.measure_layers,
+                          snapshots=Snapshots())  # fmt: skip
+        if step:
+            run.step_once()
+        self.inside.run_started(run)
         thread = RunThread(run)
         thread.reported.connect(self._on_report)
         thread.paused.connect(self._on_paused)
@@ -187,6 +221,7 @@ class TrainingMonitor(QWidget):
         thread.failed.connect(self._on_failed)
         self._thread = thread
         self._set_running_ui(True)
+        self._set_pause_button(paused=step)
         thread.start()
         self.trainingStarted.emit()
         return True
@@ -250,12 +285,15 @@ class TrainingMonitor(QWidget):
         self.pause_button.setToolTip("Pause training after the current batch (the weights stay as they are).")
         self.stop_button = QPushButton("Stop", objectName="trainStop")
         self.stop_button.setToolTip("Stop after the current batch and keep the weights learned so far.")
-        self.start_button.clicked.connect(self.start)
+        self.step_button = QPushButton("Step", objectName="trainStep")
+        self.step_button.setToolTip("Run exactly one batch and show what it did (the Step tab), then pause. Key: F10.")
+        self.start_button.clicked.connect(lambda: self.start())
+        self.step_button.clicked.connect(self.step)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.stop_button.clicked.connect(self.stop)
         row = QHBoxLayout()
         for button, name in ((self.start_button, "Start training"), (self.pause_button, "Pause or resume training"),
-                             (self.stop_button, "Stop training")):  # fmt: skip
+                             (self.step_button, "Step one batch"), (self.stop_button, "Stop training")):  # fmt: skip
             button.setAccessibleName(name)
             row.addWidget(button)
         self._buttons_row = row
@@ -312,12 +350,19 @@ class TrainingMonitor(QWidget):
             return  # a run shut down since
         if isinstance(report, Progress):
             self._on_progress(report)
+            self.inside.report(report)
+        elif isinstance(report, StepReport):
+            self.inside.report(report)
+            self.tabs.setCurrentWidget(self.inside.step_view)
+            self.status_label.setText(f"Stepped batch {report.step:,}. Step again (F10), or Resume.")
+            if self.inside.following_live:  # the run holds after its step: its weights are worth a look
+                self.session.show_live_weights(copy_weights(self._thread.run.model), report.step)
         elif isinstance(report, EpochStats):
             self.curves.add_epoch(report.epoch, report.train_accuracy, report.test_accuracy)
             self.runs.add_epoch(report)
             self.accuracy_label.setText(f"Test accuracy: {100 * report.test_accuracy:.2f} % (epoch {report.epoch})")
             self.epochEnded.emit(report)
-        elif isinstance(report, LiveWeights):
+        elif isinstance(report, LiveWeights) and self.inside.following_live:  # not while looking back in time
             self.session.show_live_weights(report.weights, report.step)
         elif isinstance(report, RunEnd):
             self._finish(report)
@@ -343,7 +388,7 @@ class TrainingMonitor(QWidget):
         # No time passes for the run while paused: the ETA says so rather than freeze.
         self._progress_text = self._progress_text.split(" · ETA")[0] + " · paused"
         # The run's thread waits between two batches: its weights are consistent, worth a look.
-        if self._step:
+        if self._step and self.inside.following_live:
             self.session.show_live_weights(copy_weights(thread.run.model), self._step)
         self.curves.redraw()
         self._redraw_progress()
@@ -367,6 +412,7 @@ class TrainingMonitor(QWidget):
         if end.asks_to_keep and self._ask is not None:
             end.go_back = self._ask(*end.keep_question()) == GO_BACK  # Enter keeps: the default button
         end = self.session.end_training(end)
+        self.inside.run_finished(end)
         message = f"{self._note} {end.message}" if self._note else end.message
         self._note = None
         self._set_running_ui(False)

@@ -110,6 +110,9 @@ class RunsList(QWidget):
         steps = np.asarray(p.steps, dtype=np.int64)
         epochs = (steps - 1) // steps_per_epoch + 1
         log.add_batches(steps, np.asarray(p.losses), np.asarray(p.lrs), np.asarray(p.accuracies), epochs)
+        log.changes.extend(getattr(p, "changes", ()))
+        if getattr(p, "layers", None) is not None:
+            log.layer_rows[int(p.layers.step)] = p.layers.columns()
         if first:  # the live run has just set its axes: widen them for longer ticked runs
             self._fit_ranges(self.ticked())
 
@@ -185,7 +188,8 @@ class RunsList(QWidget):
             run = int(item.data(RUN_ROLE))
             log = self.logs[run]
             acc = f"{100 * log.final_accuracy:.2f} %" if log.final_accuracy is not None else log.reason
-            item.setText(f"{labels[run]}  —  {acc}")
+            changed = "; ".join(f"{text} at batch {step:,}" for step, text in log.change_labels().items())
+            item.setText(f"{labels[run]}{f' · changed {changed}' if changed else ''}  —  {acc}")
             item.setToolTip(f"Run {run}: {_run_log().describe(log.settings)}, {log.batches:,} batches, "
                             f"started {log.started:%H:%M}, {log.reason}. Tick it to draw its curves.")  # fmt: skip
         self.list.blockSignals(False)

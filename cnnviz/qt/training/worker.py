@@ -69,8 +69,14 @@ class RunThread(QObject):
 
     @property
     def is_paused(self) -> bool:
-        """Paused, or asked to pause (it takes effect after the current batch)."""
-        return self.job is not None and self.job.is_paused
+        """Paused, or asked to pause (it takes effect after the current batch); a stepped run is paused too."""
+        return self.job is not None and (self.job.is_paused or self.run.paused)
+
+    def step(self) -> None:
+        """Run exactly one batch (a ``StepReport`` follows), then stay paused."""
+        self.run.step_once()
+        if self.job is not None and self.job.is_paused:
+            self.job.resume()
 
     def pause(self) -> None:
         if self.job is not None:
@@ -79,6 +85,7 @@ class RunThread(QObject):
     def resume(self) -> None:
         if self.job is not None:
             self.job.resume()
+        self.run.resume()  # after a step the run holds itself
         self.run.restart_rate()
 
     def stop(self) -> None:
