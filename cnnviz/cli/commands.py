@@ -114,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     from cnnviz.cli.explain import add_parser as add_explain_parser
 
     add_explain_parser(sub)
+    from cnnviz.cli.units import add_parsers as add_units_parsers
+
+    add_units_parsers(sub)
     return parser
 
 
@@ -418,7 +421,19 @@ def _cmd_explain(args) -> int:
     return run(args)
 
 
-COMMANDS = {"explain": _cmd_explain, "models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train,
+def _cmd_units(args) -> int:
+    from cnnviz.cli.units import run_units
+
+    return run_units(args)
+
+
+def _cmd_embed(args) -> int:
+    from cnnviz.cli.units import run_embed
+
+    return run_embed(args)
+
+
+COMMANDS = {"explain": _cmd_explain, "units": _cmd_units, "embed": _cmd_embed, "models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train,
             "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui}  # fmt: skip
 
 
