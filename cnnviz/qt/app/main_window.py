@@ -29,10 +29,12 @@ from cnnviz.qt.app.workspaces import WORKSPACES
 from cnnviz.qt.panels.attribution import AttributionPanel
 from cnnviz.qt.panels.c3_matrix import C3MatrixPanel
 from cnnviz.qt.panels.comparison import ComparisonPanel
+from cnnviz.qt.panels.embedding import EmbeddingPanel
 from cnnviz.qt.panels.feature_maps import FeatureMapsView, KernelsView
 from cnnviz.qt.panels.inspector import ArchitecturePanel, InspectorPanel, ReceptiveFieldOverlay
 from cnnviz.qt.panels.layer_table import LayerTable
 from cnnviz.qt.panels.prediction import InputPreview, PredictionPanel
+from cnnviz.qt.panels.units import UnitsPanel
 from cnnviz.qt.state.app_state import AppState
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.widgets.canvas import DEFAULT_BRUSH, CanvasPanel
@@ -118,6 +120,7 @@ class MainWindow(QMainWindow):
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
         self.inspector, self.architecture = InspectorPanel(), ArchitecturePanel()
+        self.units, self.embedding = UnitsPanel(), EmbeddingPanel()  # what the network learned (Learned)
         self.receptive_field = ReceptiveFieldOverlay(self.preview, self.canvas)
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3):
             if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:  # a click makes it the panel Ctrl+E exports
@@ -134,8 +137,12 @@ class MainWindow(QMainWindow):
         # Every panel subscribes to what it shows (the docks: a selection brings its panel to the front).
         for panel in (self.canvas_panel, self.preview, self.prediction, self.feature_maps, self.kernels,
                       self.layer_table, self.c3, self.docks, self.inspector, self.architecture, self.receptive_field,
-                      self.attribution, self.comparison, self.pickers, self.status):  # fmt: skip
+                      self.attribution, self.comparison, self.pickers, self.status,
+                      self.units, self.embedding):  # fmt: skip
             panel.follow(state)
+        for panel in (self.units, self.embedding):  # their picks go on the canvas
+            panel.testImageRequested.connect(self.files.show_test_image)
+        self.units.pictureRequested.connect(self.show_picture)
         self.pickers.switchRequested.connect(self.switch_model)
         state.sessionReady.connect(self._on_session_ready)
         state.loadFailed.connect(self._on_load_failed)
@@ -198,6 +205,12 @@ class MainWindow(QMainWindow):
         self.state.data_dir = Path(folder) if folder else None
 
     # -- commands ---------------------------------------------------------------------------
+    def show_picture(self, image) -> None:
+        """Put a made picture (a maximised one, 28x28 in [0, 1]) on the canvas, fed to the network unchanged."""
+        self.canvas.set_picture(image)
+        self.state.set_test_image(image, None)  # after the canvas's own drawingChanged: this one wins
+        self.canvas_panel.set_true_label("A picture made by gradient ascent (the Units panel)")
+
     def show_error(self, title: str, text: str) -> None:
         """A warning box with one sentence; tests replace this method."""
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
