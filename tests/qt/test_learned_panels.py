@@ -22,7 +22,13 @@ def learned(window, small_data_dir, tmp_path, monkeypatch):
 
 
 def _ranked(qtbot, panel) -> None:
-    qtbot.waitUntil(lambda: panel.top is not None and panel.tiles[0].pixels is not None, timeout=20_000)
+    """Until the chosen stage is ranked and its tiles are shown (not an earlier stage's, still on screen)."""
+
+    def shown() -> bool:
+        top = panel.top
+        return top is not None and top.stage == panel.chosen()[0] and panel.tiles[0].pixels is not None
+
+    qtbot.waitUntil(shown, timeout=20_000)
 
 
 def test_units_rank_the_test_set_and_a_click_puts_a_top_image_on_the_canvas(qtbot, learned):
