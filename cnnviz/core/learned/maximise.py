@@ -1,11 +1,13 @@
 """The picture a channel likes most: gradient ascent on a 28x28 input in [0, 1].
 
 Small greyscale pictures come out as noise with plain gradient ascent (lucid #175);
-three regularisers make them readable: the picture is shifted by up to two pixels
+regularisers make them more readable: the picture is shifted by up to two pixels
 at random each step (it must work wherever the network looks), lightly blurred every
-few steps, and its total variation is penalised (neighbouring pixels alike). The last
-quarter of the steps drops them, so the final picture reaches as high an activation
-as it can. The strength is the one ranked by ``topk``: the channel's largest
+few steps, its total variation (neighbouring pixels alike) and its ink (L1: dark
+paper, as in MNIST) are penalised, and the map's mean is pushed too (a gradient where
+the maximum has saturated, LeNet-5's squashing). Four noisy starts run at once (a ReLU
+unit silent on one start has no gradient, ever). The last 40 % of the steps drop the
+regularisers, so the final picture reaches as high an activation as it can. The strength is the one ranked by ``topk``: the channel's largest
 activation over positions (for a vector stage, the unit itself; the class outputs
 are the last stage's units).
 
@@ -80,7 +82,8 @@ def _total_variation(x: torch.Tensor) -> torch.Tensor:
 
 def maximise(
     model: nn.Module, stage: str, channel: int, steps: int = STEPS, *, every: int = 16, seed: int = 0,
-    lr: float = 0.05, tv: float = 0.3, start: float = 0.2, spread: float = 0.5,
+    lr: float = 0.05, tv: float = 0.5, start: float = 0.2, spread: float = 0.5, l1: float = 0.3,
+    blur_every: int = 4, free: float = 0.4,
 ) -> Iterator[Picture]:  # fmt: skip
     """Yield ever better pictures for (stage, channel) every ``every`` steps; the last is the best.
 
@@ -96,7 +99,7 @@ def maximise(
     # A few noisy starts at once: a ReLU unit silent on one start (no gradient, ever) fires on another.
     x = (start + 0.15 * torch.randn(STARTS, 1, 28, 28, generator=rng)).clamp(0, 1).to(device).requires_grad_(True)
     optimiser = torch.optim.Adam([x], lr=lr)
-    regularised = int(steps * 0.6)
+    regularised = int(steps * (1 - free))
     scale: float | None = None  # the activation's size at the start, so the penalty weighs alike for any unit
     best: Picture | None = None
     for step in range(1, steps + 1):
@@ -113,12 +116,13 @@ def maximise(
             act = act + spread * out[:, channel].mean((1, 2)).sum()
         if scale is None:
             scale = max(abs(float(act.detach())) / STARTS, 1.0)
-        loss = -act + (tv * scale * STARTS * _total_variation(x) if step <= regularised else 0.0)
+        penalty = tv * _total_variation(x) + l1 * x.mean()
+        loss = -act + (scale * STARTS * penalty if step <= regularised else 0.0)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         with torch.no_grad():
-            if step <= regularised and step % 4 == 0:
+            if step <= regularised and step % blur_every == 0:
                 x.copy_(_blur(x))
             x.clamp_(0, 1)
         if step % every == 0 or step == steps:
