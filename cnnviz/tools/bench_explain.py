@@ -11,8 +11,8 @@ with its heat) have been repainted:
   worker thread, off the drawing path; the current one's answer is reused);
   the current network's p95 must stay within one 60 Hz frame for LeNet-5.
 - ``all``: the unit inspector open with a unit selected, the Grad-CAM overlay on (computed
-  on the GUI thread in the result's signal) and the Six networks panel
-  showing; targets 16 ms for LeNet-5 and 33 ms for the largest network (most
+  on the GUI thread in the result's signal), the Six networks panel and the Embedding
+  panel (its PCA map, the drawing a live point) showing; targets 16 ms for LeNet-5 and 33 ms for the largest network (most
   parameters).
 
 The scenarios take turns, one round of three strokes each, so a busy
@@ -46,8 +46,9 @@ def _layout(window) -> dict:
     window.splitDockWidget(window.dock_prediction, window.dock_comparison, vertical)
     window.splitDockWidget(window.dock_comparison, window.dock_attribution, vertical)
     window.splitDockWidget(window.dock_attribution, window.dock_inspector, vertical)
+    window.splitDockWidget(window.dock_inspector, window.dock_embedding, vertical)  # the drawing a live point
     return {"none": [], "six": [window.dock_comparison],
-            "all": [window.dock_comparison, window.dock_attribution, window.dock_inspector]}  # fmt: skip
+            "all": [window.dock_comparison, window.dock_attribution, window.dock_inspector, window.dock_embedding]}  # fmt: skip
 
 
 def _show(window, docks: dict, scenario: str) -> list[str]:
@@ -70,6 +71,13 @@ def _show(window, docks: dict, scenario: str) -> list[str]:
             ].shape
             state.select_unit(stage, 0, shape[1] // 2, shape[2] // 2)
     window.dock_maps.raise_()
+    if scenario == "all":  # the embedding's map (PCA of 2,000 test images) is made once per network
+        from PySide6.QtWidgets import QApplication
+
+        deadline = time.perf_counter() + 60
+        while window.embedding.embedding is None and time.perf_counter() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
     showing = [d.windowTitle() for d in docks[scenario] if d.widget().isVisible()]
     return showing + (["Feature maps"] if window.feature_maps.mosaic.isVisible() else [])
 
