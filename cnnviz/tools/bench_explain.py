@@ -185,7 +185,7 @@ def run(data_dir=None, quick: bool = False) -> dict:
         return {}
     print("   none: neither panel showing (the reference, same run)")
     print("   six: the Six networks panel showing (the six zoo networks in a worker thread)")
-    print("   all: unit inspector open; Grad-CAM overlay on; Six networks showing")
+    print("   all: unit inspector open; Grad-CAM overlay on; Six networks and the Embedding map showing")
     print(f"   {'scenario/model':<18} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8}  {'target':<22} "
           f"{'six networks answer, ms after input: p50 / p95':>10}")  # fmt: skip
     for key, r in figures["results"].items():
