@@ -4,7 +4,8 @@ One stage's features (by default the layer before the class scores) of 2,000 tes
 images, or all 10,000, projected to 2-D by PCA (instant) or t-SNE (openTSNE,
 seconds): a background job with progress and Cancel (``cnnviz.core.learned.embedding``).
 Dots are coloured by true class; misclassified images can be ringed; hovering shows
-the image, a click puts it on the canvas. The drawing is a live star: each answer
+the image, a click puts it on the canvas. The drawing is a live star, moved once the
+answer is painted (``AppState.resultExplainable``, at most ~30 times a second): each answer
 already holds the stage's activations, so placing it is a projection (PCA, on the GUI
 thread) or one openTSNE ``transform`` (~50 ms, a ``NewestWins`` job: the newest drawing wins).
 """
@@ -111,7 +112,7 @@ class EmbeddingPanel(QWidget):
     def follow(self, state) -> None:
         self.state = state
         state.networkChanged.connect(self._on_network)
-        state.resultReady.connect(self._on_result)
+        state.resultExplainable.connect(self._on_result)  # after the answer is painted: never in a stroke's way
         state.closing.connect(self.stop)
         state.closing.connect(self.placer.stop)
 
@@ -144,8 +145,8 @@ class EmbeddingPanel(QWidget):
         """On screen: a PCA map of the default 2,000 if none is shown yet, and the drawing's place."""
         if self.state is None or self.state.session is None:
             return
-        if self.embedding is None and self._job is None:
-            self.compute()
+        if self.embedding is None and self._job is None and not self.state.session.training:
+            self.compute()  # during a run, only on request (Map): the run needs the cores
         elif self.embedding is not None:
             self._on_result(self.state.session.result)
 

@@ -193,6 +193,9 @@ class UnitsPanel(QWidget):
         if session is None or wanted is None:
             return
         stage, channel = wanted
+        if session.training:  # live weights: ranked, and their picture made, once the run ends
+            self.note.setText("A training run is changing the weights: the units are shown again when it ends.")
+            return
         if self._model is None:
             self._model, self._dataset = copy.deepcopy(session.model).eval(), session.dataset
         if self.top is None or self.top.stage != stage:
@@ -269,7 +272,8 @@ class UnitsPanel(QWidget):
                 yield last
             return last
 
-        job = workers.start(refine, name="units-maximise", parent=self, failure="The picture could not be made")
+        job = workers.start(refine, name="units-maximise", parent=self, failure="The picture could not be made",
+                            torch_threads=1)  # fmt: skip
         job.progressed.connect(lambda p, job=job: job is self._max_job and self._on_picture(p))
         job.failed.connect(lambda text, job=job: job is self._max_job and self.best.set_picture(None, None, text))
         job.finished.connect(lambda job=job: job is self._max_job and setattr(self, "_max_job", None))
