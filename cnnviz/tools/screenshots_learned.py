@@ -6,7 +6,8 @@ writes ``resources/screens/learned-units-1280x720.png`` (C3 map 4's nine stronge
 images with the spot outlined, and its maximised picture), ``learned-classes-1280x720.png``
 (the output unit of class 3: "what does LeNet-5 think a perfect 3 is?"),
 ``learned-embedding-1280x720.png`` (the t-SNE map of 2,000 test images at F6, the drawn 3 a
-star) and, without Qt, ``resources/screens/lenet5-c3-classes-maximised.png``: the 16 C3
+star), ``learned-presentation.png`` (the Units panel in presentation mode, the window
+maximised on a 1920x1080 screen) and, without Qt, ``resources/screens/lenet5-c3-classes-maximised.png``: the 16 C3
 maps' and the 10 classes' maximised pictures side by side (``--slide-only`` makes only that).
 """
 
@@ -79,6 +80,10 @@ def _shoot_units(folder: Path, settings_dir: Path) -> None:
     embedding.plot.hovered.emit(int(np.flatnonzero(embedding.features.labels == 3)[0]))
     _wait(500)
     window.grab().save(str(folder / f"learned-embedding-{SIZE[0]}x{SIZE[1]}.png"))
+    window.docks.set_presentation_mode(True)  # F11: large type for a lecture hall
+    window.dock_units.raise_()
+    _wait(1500)
+    window.grab().save(str(folder / "learned-presentation.png"))
     _dispose(window)
 
 

@@ -36,6 +36,13 @@ from cnnviz.qt.widgets.visibility import SkipWhileHidden
 POINT_CHOICES = (2_000, 10_000)
 
 
+def _narrow(combo: QComboBox) -> QComboBox:
+    """A chooser whose long entries do not set the panel's minimum width (presentation mode's large type)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(5)
+    return combo
+
+
 class EmbeddingPanel(QWidget):
     """See the module docstring.
 
@@ -57,15 +64,15 @@ class EmbeddingPanel(QWidget):
         self._dataset = "mnist"
         self._job = None
         self._placed = 0  # tag of the newest drawing sent to be placed
-        self.stage = QComboBox(objectName="embeddingStage")
+        self.stage = _narrow(QComboBox(objectName="embeddingStage"))
         self.stage.setAccessibleName("Stage")
         self.stage.setToolTip("Whose features are mapped (default: the layer before the class scores)")
-        self.method = QComboBox(objectName="embeddingMethod")
+        self.method = _narrow(QComboBox(objectName="embeddingMethod"))
         self.method.setAccessibleName("Method")
         self.method.addItem("PCA (instant)", "pca")
         self.method.addItem("t-SNE (seconds)", "tsne")
         self.method.setToolTip("PCA: the two directions of most variance; t-SNE: neighbours stay neighbours")
-        self.count = QComboBox(objectName="embeddingPoints")
+        self.count = _narrow(QComboBox(objectName="embeddingPoints"))
         self.count.setAccessibleName("Test images")
         for n in POINT_CHOICES:
             self.count.addItem(f"{n:,} images", n)

@@ -37,6 +37,20 @@ K = 9
 WEIGHTS_SETTLE_MS = 400  # kernel edits arrive as a drag: rank again once they pause
 
 
+def _heading(text: str, tip: str) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)  # presentation mode's large type must not widen the panel past the answer
+    label.setToolTip(tip)
+    return label
+
+
+def _narrow(combo: QComboBox) -> QComboBox:
+    """A chooser whose long entries do not set the panel's minimum width (they show in full when open)."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(6)
+    return combo
+
+
 class UnitsPanel(QWidget):
     """See the module docstring.
 
@@ -60,13 +74,14 @@ class UnitsPanel(QWidget):
         self._dataset = "mnist"
         self._job = self._max_job = None
         self._wanted: tuple[str, int] | None = None
-        self.stage = QComboBox(objectName="unitsStage")
+        self.stage = _narrow(QComboBox(objectName="unitsStage"))
         self.stage.setAccessibleName("Stage")
         self.stage.setToolTip("The layer whose channels are ranked (a click on a feature map picks it too)")
         self.channel = QSpinBox(objectName="unitsChannel")
         self.channel.setAccessibleName("Channel")
         self.channel.setToolTip("The channel (a feature map, or one unit of a vector layer)")
         self.progress = QProgressBar(objectName="unitsProgress")
+        self.progress.setMinimumWidth(40)
         self.progress.setAccessibleName("Test-set pass")
         self.progress.setRange(0, 100)
         self.progress.setToolTip("The 10,000 test images through the network, once per network and weights")
@@ -97,12 +112,17 @@ class UnitsPanel(QWidget):
         for i, tile in enumerate(self.tiles):
             grid.addWidget(tile, i // 3, i % 3)
         right = QVBoxLayout()
-        right.addWidget(QLabel("<b>The picture it likes most</b>"))
+        right.addWidget(_heading("<b>The picture it likes most</b>", "Gradient ascent on the input, refining live"))
         right.addWidget(self.best, 1)
         right.addWidget(self.put)
         body = QHBoxLayout()
         top_box = QVBoxLayout()
-        top_box.addWidget(QLabel("<b>Its 9 strongest test images</b> (the spot that fired outlined)"))
+        top_box.addWidget(
+            _heading(
+                "<b>Its 9 strongest test images</b> (the spot that fired outlined)",
+                "Of the whole test set; value: the channel's largest activation on the image",
+            )
+        )
         top_box.addLayout(grid, 1)
         body.addLayout(top_box, 3)
         body.addLayout(right, 2)
