@@ -39,7 +39,7 @@ POINT_CHOICES = (2_000, 10_000)
 def _narrow(combo: QComboBox) -> QComboBox:
     """A chooser whose long entries do not set the panel's minimum width (presentation mode's large type)."""
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(5)
+    combo.setMinimumContentsLength(6)
     return combo
 
 
@@ -69,13 +69,15 @@ class EmbeddingPanel(QWidget):
         self.stage.setToolTip("Whose features are mapped (default: the layer before the class scores)")
         self.method = _narrow(QComboBox(objectName="embeddingMethod"))
         self.method.setAccessibleName("Method")
-        self.method.addItem("PCA (instant)", "pca")
-        self.method.addItem("t-SNE (seconds)", "tsne")
-        self.method.setToolTip("PCA: the two directions of most variance; t-SNE: neighbours stay neighbours")
+        self.method.addItem("PCA", "pca")
+        self.method.addItem("t-SNE", "tsne")
+        self.method.setToolTip(
+            "PCA (instant): the two directions of most variance; t-SNE (seconds): neighbours stay neighbours"
+        )
         self.count = _narrow(QComboBox(objectName="embeddingPoints"))
         self.count.setAccessibleName("Test images")
         for n in POINT_CHOICES:
-            self.count.addItem(f"{n:,} images", n)
+            self.count.addItem(f"{n:,}", n)
         self.count.setToolTip("How many test images the map holds (all 10,000 take longer)")
         self.map_button = QPushButton("&Map", objectName="embeddingMap")
         self.map_button.setToolTip("Compute the map with these settings in the background")
