@@ -1,13 +1,16 @@
 """Timings of what each unit has learned (issue 18), printed, not asserted.
 
     CNNVIZ_DATA_DIR=../shared/data python -m cnnviz.tools.bench_units [--quick]
+    CNNVIZ_DATA_DIR=../shared/data QT_QPA_PLATFORM=offscreen python -m cnnviz.tools.bench_units --strokes
 
 - top-K (K = 9) over the whole test set (10,000 images), every channel of one stage at
   once, without the cache: LeNet-5's C3 and the largest zoo network's last convolution;
   and the same answered from the disk cache (a second start);
 - one activation-maximisation picture (256 steps, four starts at once);
 - the test set's map at the modern LeNet's penultimate layer (fc2): features, PCA and
-  t-SNE of 2,000 and 10,000 points, and placing one new point (the drawing) into each.
+  t-SNE of 2,000 and 10,000 points, and placing one new point (the drawing) into each;
+- with ``--strokes`` (needs Qt; offscreen works), only LeNet-5's stroke-to-screen p50/p95 with
+  the Embedding panel showing and hidden.
 
 One torch thread, as the app's background jobs use on a busy classroom laptop; the load
 average is printed beside the figures.
@@ -79,11 +82,61 @@ def run(data_dir=None, quick: bool = False) -> dict:
     return figures
 
 
+def stroke_with_embedding(data_dir=None, rounds: int = 3) -> dict:
+    """LeNet-5's stroke-to-screen (ms, p50/p95) with the Embedding panel (a PCA map of 2,000 test images,
+    the drawing a live star) showing and hidden, in turns so a busy machine slows both alike."""
+    import statistics
+
+    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.qt.app.launch import create_application
+    from cnnviz.qt.app.main_window import MainWindow
+    from cnnviz.tools.bench_common import _percentile, _strokes, time_strokes
+
+    app = create_application([])
+    with tempfile.TemporaryDirectory() as folder:
+        w = MainWindow(data_dir=data_dir, settings=QSettings(str(Path(folder) / "b.ini"), QSettings.Format.IniFormat))
+        w.resize(1600, 1000)
+        w.show()
+        while w.session is None:
+            app.processEvents()
+        w.splitDockWidget(w.dock_prediction, w.dock_embedding, Qt.Orientation.Vertical)
+        w.dock_embedding.show()
+        w.dock_maps.raise_()
+        deadline = time.perf_counter() + 60
+        while w.embedding.embedding is None and time.perf_counter() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
+        samples: dict[str, list[float]] = {"hidden": [], "showing": []}
+        for round_ in range(rounds + 1):  # round 0 warms up
+            for scenario in samples:
+                w.dock_embedding.setVisible(scenario == "showing")
+                for _ in range(10):
+                    app.processEvents()
+                got, _missed = time_strokes(app, w, _strokes(30))
+                if round_:
+                    samples[scenario] += got
+        w.close()
+        app.processEvents()
+    out = {k: (statistics.median(v), _percentile(v, 0.95)) for k, v in samples.items()}
+    for k, (p50, p95) in out.items():
+        print(
+            f"LeNet-5 stroke-to-screen, Embedding panel {k}: p50 {p50:.2f} ms, p95 {p95:.2f} ms ({len(samples[k])} moves)"
+        )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cnnviz.tools.bench_units", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="the maps of 2,000 points only")
     parser.add_argument("--data-dir", help="dataset folder (default: $CNNVIZ_DATA_DIR)")
+    parser.add_argument("--strokes", action="store_true", help="only the stroke latency with the Embedding panel")
     args = parser.parse_args(argv)
+    if args.strokes:
+        stroke_with_embedding(args.data_dir)
+        print(f"load average: {os.getloadavg()[0]:.2f} (1 min)")
+        return 0
     run(args.data_dir, args.quick)
     return 0
 
