@@ -131,3 +131,13 @@ def test_every_stage_of_the_users_network(small_data_dir, tmp_path):
         assert next(maximise(model, stage, 0, steps=16)).image.shape == (28, 28)
     emb = embed(features(model, "mnist", penultimate_stage(names), 60, small_data_dir), "pca")
     assert emb.points.shape == (60, 2)
+
+
+def test_fashion_mnist_too(small_data_dir, tmp_path):
+    model = build_model("lenet5").eval()
+    top = top_images(model, "fashion-mnist", "C3", 5, small_data_dir, cache_folder=tmp_path)
+    labels = load_split("fashion-mnist", False, small_data_dir)[1].numpy()
+    np.testing.assert_array_equal(top.labels, labels[top.indices])
+    assert top_images(model, "mnist", "C3", 5, small_data_dir, cache_folder=tmp_path) is not top  # its own key
+    assert len(list((tmp_path / "learned").glob("top-*.npz"))) == 2
+    assert embed(features(model, "fashion-mnist", "F6", 50, small_data_dir), "pca").points.shape == (50, 2)

@@ -121,3 +121,13 @@ def test_the_learned_panels_work_for_the_users_network(qtbot, learned, tmp_path)
     window.dock_embedding.raise_()
     qtbot.waitUntil(lambda: window.embedding.embedding is not None, timeout=20_000)
     assert window.embedding.features.stage == "blocks.1"  # the stage before the head
+
+
+def test_a_training_run_waits_for_its_end(qtbot, learned, monkeypatch):
+    window, panel = learned, learned.units
+    window.dock_units.raise_()
+    _ranked(qtbot, panel)
+    monkeypatch.setattr(type(window.session), "training", property(lambda self: True))
+    panel._forget()
+    panel.refresh()
+    assert panel.top is None and panel._job is None and "training run" in panel.note.text()

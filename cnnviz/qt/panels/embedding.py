@@ -63,6 +63,7 @@ class EmbeddingPanel(QWidget):
         self.drawing_point = None
         self._dataset = "mnist"
         self._job = None
+        self._cancelled: list = []  # jobs told to stop that may still run: the window's close waits for them
         self._placed = 0  # tag of the newest drawing sent to be placed
         self.stage = _narrow(QComboBox(objectName="embeddingStage"))
         self.stage.setAccessibleName("Stage")
@@ -256,14 +257,15 @@ class EmbeddingPanel(QWidget):
 
     def stop(self) -> None:
         """The window closes: cancel the map's job and wait for its thread."""
-        job = self._job
         self.cancel_job()
-        if job is not None:
+        for job in self._cancelled:
             job.wait(10.0)
+        self._cancelled.clear()
 
     def cancel_job(self) -> None:
         if self._job is not None:
             self._job.cancel()
+            self._cancelled = [j for j in self._cancelled if j.is_running()] + [self._job]  # joined at close
         self._job = None
         self._set_running(False)
 

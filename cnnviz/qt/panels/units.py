@@ -73,6 +73,7 @@ class UnitsPanel(QWidget):
         self._model = None  # the copy the ranking and the picture ran on
         self._dataset = "mnist"
         self._job = self._max_job = None
+        self._cancelled: list = []  # jobs told to stop that may still run: the window's close waits for them
         self._wanted: tuple[str, int] | None = None
         self.stage = _narrow(QComboBox(objectName="unitsStage"))
         self.stage.setAccessibleName("Stage")
@@ -230,6 +231,7 @@ class UnitsPanel(QWidget):
 
         if self._job is not None:
             self._job.cancel()
+            self._cancelled.append(self._job)
         model, dataset, data_dir = self._model, self._dataset, session.data_dir
         self.note.setText(f"Ranking the test images by each channel of {stage}…")
         for tile in self.tiles:
@@ -283,6 +285,7 @@ class UnitsPanel(QWidget):
 
         if self._max_job is not None:
             self._max_job.cancel()
+            self._cancelled.append(self._max_job)
         self._wanted, self.picture = (stage, channel), None
         model = self._model
 
@@ -310,15 +313,16 @@ class UnitsPanel(QWidget):
     def stop(self) -> None:
         """The window closes: cancel both jobs and wait for their threads (a test set's batch, 16 steps)."""
         self._settle.stop()
-        jobs = [job for job in (self._job, self._max_job) if job is not None]
         self.cancel_jobs()
-        for job in jobs:
+        for job in self._cancelled:
             job.wait(10.0)
+        self._cancelled.clear()
 
     def cancel_jobs(self) -> None:
         for job in (self._job, self._max_job):
             if job is not None:
                 job.cancel()
+                self._cancelled = [j for j in self._cancelled if j.is_running()] + [job]  # joined at close
         self._job = self._max_job = None
         self._wanted = None
         self._set_running(False)
