@@ -13,6 +13,9 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 # with a team of two threads each oversubscribe the cores, and OpenMP's spinning teams then crawl (one
 # MNIST epoch: 7.5 s alone, 33 s beside a second such process, 7.7 s each with one thread).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# The six networks answer in the window's own process: a child per window would import torch again
+# (over a second of CPU each); tests/core/test_comparison_process.py and one panel test start children.
+os.environ.setdefault("CNNVIZ_SIX_IN_PROCESS", "1")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "CNNVIZ_DATA_DIR" not in os.environ and _SHARED.is_dir():
     os.environ["CNNVIZ_DATA_DIR"] = str(_SHARED)

@@ -117,6 +117,10 @@ def _parser() -> argparse.ArgumentParser:
     from cnnviz.cli.units import add_parsers as add_units_parsers
 
     add_units_parsers(sub)
+
+    from cnnviz.cli.robust import add_parsers as add_robust_parsers
+
+    add_robust_parsers(sub)
     return parser
 
 
@@ -433,8 +437,15 @@ def _cmd_embed(args) -> int:
     return run_embed(args)
 
 
-COMMANDS = {"explain": _cmd_explain, "units": _cmd_units, "embed": _cmd_embed, "models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train,
-            "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui}  # fmt: skip
+def _cmd_robust(args) -> int:
+    from cnnviz.cli.robust import COMMANDS as ROBUST
+
+    return ROBUST[args.command](args)
+
+
+COMMANDS = {"explain": _cmd_explain, "models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train,
+            "units": _cmd_units, "embed": _cmd_embed, "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui,
+            "attack": _cmd_robust, "sweep": _cmd_robust, "sanity": _cmd_robust}  # fmt: skip
 
 
 class Terminated(KeyboardInterrupt):

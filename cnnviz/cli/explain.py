@@ -3,7 +3,7 @@
 For lecture notes and tests::
 
     cnnviz explain --model lenet5 --test-index 0 --layer C3 --channel 0 --y 5 --x 5
-    cnnviz explain --model resnet --image seven.png --attribution gradcam --out heat.png --json
+    cnnviz explain --model resnet --image seven.png --attribution gradcam --out fig.png --json
 
 Heavy imports (torch, torchvision, captum) wait until the command runs, so
 registering the subcommand costs ``cnnviz --help`` nothing.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import struct
 import sys
 import warnings
@@ -20,7 +21,6 @@ import zlib
 from pathlib import Path
 
 METHOD_CHOICES = ("saliency", "gradcam", "guided", "ig", "occlusion")
-PNG_SCALE = 10  # each input pixel becomes a 10x10 block: 280x280, readable on a slide
 
 
 def _count(text: str) -> int:
@@ -64,7 +64,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--attribution", choices=METHOD_CHOICES, help="attribution map to compute")
     p.add_argument("--target", type=_class_index, help="class to explain (default: the predicted class)")
     p.add_argument("--stage", help="Grad-CAM's stage (default: the last convolutional stage)")
-    p.add_argument("--out", help="write the attribution map as a PNG heat map")
+    p.add_argument("--out", help="write the attribution over the digit, with a colour key, as a PNG figure (2x)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--data-dir", help="dataset folder (default: $CNNVIZ_DATA_DIR, else the user data folder)")
     return p
@@ -149,16 +149,36 @@ def png_bytes(rgb) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
 
 
-def write_heat_png(values, path: str, signed: bool | None = None) -> None:
-    """The map as a PNG heat map, each pixel a ``PNG_SCALE``-wide square (no Qt needed)."""
-    import numpy as np
+def figure_title(result, names, probs) -> str:
+    """The figure's one line: method, class and how sure the network is of it."""
+    from cnnviz.core.inspect.attribution import METHODS
 
-    from cnnviz.core.data.files import write_atomic
+    where = f" at {result.stage}" if result.stage else ""
+    return (
+        f"{METHODS[result.method]}{where} for class {names[result.target]} ({100 * float(probs[result.target]):.1f} %)"
+    )
+
+
+def write_figure_png(image, values, path: str, *, signed: bool, title: str) -> None:
+    """The attribution over the digit with a colour key and a title, as a PNG at 2x (drawn by Qt, offscreen)."""
+    from PySide6.QtWidgets import QApplication
+
     from cnnviz.core.errors import CnnvizError
-    from cnnviz.core.inspect.attribution import heat_colors
+    from cnnviz.qt.widgets.attribution_figure import attribution_figure
+    from cnnviz.qt.widgets.picture_file import write_png
 
-    rgb = heat_colors(values, signed).repeat(PNG_SCALE, axis=0).repeat(PNG_SCALE, axis=1)
-    write_atomic(path, png_bytes(np.ascontiguousarray(rgb)), what="heat map", error=CnnvizError)
+    # A painter on a QImage needs an application (fonts); offscreen, so no display is needed (an offscreen
+    # platform already chosen, with its screen's settings, is kept: the tests' 1920x1080 one).
+    chosen = os.environ.get("QT_QPA_PLATFORM", "")
+    argv = ["cnnviz"] if chosen.startswith("offscreen") else ["cnnviz", "-platform", "offscreen"]
+    app = QApplication.instance() or QApplication(argv)
+    try:
+        write_png(attribution_figure(image, values, signed=signed, title=title, scale=2.0), Path(path))
+    except CnnvizError:
+        raise
+    except Exception as exc:  # encoding failed: one sentence, not a traceback
+        raise CnnvizError(f"Could not write the figure to '{path}' ({type(exc).__name__}).") from None
+    del app
 
 
 def run(args) -> int:
@@ -176,7 +196,7 @@ def run(args) -> int:
     if args.out:
         from cnnviz.core.data.files import check_writable
 
-        check_writable(args.out, what="heat map")  # before the work, not after it
+        check_writable(args.out, what="figure")  # before the work, not after it
     names = class_names(args.dataset)
     model, model_name, weights = _load_model(args)
     if args.image:
@@ -202,7 +222,8 @@ def run(args) -> int:
         result = attribute(model, image, args.attribution, target=args.target, stage=args.stage)
         report["attribution"] = result.as_dict()
         if args.out:
-            write_heat_png(result.map, args.out, signed=args.attribution in SIGNED_METHODS)
+            title = figure_title(result, names, probs)
+            write_figure_png(image, result.map, args.out, signed=args.attribution in SIGNED_METHODS, title=title)
             report["attribution"]["out"] = args.out
     if args.json:
         print(json.dumps(report))

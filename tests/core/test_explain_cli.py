@@ -71,11 +71,29 @@ def test_attribution_json_and_png(capsys, tmp_path):
     assert attr["target"] == 7 and attr["stage"] == "conv2" and attr["out"] == str(out_png)
     heat = np.array(attr["map"])
     assert heat.shape == (28, 28) and np.isfinite(heat).all()
-    png = decode_png(read_file(str(out_png)))
-    assert tuple(png.shape) == (3, 280, 280)
-    # The hottest pixel of the map is drawn brightest.
+    # A figure for a slide at 2x: the digit with the heat over it (20x20 squares), a colour key, a title.
+    from cnnviz.qt.widgets.attribution_figure import CELL
+
+    png = decode_png(read_file(str(out_png))).numpy().astype(int)
+    left, top, side = 2 * 12, 2 * (12 + 20 + 6), 2 * 28 * CELL
+    assert png.shape[0] == 3 and png.shape[1] > top + side and png.shape[2] > left + side + 2 * 24
+
+    def square(y, x):  # the colour of input pixel (y, x) in the figure
+        return png[:, top + 2 * CELL * y + CELL, left + 2 * CELL * x + CELL]
+
     y, x = np.unravel_index(heat.argmax(), heat.shape)
-    assert png[:, 10 * y + 5, 10 * x + 5].sum() == png.sum(0).max()
+    r, g, b = square(y, x)
+    assert r > 150 and r > b + 80  # the hottest pixel is warm, whatever the ink under it
+    cold = np.argwhere(heat == 0)  # Grad-CAM's ReLU leaves pixels without evidence: the digit shows as it is
+    assert len(cold) and len(set(square(*cold[0]))) == 1
+    key = png[:, top + 4 : top + side - 4, left + side + 2 * 12 + 2 * 9]  # down the middle of the key
+    assert key[0, 0] > 150 and key[:, -1].sum() < 60  # strongest at the top, none (black) at the bottom
+    assert (png[:, : top - 4, :].sum(0) < 200).any()  # the title's dark letters
+    # The figure was drawn by a Qt application on the platform the tests chose (their 1920x1080 offscreen
+    # screen), not a default one that later window tests in this process would inherit.
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.primaryScreen().geometry().width() == 1920
     code, out, _ = _run(
         capsys,
         "explain",

@@ -176,7 +176,8 @@ def window(qtbot, settings):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
-    w.settle = lambda: qtbot.waitUntil(lambda: not w.state.inference_pending())  # the newest drawing is answered
+    # The newest drawing is answered, and its live heat map (computed in a worker) is in.
+    w.settle = lambda: qtbot.waitUntil(lambda: not w.state.inference_pending() and not w.attribution.busy())
     qtbot.waitUntil(lambda: w.state.inference_count >= 1)  # the first (empty) inference has run
     return w
 

@@ -118,3 +118,26 @@ def test_presentation_mode_scales_the_diagram(qtbot, window):
     assert window.architecture.transform().m11() > 1.0
     window.set_presentation_mode(False)
     assert window.architecture.transform().m11() == 1.0
+
+
+def test_fit_all_shows_the_whole_network_and_thumbnails_use_the_maps_colours(qtbot, window, draw):
+    from cnnviz.qt.widgets.style import DIVERGING, color_table
+
+    window.resize(1280, 720)
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    _show_architecture(qtbot, window)
+    view = window.architecture
+    whole = view.scene().sceneRect()
+    shown = lambda: view.mapToScene(view.viewport().rect()).boundingRect()  # noqa: E731
+    assert shown().height() < whole.height()  # LeNet-5 runs below the fold
+    qtbot.keyClick(view, Qt.Key.Key_F)  # the "Fit all" button's key
+    assert view.fit_button.isChecked()
+    assert shown().contains(whole.adjusted(2, 2, -2, -2))  # all of it, down to the output
+    view.fit_button.click()
+    assert shown().height() < whole.height()  # as wide as the panel again
+    # LeNet-5's maps are signed (tanh): the thumbnail is in the feature maps' blue-white-red, not viridis.
+    image = view.items_by_id["C1"].thumb.pixmap().toImage()
+    colours = {image.pixel(x, y) & 0xFFFFFF for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)}
+    diverging = {c & 0xFFFFFF for c in color_table(DIVERGING)[:255]}
+    assert len(colours & diverging) > len(colours) // 2

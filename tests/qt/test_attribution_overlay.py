@@ -31,6 +31,7 @@ def test_saliency_heat_matches_captum_for_the_drawn_input(window, draw):
     assert window.preview._heat is None and window.canvas._heat is None  # off: nothing laid over
     _choose(panel.method, "saliency")
     panel.enabled.setChecked(True)
+    window.settle()  # the live map is computed in a worker
     session = window.session
     expected = attribute(session.model, window.session.result.image, "saliency")
     assert panel.result is not None and panel.result.method == "saliency"
@@ -89,6 +90,7 @@ def test_picking_another_class_changes_the_map_and_clicking_a_bar_picks_it(qtbot
     bars = window.prediction.bars
     row_h = (bars.height() - 8) / 10
     qtbot.mouseClick(bars, Qt.MouseButton.LeftButton, pos=QPoint(bars.width() // 2, int(4 + (other + 0.5) * row_h)))
+    window.settle()
     assert panel.target.currentData() == other
     assert panel.result.target == other
     expected = attribute(window.session.model, window.session.result.image, "saliency", target=other)
@@ -103,12 +105,14 @@ def test_gradcam_uses_the_last_convolutional_stage_or_the_one_picked(window, dra
     window.settle()
     _choose(panel.method, "gradcam")
     panel.enabled.setChecked(True)
+    window.settle()
     described = window.session.description
     stages, default = list(described.attribution_stages), described.grad_cam_stage
     assert panel.stage.isEnabled() and default in stages and panel.result.stage == default
     assert [panel.stage.itemData(i) for i in range(1, panel.stage.count())] == stages
     other = stages[0]
     _choose(panel.stage, other)
+    window.settle()
     expected = attribute(window.session.model, window.session.result.image, "gradcam", stage=other)
     assert panel.result.stage == other
     np.testing.assert_allclose(panel.result.map, expected.map, rtol=1e-5, atol=1e-6)
@@ -123,6 +127,7 @@ def test_off_clears_both_overlays_and_an_empty_canvas_shows_none(window, draw):
     panel.enabled.setChecked(False)
     assert window.preview._heat is None and window.canvas._heat is None and panel.result is None
     panel.enabled.setChecked(True)
+    window.settle()
     assert window.canvas._heat is not None
     window.clear_canvas()
     window.settle()
@@ -211,8 +216,9 @@ def test_a_method_failing_on_a_network_is_one_sentence(window, draw, monkeypatch
     def broken(*_args, **_kwargs):
         raise RuntimeError("element 0 of tensors does not require grad")
 
-    monkeypatch.setattr(window.session, "attribution", broken)
+    monkeypatch.setattr("cnnviz.core.inspect.attribution.attribute", broken)  # as the worker's task runs it
     panel.enabled.setChecked(True)
+    window.settle()
     assert panel.result is None and window.preview._heat is None and window.canvas._heat is None
     assert panel.note.text() == (
         "Saliency does not work on this network (RuntimeError: element 0 of tensors does not require grad)."

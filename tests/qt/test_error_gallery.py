@@ -149,8 +149,13 @@ def test_most_confident_mistakes_across_all_classes_in_pages(qtbot, evaluated):
     assert (np.diff(confidence) <= 0).all() and confidence[0] == result.confidence()[result.misclassified].max()
     assert all((result.labels[i] != result.predictions[i]) for i in shown)
     assert "→" in gallery.images.item(0).text()  # each tile names its (true, predicted) pair
+    assert gallery.more_button.text() == (f"Show the last {mistakes - PAGE}" if mistakes < 2 * PAGE else "Show 60 more")
+    # Beside the drawing, not over it: the canvas shows the image a click puts there.
+    draw_dock = window.dock_draw
+    left_part = draw_dock.mapToGlobal(draw_dock.rect().center())
+    assert not gallery.frameGeometry().contains(left_part)
     qtbot.mouseClick(gallery.more_button, Qt.MouseButton.LeftButton)
-    assert len(gallery.shown_indices()) == mistakes and not gallery.more_button.isEnabled()
+    assert len(gallery.shown_indices()) == mistakes and not gallery.more_button.isVisible()
 
 
 def test_row_percentages_checkbox_and_keyboard_way_in(qtbot, evaluated):

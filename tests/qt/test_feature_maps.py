@@ -159,7 +159,16 @@ def test_other_networks_label_their_class_scores(qtbot, window, draw):
     draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
     window.settle()
     block = window.feature_maps.mosaic.block("fc3")
-    assert block.labels == [str(i) for i in range(10)]  # Fashion-MNIST's long names do not fit a cell
+    names = window.session.class_names
+    assert block.labels == list(names) and "Ankle boot" in names  # the names, not 0-9
+    # Each name fits its cell whole (no "nkle boot"), and the cells still fit the column.
+    from PySide6.QtGui import QFontMetrics
+
+    from cnnviz.qt.widgets.style import scaled_font
+
+    metrics = QFontMetrics(scaled_font(window.feature_maps.mosaic.font(), 0.8, bold=True))
+    assert all(metrics.horizontalAdvance(name) < block.cell_w() for name in names)
+    assert block.width <= window.feature_maps.mosaic.width()
     assert block.marked == int(np.argmax(window.session.result.probabilities)) and "score" in block.title
 
 

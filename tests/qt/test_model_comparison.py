@@ -145,3 +145,25 @@ def test_the_cards_keep_the_shipped_weights_whatever_the_current_weights(qtbot, 
     np.testing.assert_allclose(card["probabilities"], shipped.predict(window.session.result.image), atol=1e-6)
     assert not np.allclose(card["probabilities"], window.session.result.probabilities, atol=1e-3)
     assert panel.view.current == "lenet"
+
+
+def test_the_six_answer_from_a_child_process_that_ends_with_the_window(qtbot, window, draw, monkeypatch):
+    """Off the GIL: once the child has loaded the networks it answers the strokes; closing the window ends it."""
+    monkeypatch.delenv("CNNVIZ_SIX_IN_PROCESS", raising=False)
+    panel = _panel(window)
+    qtbot.waitUntil(panel.isVisible)
+    draw(window.canvas, SEVEN)
+    window.settle()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    zoo = panel._zoos["mnist"]
+    qtbot.waitUntil(lambda: zoo.in_child, timeout=60_000)
+    draw(window.canvas, line((0.3, 0.5), (0.7, 0.5)))  # a new stroke, answered by the child
+    window.settle()
+    qtbot.waitUntil(lambda: _answered(panel), timeout=30_000)
+    session = ModelSession()
+    assert session.load_pretrained("resnet", "mnist")
+    np.testing.assert_allclose(panel.view.answers[-1]["probabilities"], session.predict(window.session.result.image),
+                               atol=1e-6)  # fmt: skip
+    proc = zoo._proc
+    window.close()
+    qtbot.waitUntil(lambda: proc.poll() is not None, timeout=10_000)

@@ -244,3 +244,55 @@ def test_the_wiring_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     code = "import sys, cnnviz.core.session.explain; assert 'PySide6' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_stroke_explains_the_unit_in_a_worker_with_the_same_answer(qtbot, window, draw, monkeypatch):
+    """While a stroke goes on the inspector's unit is explained off the GUI thread (on a copy of the network),
+    and what it shows equals the explanation computed on the network itself."""
+    import threading
+
+    import cnnviz.core.session.explain as explain
+
+    threads = []
+    inspect_unit = explain.inspect_unit
+    monkeypatch.setattr(
+        explain, "inspect_unit", lambda *a, **k: threads.append(threading.get_ident()) or inspect_unit(*a, **k)
+    )
+    draw(window.canvas, line((0.3, 0.3), (0.7, 0.7)))
+    window.settle()
+    stage = window.session.description.first_conv_stage
+    _select(qtbot, window, stage, 1, 4, 4)
+    threads.clear()
+    draw(window.canvas, line((0.7, 0.3), (0.3, 0.7)))  # the explanations this stroke asks for
+    window.settle()
+    gui = threading.get_ident()
+    assert threads and all(t != gui for t in threads)
+    shown = window.inspector.data
+    expected = window.session.explain_unit(stage, 1, 4, 4)
+    assert shown["value"] == pytest.approx(expected["value"], abs=1e-6)
+    assert shown["pre_activation"] == pytest.approx(expected["pre_activation"], abs=1e-6)
+    assert [s["kind"] if "kind" in s else sorted(s) for s in shown["steps"]] == [
+        s["kind"] if "kind" in s else sorted(s) for s in expected["steps"]]  # fmt: skip
+
+
+def test_the_grids_stack_when_the_column_is_narrow(qtbot, window, test_image):
+    from PySide6.QtWidgets import QBoxLayout
+
+    window.state.set_test_image(*test_image)
+    window.settle()
+    _select(qtbot, window, "C1", 1, 10, 10)  # a convolution: patch x kernel = products
+    panel, scroll = window.inspector, window.inspector_scroll
+    qtbot.waitUntil(lambda: panel.matrices.isVisible())
+    layout = panel.matrices.layout()
+    needed = sum(g.width() for g in (panel.patch, panel.kernel, panel.products))
+    window.dock_inspector.setFloating(True)  # a dock of its own, sized freely
+    window.dock_inspector.resize(needed + 200, 700)
+    qtbot.waitUntil(lambda: layout.direction() == QBoxLayout.Direction.LeftToRight)
+    window.dock_inspector.resize(needed // 2 + 60, 700)  # a projector's narrow column
+    qtbot.waitUntil(lambda: layout.direction() == QBoxLayout.Direction.TopToBottom)
+    qtbot.waitUntil(lambda: scroll.horizontalScrollBar().maximum() == 0)  # nothing scrolls sideways
+    assert panel.products.geometry().top() > panel.patch.geometry().bottom()  # one under another
+    assert panel.width() <= scroll.viewport().width()  # the words wrap, the kernel editor stacks too
+    step = panel.steps.topLevelItem(0)
+    assert step.toolTip(0) == step.text(0)  # an elided step reads whole on hover
+    window.dock_inspector.setFloating(False)

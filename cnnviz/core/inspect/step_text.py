@@ -142,5 +142,5 @@ def report_text(report: dict, class_names: tuple[str, ...]) -> str:
         if a["note"]:
             lines.append(a["note"])
         if "out" in a:
-            lines.append(f"heat map written to {a['out']}")
+            lines.append(f"figure written to {a['out']}")
     return "\n".join(lines)

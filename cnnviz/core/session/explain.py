@@ -44,10 +44,15 @@ class ExplainMixin:
         CnnvizError
             For a stage the network lacks or a unit outside the stage's output.
         """
-        image = self.result.image
-        if image is None:
-            return None
-        return inspect_unit(self.model, image, stage, channel, y, x).as_dict()
+        return self.explain_unit_task(stage, channel, y, x, self.model)()
+
+    def explain_unit_task(self, stage: str, channel: int, y: int = 0, x: int = 0, model=None):
+        """``explain_unit`` for the current input as a function that may run in any thread, on ``model``
+        (a copy made with ``model_copy()``, so live weights loaded meanwhile never meet it)."""
+        image, model = self.result.image, self.model if model is None else model
+        return lambda _progress=None: (
+            None if image is None else inspect_unit(model, image, stage, channel, y, x).as_dict()
+        )
 
     # -- editing a first-layer kernel ------------------------------------------------------
     def kernel_for_editor(self, out_channel: int = 0, in_channel: int = 0) -> dict | None:

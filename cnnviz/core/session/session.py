@@ -199,6 +199,12 @@ class ModelSession(ExplainMixin):
         return c3_connection_table(self.model)
 
     # -- why this class? (attribution; captum is imported on first use, ~1 s) ------------
+    def model_copy(self):
+        """A copy of the network with the weights on screen, for work in another thread."""
+        import copy
+
+        return copy.deepcopy(self.model)
+
     def attribution(self, method: str, target: int | None = None, stage: str | None = None):
         """An ``AttributionResult`` (28x28 numpy map) for the current input; None without an input.
 
@@ -207,17 +213,18 @@ class ModelSession(ExplainMixin):
         return self.attribution_task(method, target, stage, copy_model=False)()
 
     def attribution_task(self, method: str, target: int | None = None, stage: str | None = None,
-                         copy_model: bool = True):  # fmt: skip
+                         copy_model: bool = True, model=None):  # fmt: skip
         """The same as a function ``task(progress=None)`` that may run in any thread.
 
         It holds the current input and (``copy_model``) a copy of the model, so live
-        weights loaded meanwhile and the hooks of other methods never meet it.
+        weights loaded meanwhile and the hooks of other methods never meet it. ``model``:
+        such a copy made earlier (``model_copy()``), for a caller that asks many times.
         """
-        import copy
-
         from cnnviz.core.inspect.attribution import attribute
 
-        image, model = self.result.image, copy.deepcopy(self.model) if copy_model else self.model
+        image = self.result.image
+        if model is None:
+            model = self.model_copy() if copy_model else self.model
         stage = stage or self.description.grad_cam_stage  # known already: no forward pass to find it
         return lambda progress=None: None if image is None else attribute(model, image, method, target, stage, progress)
 

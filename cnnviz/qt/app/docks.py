@@ -8,7 +8,9 @@ from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabBar, QTabWidget, QToolTip, QWidget
 
+from cnnviz.qt.app.figures import show_dock_menu
 from cnnviz.qt.app.workspaces import SHORT_TITLES, STACKED, WORKSPACES, PanelDock, Workspaces
+from cnnviz.qt.widgets.scrolled import scrolled
 from cnnviz.qt.widgets.style import BASE_POINT_SIZE, PRESENTATION_SCALE
 
 DEFAULT_SIZE = QSize(1600, 1000)
@@ -53,6 +55,7 @@ class DockLayout(QObject):
         w = self.window
         dock = PanelDock(title, w)
         dock.bring_forward = self.bring_forward
+        dock.context_menu = lambda event: show_dock_menu(w, dock, event)  # export a figure
         dock.setObjectName(name)
         dock.setAccessibleName(title)
         dock.setToolTip(tip)
@@ -94,6 +97,16 @@ class DockLayout(QObject):
             "dockComparison",
             w.comparison,
             "The six zoo networks with their shipped weights read your drawing at once",
+        )
+        # Scrolled (down only): on a 768-line screen they share the column with "Why this class?".
+        w.dock_fool = d(
+            "Fool it", "dockFoolIt", scrolled(w.fool_it), "Adversarial examples: tiny changes that flip the answer"
+        )
+        w.dock_distort = d(
+            "Distort", "dockDistort", scrolled(w.distort), "Shift, turn, scale or cover the input; sweep accuracy"
+        )
+        w.dock_sanity = d(
+            "Sanity check", "dockSanity", scrolled(w.sanity), "Do the heat maps explain the network? Randomise it"
         )
         w.dock_layers = d("Layers", "dockLayers", w.layer_table, "The model's layers, sizes and costs")
         # In a scroll area (down only): under the answer on a 720-line projector it must not make the window taller.
@@ -255,8 +268,12 @@ class DockLayout(QObject):
         w.splitDockWidget(middle[0], w.dock_prediction, horizontal)
         for before, dock in zip(middle, middle[1:], strict=False):  # a few short tabs: they fit a projector's column
             w.tabifyDockWidget(before, dock)
-        for dock in below:
+        for dock in below[:1]:
             w.splitDockWidget(middle[0], dock, vertical)
+        for before, dock in zip(below, below[1:], strict=False):  # the rest as tabs beside the first: it fits 1024x768
+            w.tabifyDockWidget(before, dock)
+        if below:
+            below[0].raise_here()
         if side:
             w.splitDockWidget(w.dock_prediction, side[0], vertical)
             for before, dock in zip(side, side[1:], strict=False):

@@ -152,7 +152,8 @@ class FileActions(QObject):
         if session is None or self.reading_test_set:
             return False
         if not session.test_set_in_memory():
-            self._read_test_set_in_background()
+            if self.window.data.ensure(session.dataset, then=self.show_random_test_image):  # else: asked
+                self._read_test_set_in_background()
             return False
         try:
             index = session.random_test_index(self.state.data_dir, rng=self.test_image_rng)
@@ -239,6 +240,38 @@ class FileActions(QObject):
             return False
         self.settings.setValue("exportDir", str(path.parent))
         self._message(f"Saved {name or 'panel'} as {path}.")
+        return True
+
+    def export_figure(self, path: str | Path | None = None, widget: QWidget | None = None, name: str = "") -> bool:
+        """A panel as a figure for a slide: without its controls, PNG at 2x, or SVG for plots and diagrams."""
+        from cnnviz.core.data.files import write_atomic
+        from cnnviz.qt.app import figures
+
+        if widget is None:
+            name, widget = self.window.current_panel()
+        name, part = figures.part_of(self.window, name, widget)
+        vector = figures.is_vector(part)
+        if path is None:
+            stem = name.lower().replace(" ", "-").replace("?", "")
+            start = Path(self._start_dir("exportDir")) / f"cnnviz-{stem}.png"
+            kinds = "PNG picture, 2x (*.png)" + (";;SVG drawing (*.svg)" if vector else "")
+            path, chosen = QFileDialog.getSaveFileName(self.window, f"Export {name} as a figure", str(start), kinds)
+            if not path:
+                return False
+            if chosen.startswith("SVG") and Path(path).suffix.lower() != ".svg":
+                path = str(path) + ".svg"
+        path, svg = figures.figure_path(path, vector)
+        front = figures.bring_to_front(self.window, part)
+        try:
+            write_atomic(path, figures.figure_bytes(self.window, name, part, svg), what="figure")
+        except Exception as exc:
+            self.window.show_error("Could not export", describe_error(exc))
+            return False
+        finally:
+            if front is not None:
+                front.raise_()
+        self.settings.setValue("exportDir", str(path.parent))
+        self._message(f"Saved the {name} figure as {path}.")
         return True
 
     def panel_picture(self, widget: QWidget) -> QPixmap:

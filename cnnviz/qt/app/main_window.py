@@ -16,6 +16,7 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QWidget
 
+from cnnviz.qt.app.data_folder import DataFolder
 from cnnviz.qt.app.docks import DockLayout
 from cnnviz.qt.app.errors import describe_error
 from cnnviz.qt.app.file_actions import FileActions
@@ -29,11 +30,14 @@ from cnnviz.qt.app.workspaces import WORKSPACES
 from cnnviz.qt.panels.attribution import AttributionPanel
 from cnnviz.qt.panels.c3_matrix import C3MatrixPanel
 from cnnviz.qt.panels.comparison import ComparisonPanel
+from cnnviz.qt.panels.distort import DistortPanel
 from cnnviz.qt.panels.embedding import EmbeddingPanel
 from cnnviz.qt.panels.feature_maps import FeatureMapsView, KernelsView
+from cnnviz.qt.panels.fool_it import FoolItPanel
 from cnnviz.qt.panels.inspector import ArchitecturePanel, InspectorPanel, ReceptiveFieldOverlay
 from cnnviz.qt.panels.layer_table import LayerTable
 from cnnviz.qt.panels.prediction import InputPreview, PredictionPanel
+from cnnviz.qt.panels.sanity_check import SanityCheckPanel
 from cnnviz.qt.panels.units import UnitsPanel
 from cnnviz.qt.state.app_state import AppState
 from cnnviz.qt.state.lazy import core
@@ -80,11 +84,13 @@ class MainWindow(QMainWindow):
         self.base_font = QFont(self.font())
         self.base_font.setPointSizeF(BASE_POINT_SIZE)
         self.setFont(self.base_font)
+        data_dir = data_dir or str(self.settings.value("dataDir", "") or "") or None  # Preferences' folder
         self.state = AppState(data_dir, self, preload=("cnnviz.core.training.run", "cnnviz.core.training.evaluate"))
         self.monitor = None
 
         self._build_panels()
         self.files = FileActions(self)
+        self.data = DataFolder(self)  # Preferences' data folder; a missing dataset offered for download
         self.lessons = Lessons(self)  # a lecture's scenes (lessons.py)
         self.networks = NetworkActions(self)
         self.pickers = ModelPickers()
@@ -115,6 +121,7 @@ class MainWindow(QMainWindow):
         self.preview = InputPreview()
         self.prediction = PredictionPanel()
         self.attribution, self.comparison = AttributionPanel(), ComparisonPanel()  # "Why this class?", six networks
+        self.fool_it, self.distort, self.sanity = FoolItPanel(), DistortPanel(), SanityCheckPanel()  # robustness
         self.feature_maps = FeatureMapsView()
         self.kernels = KernelsView()
         self.layer_table = LayerTable()
@@ -138,11 +145,11 @@ class MainWindow(QMainWindow):
         for panel in (self.canvas_panel, self.preview, self.prediction, self.feature_maps, self.kernels,
                       self.layer_table, self.c3, self.docks, self.inspector, self.architecture, self.receptive_field,
                       self.attribution, self.comparison, self.pickers, self.status,
-                      self.units, self.embedding):  # fmt: skip
+                      self.fool_it, self.distort, self.sanity, self.units, self.embedding):  # fmt: skip
             panel.follow(state)
-        for panel in (self.units, self.embedding):  # their picks go on the canvas
+        state.pictureOffered.connect(self._put_on_canvas)
+        for panel in (self.units, self.embedding):  # their test images go on the canvas with their labels
             panel.testImageRequested.connect(self.files.show_test_image)
-        self.units.pictureRequested.connect(self.show_picture)
         self.pickers.switchRequested.connect(self.switch_model)
         state.sessionReady.connect(self._on_session_ready)
         state.loadFailed.connect(self._on_load_failed)
@@ -150,6 +157,11 @@ class MainWindow(QMainWindow):
         state.resultReady.connect(lambda _result: self.inferenceDone.emit())
         state.trainingStarted.connect(lambda: self._set_training(True))
         state.trainingFinished.connect(lambda _end: self._set_training(False))
+
+    def _put_on_canvas(self, image) -> None:
+        """A panel's picture (Fool it's adversarial example) on the canvas, read as it is by every panel."""
+        self.canvas.set_picture(image)
+        self.state.set_test_image(image, None)  # after the canvas's own drawingChanged: this one wins
 
     def _on_session_ready(self) -> None:
         from cnnviz.qt.training.monitor import TrainingMonitor
@@ -159,6 +171,7 @@ class MainWindow(QMainWindow):
             confirm_discard=lambda what: self.confirm_discard(what),  # looked up when asked: tests replace ask
             ask=lambda *question: self.ask(*question),
             switch_network=lambda model, dataset: self.switch_model(model, dataset),
+            ensure_data=lambda dataset, then: self.data.ensure(dataset, then),
         )
         self.monitor.follow(self.state)
         self.monitor.results.testImageRequested.connect(self.files.show_test_image)  # the error gallery's picks
@@ -205,12 +218,6 @@ class MainWindow(QMainWindow):
         self.state.data_dir = Path(folder) if folder else None
 
     # -- commands ---------------------------------------------------------------------------
-    def show_picture(self, image) -> None:
-        """Put a made picture (a maximised one, 28x28 in [0, 1]) on the canvas, fed to the network unchanged."""
-        self.canvas.set_picture(image)
-        self.state.set_test_image(image, None)  # after the canvas's own drawingChanged: this one wins
-        self.canvas_panel.set_true_label("A picture made by gradient ascent (the Units panel)")
-
     def show_error(self, title: str, text: str) -> None:
         """A warning box with one sentence; tests replace this method."""
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
@@ -275,6 +282,9 @@ class MainWindow(QMainWindow):
             "Prediction": self.prediction,
             "Why this class?": self.attribution,
             "Six networks": self.comparison,
+            "Fool it": self.fool_it,
+            "Distort": self.distort,
+            "Sanity check": self.sanity,
             "Feature maps": self.feature_maps,
             "First-layer kernels": self.kernels,
             "Layer table": self.layer_table,

@@ -61,12 +61,14 @@ def build_actions(w) -> None:
         "Open &image…", lambda: files.open_image(), "Ctrl+I", "Put a picture file on the canvas", "actionOpenImage"
     )
     w.act_export = a(
-        "&Export current panel as PNG…",
-        lambda: files.export_panel_png(),
+        "&Export panel…",
+        lambda: files.export_figure(),
         "Ctrl+E",
-        "Save the panel you last used as a PNG picture",
+        "Save the panel you last used as a figure for a slide: without its controls, PNG at 2x or SVG for diagrams",
         "actionExportPanel",
     )
+    w.act_preferences = a("Pr&eferences…", lambda: w.data.preferences(), "Ctrl+,",
+                          "The data folder: where MNIST and Fashion-MNIST are read from", "actionPreferences")  # fmt: skip
     w.act_quit = a("&Quit", w.close, "Ctrl+Q", "Close cnnviz", "actionQuit")
     w.act_clear = a("&Clear", w.clear_canvas, ["Esc", "Delete"], "Clear the canvas", "actionClear")
     w.act_undo = a("&Undo stroke", w.undo_stroke, "Ctrl+Z", "Remove the last stroke", "actionUndo")
@@ -157,12 +159,16 @@ def build_menus_and_toolbar(w) -> None:
     file_menu.addSeparator()
     file_menu.addAction(w.act_open_image)
     file_menu.addAction(w.act_export)
-    w.export_menu = file_menu.addMenu("Export &panel as PNG")
+    w.figure_menu = file_menu.addMenu("Export &figure of")
+    w.figure_menu.aboutToShow.connect(lambda: _fill_figure_menu(w))
+    w.export_menu = file_menu.addMenu("Export &screenshot of panel")
     w.export_menu.aboutToShow.connect(lambda: _fill_export_menu(w))
     file_menu.addSeparator()
     file_menu.addAction(w.act_quit)
     edit_menu = bar.addMenu("&Edit")
     edit_menu.addActions([w.act_undo, w.act_clear, w.act_random])
+    edit_menu.addSeparator()
+    edit_menu.addAction(w.act_preferences)
     w.view_menu = bar.addMenu("&View")
     w.view_menu.addActions([w.act_presentation, w.act_next_panel, w.act_previous_panel])
     w.view_menu.addAction(w.act_reset_layout)
@@ -207,6 +213,15 @@ def _fill_export_menu(w) -> None:
     for name, widget in w.panels().items():
         action = w.export_menu.addAction(f"{name}…")
         action.triggered.connect(lambda _=False, wd=widget, n=name: w.files.export_panel_png(widget=wd, name=n))
+
+
+def _fill_figure_menu(w) -> None:
+    from cnnviz.qt.app.figures import figure_parts
+
+    w.figure_menu.clear()
+    for name, part in figure_parts(w).items():
+        action = w.figure_menu.addAction(f"{name}…")
+        action.triggered.connect(lambda _=False, wd=part, n=name: w.files.export_figure(widget=wd, name=n))
 
 
 def show_about(w) -> None:

@@ -23,7 +23,7 @@ WORKSPACES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "Why": (
         "Why this answer: heat maps over the drawing, and six networks reading it at once",
-        ("dock_attribution", "dock_comparison"),
+        ("dock_attribution", "dock_comparison", "dock_fool", "dock_distort", "dock_sanity"),
     ),
     "Train": ("Train the network on screen and watch it learn", ("dock_training",)),
     "Learned": (
@@ -177,12 +177,19 @@ class PanelDock(QDockWidget):
     def __init__(self, title: str, parent) -> None:
         super().__init__(title, parent)
         self.bring_forward = None  # set by DockLayout: switches to this dock's workspace
+        self.context_menu = None  # set by DockLayout: the right-click menu (export a figure)
 
     def raise_(self) -> None:  # noqa: D102 (Qt override)
         if self.bring_forward is not None:
             self.bring_forward(self)
         else:
             super().raise_()
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self.context_menu is not None:
+            self.context_menu(event)
+        else:
+            super().contextMenuEvent(event)
 
     def raise_here(self) -> None:
         QDockWidget.raise_(self)

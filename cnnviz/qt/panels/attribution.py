@@ -4,9 +4,12 @@ The panel picks a method, a class and (for Grad-CAM) a stage; the maps come
 from the core (``ModelSession.attribution``, captum underneath) as numpy and
 go out through the state (``AppState.show_heat``), which the canvas and the
 input preview follow. The live methods (Saliency, Grad-CAM, Guided Backprop)
-take 1-10 ms for the zoo's networks and run on the GUI thread after the
+take 1-10 ms for the zoo's networks; they follow the drawing after the
 prediction and the maps are painted (``AppState.resultExplainable``: at most
-~30 times a second, the newest drawing), so a stroke never waits for them.
+~30 times a second, the newest drawing) in a ``NewestWins`` job on a copy of the
+network (made once per network and weights), so a stroke never waits for them:
+on the GUI thread they added a few ms to every third stroke or so (the stroke's
+p95, ``cnnviz bench --app``).
 Integrated Gradients and Occlusion take 0.1-2 s: they run on request as a
 ``NewestWins`` background job on a copy of the model, with progress and Cancel.
 Off, the panel does nothing at all for a stroke.
@@ -133,6 +136,11 @@ class AttributionPanel(QWidget):
         layout.addWidget(self.note)
         layout.addStretch(1)
 
+        self.live_runner = NewestWins("attribution-live", self, failure="Could not compute the map")
+        self.live_runner.finished.connect(self._on_live_result)
+        self.live_runner.failed.connect(self._on_live_failed)
+        self._live_request = 0
+        self._model_copy = None  # the network with the weights on screen, for the live jobs; None: make anew
         self.runner = NewestWins("attribution", self, failure="Could not compute the map")
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_background_result)
@@ -161,10 +169,20 @@ class AttributionPanel(QWidget):
         state.networkChanged.connect(self._on_network)
         state.resultExplainable.connect(self._on_result)  # after the answer is painted: never in a stroke's way
         state.classPicked.connect(self.pick_class)
+        state.weightsChanged.connect(self._forget_copy)
         state.closing.connect(self.runner.stop)
+        state.closing.connect(self.live_runner.stop)
+
+    def _forget_copy(self) -> None:
+        self._model_copy = None
+
+    def busy(self) -> bool:
+        """True while a map for the newest drawing is still being computed."""
+        return self.runner.busy() or self.live_runner.busy()
 
     def _on_network(self) -> None:
         session = self.state.session
+        self._model_copy = None
         keep_target = self.target.currentData()
         for combo in (self.target, self.stage):
             combo.blockSignals(True)
@@ -226,20 +244,48 @@ class AttributionPanel(QWidget):
             self.runner.cancel()
             self._show(None, "The drawing changed: press Compute for a new map.")
             return
+        session = self.state.session
+        target = self.target.currentData()
+        target = result.predicted if target is None else target  # known already: saves attribute() a forward pass
+        try:
+            if self._model_copy is None:
+                self._model_copy = session.model_copy()
+            task = session.attribution_task(self.method.currentData(), target, self.stage.currentData(),
+                                            model=self._model_copy)  # fmt: skip
+        except BaseException as exc:  # a user's network that cannot be copied, SystemExit too: one sentence
+            self._on_live_failed(self._live_request, self._sentence(exc))
+            return
+        self._live_request += 1
+        request = self._live_request
+
+        def job(progress):
+            from cnnviz.core.errors import CnnvizError
+
+            try:
+                return task(progress)
+            except CnnvizError:
+                raise
+            except BaseException as exc:  # a user's network, SystemExit too: one sentence
+                raise CnnvizError(self._sentence(exc)) from None
+
+        self.live_runner.submit(request, job)
+
+    def _sentence(self, exc: BaseException) -> str:
         from cnnviz.core.errors import CnnvizError
 
-        try:
-            target = self.target.currentData()
-            target = result.predicted if target is None else target  # known already: saves attribute() a forward pass
-            answer = self.state.session.attribution(self.method.currentData(), target, self.stage.currentData())
-        except CnnvizError as exc:
-            self._show(None, str(exc))
-            return
-        except BaseException as exc:  # a user's network, SystemExit too: one sentence
-            self._show(None, f"{self.method.currentText().split(' (')[0]} does not work on this network "
-                             f"({type(exc).__name__}: {exc}).")  # fmt: skip
-            return
-        self._show(answer)
+        if isinstance(exc, CnnvizError):
+            return str(exc)
+        return (
+            f"{self.method.currentText().split(' (')[0]} does not work on this network ({type(exc).__name__}: {exc})."
+        )
+
+    def _on_live_result(self, tag: int, answer) -> None:
+        if tag == self._live_request and self.enabled.isChecked() and self.live():
+            self._show(answer)
+
+    def _on_live_failed(self, tag: int, text: str) -> None:
+        if tag == self._live_request and self.enabled.isChecked() and self.live():
+            self._show(None, text)
 
     def start_background(self) -> None:
         """Compute the selected slow method for the current input in the background (replacing any running one)."""

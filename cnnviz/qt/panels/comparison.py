@@ -3,9 +3,10 @@
 The six networks run off the drawing path: each new input is handed to a
 ``NewestWins`` runner (one background job at a time, one torch thread, the newest input
 wins and older waiting ones are dropped), which runs
-``cnnviz.core.inspect.comparison.ZooComparison`` on it; between the networks'
-stages it waits (at most 20 ms) while a newer stroke is being answered
-(``AppState.wait_for_drawing``), so the drawing keeps the cores and the GIL. The GUI thread only paints
+``cnnviz.core.inspect.comparison_process.ZooComparisonProcess`` on it: the networks answer in a child
+process, so they never hold the GIL a stroke needs (until the child is ready, they run in the job's
+thread and, between their stages, wait at most 20 ms while a newer stroke is being answered,
+``AppState.wait_for_drawing``). The GUI thread only paints
 the answers, at most ~30 times a second, and greys them while a newer input
 is still on its way, so a student sees how far behind the row is. A hidden
 panel computes nothing; it catches up when it is shown.
@@ -31,6 +32,18 @@ STALE_OPACITY = 0.4
 HEADER_EVERY_S = 1.0  # the header's "answers arrive N ms after" (median of the last 20) changes once a second
 WARM_UP_ANSWERS = 3  # answers not counted in the header's delay (the first loads the networks)
 STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
+
+
+def _fitting_name(name: str, font, width: float):
+    """A card's title that fits a narrow card (a projector's large type): smaller type first, then the
+    name without its "(…)" ("GoogLeNet (Inception)" -> "GoogLeNet"); only then an ellipsis."""
+    room = int(width) - 2  # what elidedText is given, less its rounding
+    for factor in (0.9, 0.8, 0.72):
+        title = scaled_font(font, factor, True)
+        if QFontMetrics(title).horizontalAdvance(name) <= room:
+            return name, title
+    short = name.split(" (")[0] + (" (untrained)" if name.endswith("(untrained)") else "")
+    return (short if QFontMetrics(title).horizontalAdvance(short) <= room else name), title
 
 
 class ComparisonView(QWidget):
@@ -94,8 +107,10 @@ class ComparisonView(QWidget):
         line = p.fontMetrics().height()
         p.setPen(text)
         name = answer["display_name"] + ("" if answer["trained"] else " (untrained)")
-        p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft, p.fontMetrics().elidedText(
-            name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+        name, font = _fitting_name(name, self.font(), r.width())
+        p.setFont(font)
+        p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                   QFontMetrics(font).elidedText(name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
         top = answer["top"]
         label = self.class_names[top] if top < len(self.class_names) else str(top)
         answer_text = f"{label}  {100 * answer['confidence']:.1f}%" + ("  ✗" if wrong else "")
@@ -148,7 +163,7 @@ class ComparisonPanel(QWidget):
         self.runner = NewestWins("compare-networks", self, MIN_JOB_INTERVAL_S, failure="The networks could not run")
         self.runner.finished.connect(self._on_answers)
         self.runner.failed.connect(lambda _tag, text: self.header.setText(text))
-        self._zoos: dict = {}  # dataset -> ZooComparison, touched only by the runner's jobs (one at a time)
+        self._zoos: dict = {}  # dataset -> ZooComparisonProcess, touched only by the runner's jobs (one at a time)
         self._dataset = "mnist"
         self._dataset_name = "MNIST"
         self._input: np.ndarray | None = None
@@ -218,6 +233,10 @@ class ComparisonPanel(QWidget):
         if not self._stale_timer.isActive():
             self._stale_timer.start()
 
+    def settled(self) -> bool:
+        """True once the networks answer from their child process (or it was given up on): for benchmarks."""
+        return all(zoo.in_child or zoo.failure for zoo in list(self._zoos.values()))
+
     def pending(self) -> bool:
         """True while the answers on screen are not those for the newest input."""
         return self._input is not None and self._answered != self._serial
@@ -230,9 +249,9 @@ class ComparisonPanel(QWidget):
 
         def job(_progress):
             if dataset not in zoos:
-                from cnnviz.core.inspect.comparison import ZooComparison
+                from cnnviz.core.inspect.comparison_process import ZooComparisonProcess
 
-                zoos[dataset] = ZooComparison(dataset, pause=pause)
+                zoos[dataset] = ZooComparisonProcess(dataset, pause=pause)
             return zoos[dataset].predict(image, known)
 
         self.runner.submit(serial, job)
@@ -291,4 +310,7 @@ class ComparisonPanel(QWidget):
         """Stop the background job (the window is closing)."""
         self._repaint.stop()
         self._stale_timer.stop()
-        self.runner.stop()
+        self.runner.stop()  # waits for the running job: no one is using the children any more
+        for zoo in self._zoos.values():
+            zoo.close()
+        self._zoos.clear()

@@ -249,8 +249,7 @@ class FeatureMapsView(QWidget):
         titles, labels = {}, {}
         last = next(reversed(self._acts)) if self._acts else None
         if acts is not None and last in acts and acts[last].shape == (len(self._class_names),):
-            short = all(len(n) <= 2 for n in self._class_names)  # digits; clothes go by number (see the bars)
-            names = self._class_names if short else [str(i) for i in range(len(self._class_names))]
+            names = self._class_names  # the mosaic widens the cells for "Ankle boot"
             if self._output_kind == "rbf":  # LeNet-5 outputs minus the distance to each class's bitmap
                 acts = OrderedDict(acts)
                 acts[last] = -acts[last]

@@ -10,7 +10,7 @@ receptive field is drawn on the model input and the canvas by
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolButton, QWidget
 
 from cnnviz.qt.widgets.architecture_view import ArchitectureView
 from cnnviz.qt.widgets.conv_animation import ConvAnimation
@@ -64,17 +64,21 @@ class InspectorPanel(UnitInspectorPanel):
         self.kernelResetRequested.connect(state.reset_first_kernel)
 
     # -- following the owner -----------------------------------------------------------
-    def refresh(self) -> None:
-        """Ask the owner to explain the selected unit now, or remember to when shown."""
+    def refresh(self, later: bool = False) -> None:
+        """Ask the owner to explain the selected unit now (``later``: in its worker), or remember to when shown."""
         if self.state is None or self.state.selected_unit is None:
             return
         if self.while_hidden.skip():
             return
-        self.state.explain_selected_unit()
+        if later:
+            self.state.explain_selected_unit_later()
+        else:
+            self.state.explain_selected_unit()
 
     def _on_result(self) -> None:
-        """A new result, after the maps and the prediction have painted (the state paces these)."""
-        self.refresh()
+        """A new result, after the maps and the prediction have painted (the state paces these): explained in
+        a worker, so the stroke after it does not wait."""
+        self.refresh(later=True)
 
     def refresh_if_stale(self) -> None:
         self.while_hidden.catch_up()
@@ -207,6 +211,14 @@ class ArchitecturePanel(ArchitectureView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setToolTip("The network built from its own modules. Click a box (or choose one with the arrow keys\n"
                         "and press Enter) to show that stage's feature maps")  # fmt: skip
+        # Over the view's corner, not in the diagram (a figure of the panel leaves it out).
+        self.fit_button = QToolButton(self)
+        self.fit_button.setObjectName("architectureFit")
+        self.fit_button.setAccessibleName("Zoom to fit")
+        self.fit_button.setText("Fit all")
+        self.fit_button.setCheckable(True)
+        self.fit_button.setToolTip("Zoom to fit the whole network in the panel (F); again: as wide as the panel")
+        self.fit_button.toggled.connect(lambda _on: self.fit())
 
     def follow(self, state) -> None:
         """A new network redraws the diagram, a result the thumbnails; a click goes to the owner."""
@@ -254,6 +266,10 @@ class ArchitecturePanel(ArchitectureView):
             self.select_stage(stages[min(max(at, 0), len(stages) - 1)])
             event.accept()
             return
+        if event.key() == Qt.Key.Key_F and not event.modifiers():
+            self.fit_button.toggle()
+            event.accept()
+            return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space) and self.selected:
             self.stageClicked.emit(self.selected)
             event.accept()
@@ -262,18 +278,23 @@ class ArchitecturePanel(ArchitectureView):
 
     def fit(self) -> None:
         """Scale with the type (presentation mode enlarges), but never wider than the panel:
-        GoogLeNet's four branches side by side are the point of the diagram."""
-        scene_w = self.scene().sceneRect().width()
-        room = self.viewport().width() - 4
+        GoogLeNet's four branches side by side are the point of the diagram. "Fit all" also
+        fits the height: the whole network at once, down to the output."""
+        rect = self.scene().sceneRect()
+        room_w, room_h = self.viewport().width() - 4, self.viewport().height() - 4
         ratio = self.font().pointSizeF() / BASE_POINT_SIZE if self.font().pointSizeF() > 0 else 1.0
-        if scene_w > 0 and room > 0:
-            ratio = min(ratio, room / scene_w)
+        if rect.width() > 0 and room_w > 0:
+            ratio = min(ratio, room_w / rect.width())
+        if self.fit_button.isChecked() and rect.height() > 0 and room_h > 0:
+            ratio = min(ratio, room_h / rect.height())
         self.resetTransform()
         self.scale(ratio, ratio)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.fit()
+        self.fit_button.adjustSize()
+        self.fit_button.move(max(0, self.viewport().width() - self.fit_button.width() - 6), 6)
 
     def changeEvent(self, event) -> None:
         super().changeEvent(event)

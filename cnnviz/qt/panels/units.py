@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -57,11 +56,9 @@ class UnitsPanel(QWidget):
     Signals
     -------
     testImageRequested(int, str)  a top image was clicked: its test-set index and dataset
-    pictureRequested(object)      "Put on canvas" for the maximised picture (28x28 float in [0, 1])
     """
 
     testImageRequested = Signal(int, str)
-    pictureRequested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -343,5 +340,5 @@ class UnitsPanel(QWidget):
             self.testImageRequested.emit(found[i]["index"], self._dataset)
 
     def _put_picture(self) -> None:
-        if self.picture is not None:
-            self.pictureRequested.emit(np.asarray(self.picture.image, np.float32))
+        if self.picture is not None and self.state is not None:
+            self.state.offer_picture(self.picture.image)  # the window puts it on the canvas

@@ -57,6 +57,7 @@ class AppState(QObject):
     unitSelected(object)    the unit to inspect: (stage, channel, y, x), or None
     unitExplained(object)   ``explain_selected_unit``'s answer: a ``UnitExplanation.as_dict()``, or None
     stageSelected(str)      a stage to show in the feature-maps panel (a click in the diagram)
+    pictureOffered(object)  a 28x28 picture a panel puts on the canvas (Fool it's adversarial example)
     """
 
     heatChanged = Signal(object, object)
@@ -75,6 +76,7 @@ class AppState(QObject):
     unitSelected = Signal(object)
     unitExplained = Signal(object)
     stageSelected = Signal(str)
+    pictureOffered = Signal(object)
 
     def __init__(
         self, data_dir: str | Path | None = None, parent: QObject | None = None, preload: tuple[str, ...] = ()
@@ -115,6 +117,9 @@ class AppState(QObject):
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
         self.unit_error: str | None = None  # why the selected unit could not be explained
+        self._unit_runner = None  # a NewestWins for the explanations strokes ask for, made at the first
+        self._unit_model = None  # its copy of the network; None: make anew (the network or weights changed)
+        self._unit_request = 0
 
     # -- loading ------------------------------------------------------------------------
     def load(self, model: str, dataset: str, *, in_background: bool) -> None:
@@ -213,10 +218,12 @@ class AppState(QObject):
         return self.session is not None
 
     def _on_network_changed(self) -> None:
+        self._unit_model = None  # the unit worker's copy is of the old network
         self.networkChanged.emit()
         self.rerun()
 
     def _on_weights_changed(self) -> None:
+        self._unit_model = None
         self.weightsChanged.emit()
         self.rerun()
 
@@ -283,12 +290,16 @@ class AppState(QObject):
     def inference_pending(self) -> bool:
         """True while a newer drawing (or weights) waits for the network, or its answer for its explanations."""
         slow = self._slow_forward is not None and self._slow_forward.busy()
-        return self._infer_timer.isActive() or self._explain_timer.isActive() or slow
+        return self._infer_timer.isActive() or self._explain_timer.isActive() or slow or self.explaining()
 
     # -- overlays and picks, from one panel to the others -------------------------------
     def show_heat(self, input_rgba: np.ndarray | None, drawing_rgba: np.ndarray | None = None) -> None:
         """Lay heat pictures over the model input (28x28x4) and the drawing square (HxWx4); None clears."""
         self.heatChanged.emit(input_rgba, drawing_rgba)
+
+    def offer_picture(self, image: np.ndarray) -> None:
+        """A panel's 28x28 picture for the canvas (an adversarial example): the window puts it there."""
+        self.pictureOffered.emit(np.array(image, np.float32))
 
     def pick_class(self, index: int) -> None:
         """The student picked a class (its bar in the prediction panel): panels that explain one follow."""
@@ -343,6 +354,7 @@ class AppState(QObject):
         Called by the inspector only while it is on screen, so a hidden inspector costs a stroke nothing.
         """
         data, self.unit_error = None, None
+        self._unit_request += 1  # an explanation still running in the worker is older than this one
         if self.session is not None and self.selected_unit is not None:
             try:
                 data = self.session.explain_unit(*self.selected_unit)
@@ -353,6 +365,51 @@ class AppState(QObject):
         self.unit_explanation = data
         self.unitExplained.emit(data)
         return data
+
+    def explain_selected_unit_later(self) -> None:
+        """``explain_selected_unit`` in a worker on a copy of the network, the newest drawing winning: what a
+        stroke asks for, so the GUI thread only shows the answer (on it, explaining added a few ms to every
+        third stroke or so: the stroke's p95 in ``cnnviz bench --app``)."""
+        if self.session is None or self.selected_unit is None:
+            return
+        from cnnviz.qt.state.newest import NewestWins
+
+        if self._unit_runner is None:
+            self._unit_runner = NewestWins("explain-unit", self, failure="This unit cannot be explained")
+            self._unit_runner.finished.connect(self._on_unit_explained)
+            self._unit_runner.failed.connect(self._on_unit_failed)
+            self.closing.connect(self._unit_runner.stop)
+        if self._unit_model is None:
+            self._unit_model = self.session.model_copy()
+        self._unit_request += 1
+        explain = self.session.explain_unit_task(*self.selected_unit, model=self._unit_model)
+
+        def job(progress):
+            try:
+                return explain(progress)
+            except core().CnnvizError:
+                raise
+            except BaseException as exc:  # a user's network, SystemExit too: one sentence
+                raise core().CnnvizError(f"This unit cannot be explained ({type(exc).__name__}: {exc}).") from None
+
+        self._unit_runner.submit(self._unit_request, job)
+
+    def explaining(self) -> bool:
+        """True while a unit's explanation for the newest drawing is being computed."""
+        return self._unit_runner is not None and self._unit_runner.busy()
+
+    def _on_unit_explained(self, tag: int, data) -> None:
+        if tag == self._unit_request:
+            self.unit_explanation, self.unit_error = data, None
+            self.unitExplained.emit(data)
+
+    def _on_unit_failed(self, tag: int, text: str) -> None:
+        if tag == self._unit_request:
+            self.unit_explanation, self.unit_error = None, text
+            self.unitExplained.emit(None)
+
+    def _forget_unit_model(self) -> None:
+        self._unit_model = None
 
     def select_stage(self, name: str) -> None:
         """Show this stage in the feature-maps panel (a click on a box of the architecture view)."""

@@ -107,9 +107,21 @@ class ErrorGallery(QDialog):
         self.setWindowTitle(f"Error gallery: {title}")
         self._title, self._note = title, note
         self.show_more()
+        if not self.isVisible():
+            self._beside_the_drawing()
         self.show()
         self.raise_()
         self.activateWindow()
+
+    def _beside_the_drawing(self) -> None:
+        """Open over the right half of the window: the drawing (left) shows the image a click puts there."""
+        parent = self.parentWidget()
+        if parent is None:
+            return
+        area = parent.window().geometry()
+        width, height = min(760, area.width() // 2), min(560, area.height() * 4 // 5)
+        self.resize(width, height)
+        self.move(area.right() - width - 16, area.top() + (area.height() - height) // 2)
 
     def show_more(self) -> None:
         """The next ``PAGE`` images."""
@@ -137,7 +149,10 @@ class ErrorGallery(QDialog):
         else:
             text = f"<b>{self._title}</b>: {count}, most confident first."
         self.header.setText(text + (f"<br>{self._note}" if self._note else ""))
-        self.more_button.setEnabled(shown < total)
+        left = total - shown
+        self.more_button.setText(f"Show {PAGE} more" if left > PAGE else f"Show the last {left:,}")
+        self.more_button.setEnabled(left > 0)
+        self.more_button.setVisible(left > 0)  # not a disabled button under seven images
 
     # -- tiles --------------------------------------------------------------------------------------
     def _tile_side(self) -> int:

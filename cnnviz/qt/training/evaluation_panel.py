@@ -47,6 +47,7 @@ class EvaluationPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("evaluationPanel")
         self.session = session
+        self.ensure_data = None  # (dataset, then) -> bool, set by the monitor: a missing dataset is offered
         self.outcome: EvaluationOutcome | None = None  # the evaluation the matrix shows, if any
         self._generation = 0  # bumped whenever the weights on screen change
         self._matrix_generation: int | None = None  # the weights the matrix stands for (None: no matrix)
@@ -103,6 +104,8 @@ class EvaluationPanel(QWidget):
         if self.runner.is_running() or self.session.training:
             return False
         session = self.session
+        if self.ensure_data is not None and not self.ensure_data(session.dataset, self.evaluate):
+            return False  # the dataset is missing: the window offered to download it or choose a folder
         self.runner.start(session, self.data_dir)
         self.bar.set_running(True)
         self.bar.button.setEnabled(False)

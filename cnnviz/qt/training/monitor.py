@@ -73,9 +73,11 @@ class TrainingMonitor(QWidget):
     trainingFinished = Signal(object)
 
     def __init__(self, session: ModelSession, parent=None, *, confirm_discard=None, ask=None,
-                 switch_network=None) -> None:  # fmt: skip
+                 switch_network=None, ensure_data=None) -> None:  # fmt: skip
         super().__init__(parent)
         self._confirm_discard, self._ask, self._switch_network = confirm_discard, ask, switch_network
+        # ensure_data(dataset, then) -> bool: True if the dataset is there, else the window offers a download
+        self._ensure_data = ensure_data
         self.setObjectName("trainingMonitor")
         self.setAccessibleName("Training monitor")
         self.session = session
@@ -94,6 +96,7 @@ class TrainingMonitor(QWidget):
         self._build_controls()
         self.curves = TrainingCurves()
         self.results = EvaluationPanel(session)  # Evaluate, the confusion matrix, the error gallery
+        self.results.ensure_data = ensure_data
         self.confusion_view = self.results.matrix
         self.runs = RunsList(self.curves)
         self.curves.ticked.connect(self._on_tick)
@@ -150,6 +153,8 @@ class TrainingMonitor(QWidget):
                 # The form follows the screen; should they differ, the switch is visible and asked, never silent.
                 if not self._switch(config.model, config.dataset):
                     return False
+            if self._ensure_data is not None and not self._ensure_data(config.dataset, self.start):
+                return False
             device = device_label(resolve_device(config.device))
             from_current = self.settings.init_combo.currentData() == "current"
             if not from_current and self._confirm_discard and not self._confirm_discard("training from scratch"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -255,7 +255,10 @@ class TrainingSettings(QGroupBox):
     def _column_width(self, pairs=None) -> int:
         pairs = self._pairs if pairs is None else pairs
         label = max(lab.sizeHint().width() for lab, _ in pairs)
-        field = max(w.minimumSizeHint().width() for _, w in pairs)
+        # A combo box's minimum is measured once, at the normal type; its size hint follows presentation
+        # mode's larger type, so two columns are chosen only where "Random weights" is not clipped.
+        field = max(max(w.minimumSizeHint().width(), w.sizeHint().width() if isinstance(w, QComboBox) else 0)
+                    for _, w in pairs)  # fmt: skip
         return label + field + 2 * self._grid.horizontalSpacing()
 
     def _two_column_width(self) -> int:
@@ -271,6 +274,11 @@ class TrainingSettings(QGroupBox):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._arrange(2 if self.width() >= self._two_column_width() else 1)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # larger type, wider fields: maybe one column now
+            self._arrange(2 if self.width() >= self._two_column_width() else 1)
 
     def _enable_mirror(self) -> None:
         self.mirror_check.setEnabled(DATASETS[self.dataset_combo.currentData()].mirror_safe)

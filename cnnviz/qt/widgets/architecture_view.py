@@ -26,9 +26,11 @@ from PySide6.QtWidgets import (
 from cnnviz.qt.widgets.style import (
     ACCENT,
     BASE_POINT_SIZE,
+    DIVERGING,
     NODE_COLORS,
     NODE_EDGE,
     NODE_TEXT,
+    SEQUENTIAL,
     color_table,
     format_shape,
     indexed_image,
@@ -177,16 +179,17 @@ class ArchitectureView(QGraphicsView):
     def set_thumbnails(self, activations: dict[str, np.ndarray]) -> None:
         """Show each stage's activation (C x H x W, or 2-D) in its box; vectors show none."""
         self._images = []
-        table = color_table("viridis")
+        tables = {signed: color_table(DIVERGING if signed else SEQUENTIAL) for signed in (False, True)}
         for node_id, item in self.items_by_id.items():
             array = activations.get(node_id)
             thumb = thumbnail_of(array) if array is not None else None
             if thumb is None:
                 item.thumb.setPixmap(QPixmap())
                 continue
-            q = quantize(thumb[None])[0][0]
+            signed = bool((np.asarray(array) < -1e-6).any())  # as the stage's maps are: blue-white-red if signed
+            q = quantize(thumb[None], signed=signed)[0][0]
             self._images.append(q)
-            image = indexed_image(q, table).scaled(int(THUMB), int(THUMB), Qt.AspectRatioMode.KeepAspectRatio)
+            image = indexed_image(q, tables[signed]).scaled(int(THUMB), int(THUMB), Qt.AspectRatioMode.KeepAspectRatio)
             item.thumb.setPixmap(QPixmap.fromImage(image))
 
     def select_stage(self, stage: str | None) -> None:

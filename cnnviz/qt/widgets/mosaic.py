@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPen
+from PySide6.QtGui import QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from cnnviz.qt.widgets.style import (
@@ -56,6 +56,7 @@ class _Block:
     hi: float = 0.0
     labels: list[str] | None = None  # written in the cells of a class-score row
     marked: int | None = None  # the cell outlined in the accent colour (the answer)
+    label_w: int = 0  # a labelled row's cells are at least this wide: "Ankle boot" fits whole
 
     @property
     def channels(self) -> int:
@@ -71,7 +72,7 @@ class _Block:
         return flat[self.gather]
 
     def cell_w(self) -> int:
-        return self.data.shape[2] * self.scale
+        return max(self.data.shape[2] * self.scale, self.label_w)
 
     def cell_h(self) -> int:
         return self.data.shape[1] * self.scale
@@ -212,8 +213,9 @@ class MosaicView(QWidget):
         font_scale = max(1.0, self.font().pointSizeF() / 12.0)
         b.gap = 2 if not b.is_vector else 1
         if b.is_vector:
-            # A labelled score row gets cells its class names fit in.
+            # A labelled score row gets cells its class names fit in (wider than tall for "Ankle boot").
             natural = int(min(36, 30 * font_scale)) if b.labels else int(min(22, max(9, 18 * font_scale)))
+            b.label_w = self._label_width(b.labels, avail_w) if b.labels else 0
             candidates = range(64, 3, -1) if avail_h else [natural]
         elif avail_h:
             candidates = range(max(1, 360 // max(h, w)), 0, -1)
@@ -228,6 +230,11 @@ class MosaicView(QWidget):
             if avail_h is None or b.rows * (b.cell_h() + b.gap) - b.gap <= avail_h:
                 break
         self._even_out(b)
+
+    def _label_width(self, labels: list[str], avail_w: int) -> int:
+        """The widest class name in the cells' font, with room for the outline; never wider than the column."""
+        metrics = QFontMetrics(scaled_font(self.font(), 0.8, bold=True))
+        return min(avail_w, max(metrics.horizontalAdvance(text) for text in labels) + 10)
 
     @staticmethod
     def _set_scale(b: _Block, k: int, avail_w: int) -> None:
@@ -378,7 +385,8 @@ class MosaicView(QWidget):
                 channel = r * b.cols + c
                 if channel >= b.channels:
                     return None
-                return b, channel, iy // b.scale, ix // b.scale
+                h, w = b.data.shape[1:]
+                return b, channel, min(iy // b.scale, h - 1), min(ix // b.scale, w - 1)
         return None
 
     def cell_center(self, name: str, channel: int) -> QPoint:

@@ -10,10 +10,11 @@ recomputes and calls ``show_explanation``/``set_kernel`` again.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
@@ -143,6 +144,7 @@ class UnitInspectorPanel(QWidget):
         self.header.setFont(scaled_font(self.font(), 1.15, bold=True))
         self.field = QLabel("")
         self.field.setObjectName("unitFieldText")
+        self.field.setWordWrap(True)  # a projector's narrow column: two lines, not a panel scrolling sideways
         self.input_view = _InputView()
         self.steps = QTreeWidget()
         self.steps.setObjectName("unitSteps")
@@ -150,7 +152,7 @@ class UnitInspectorPanel(QWidget):
         self.steps.setWordWrap(True)
         self.steps.currentItemChanged.connect(self._on_step_selected)
         self.patch, self.kernel, self.products = (_Matrix(n) for n in ("unitPatch", "unitKernel", "unitProducts"))
-        matrices = QHBoxLayout()
+        matrices = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # stacked when the panel is narrow (arrange_grids)
         self.patch_title = QLabel("input patch")
         for title, table in (
             (self.patch_title, self.patch),
@@ -178,6 +180,7 @@ class UnitInspectorPanel(QWidget):
         splitter.addWidget(self.steps)
         splitter.addWidget(self.matrices)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)  # a projector's narrow column has no pixel to spare
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
         layout.addWidget(self._kernel_editor())
@@ -201,7 +204,7 @@ class UnitInspectorPanel(QWidget):
         side.addWidget(self.reset_button)
         side.addWidget(self.kernel_state)
         side.addStretch(1)
-        row = QHBoxLayout(box)
+        row = QBoxLayout(QBoxLayout.Direction.LeftToRight, box)  # the presets go under the grid when narrow
         row.addWidget(self.kernel_table)
         row.addLayout(side)
         row.addStretch(1)
@@ -233,8 +236,10 @@ class UnitInspectorPanel(QWidget):
         for step in data["steps"]:
             item = QTreeWidgetItem([step_summary(step)])
             item.setData(0, Qt.ItemDataRole.UserRole, step)
+            item.setToolTip(0, item.text(0))  # the whole line where a narrow column ends it in "…"
             for text, payload in step_rows(step):
                 child = QTreeWidgetItem([text])
+                child.setToolTip(0, text)
                 child.setData(0, Qt.ItemDataRole.UserRole, payload)
                 item.addChild(child)
             self.steps.addTopLevelItem(item)
@@ -307,6 +312,48 @@ class UnitInspectorPanel(QWidget):
             self.patch.set_values(conv_input["patch"])
             self.kernel.set_values(conv_input["kernel"])
             self.products.set_values(conv_input["products"])
+            self.arrange_grids()
+
+    def room(self) -> int:
+        """The width the panel has: its scroll area's view when it is in one (it never scrolls sideways)."""
+        parent = self.parentWidget()
+        return (
+            parent.width() if parent is not None and parent.objectName() == "qt_scrollarea_viewport" else self.width()
+        )
+
+    def arrange_grids(self) -> None:
+        """Patch, kernel and products side by side where they fit, else one under another (a projector's
+        narrow column in presentation mode): the panel never scrolls sideways."""
+        layout = self.matrices.layout()
+        grids = (self.patch, self.kernel, self.products)
+        margins = self.layout().contentsMargins()
+        needed = sum(g.width() for g in grids) + 3 * layout.spacing() + margins.left() + margins.right() + 8
+        direction = QBoxLayout.Direction.LeftToRight if self.room() >= needed else QBoxLayout.Direction.TopToBottom
+        if layout.direction() != direction:
+            layout.setDirection(direction)
+        editor = self.findChild(QGroupBox, "kernelEditor")
+        row = editor.layout() if editor is not None else None
+        if isinstance(row, QBoxLayout):
+            side = max(row.itemAt(1).sizeHint().width(), 0)
+            wide = self.room() >= self.kernel_table.width() + side + 4 * row.spacing() + margins.left() + 40
+            row.setDirection(QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.arrange_grids()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Resize and watched is self.parentWidget():
+            self.arrange_grids()  # the scroll area's view got narrower: the panel itself keeps its minimum
+        return super().eventFilter(watched, event)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        parent = self.parentWidget()
+        if parent is not None and parent.objectName() == "qt_scrollarea_viewport":
+            parent.removeEventFilter(self)
+            parent.installEventFilter(self)
+        self.arrange_grids()
 
     def _on_step_selected(self, current: QTreeWidgetItem | None, _previous) -> None:
         payload = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None

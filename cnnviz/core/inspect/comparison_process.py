@@ -1,0 +1,123 @@
+"""The six networks in a child process, so they never hold the GIL the drawing needs.
+
+In a thread, the other networks' forwards share the interpreter lock with the
+GUI thread, and every stroke waited on them (``cnnviz bench --app``'s breakdown:
+with Six networks showing, LeNet-5's stroke p95 rose about 1.7x, mostly
+"GIL waits"). A child process has its own interpreter; the thread that asks it
+only waits on a pipe, which releases the lock. The child runs at a lower
+priority (``comparison_child``), so on a busy machine the drawing gets the cores first.
+
+``ZooComparisonProcess.predict`` keeps ``ZooComparison.predict``'s contract.
+Until the child has loaded torch and its networks (a second or two), and if it
+ever fails, the answers come from an in-process ``ZooComparison``: the first
+drawing is answered as soon as before, and a broken child costs speed, never answers.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+
+import numpy as np
+
+from cnnviz.core.inspect.comparison import ZooComparison
+from cnnviz.core.inspect.comparison_child import READY, read_frame, write_frame
+
+ANSWER_TIMEOUT_S = 30.0  # a child that does not answer in this long is taken for dead
+IN_PROCESS_ENV = "CNNVIZ_SIX_IN_PROCESS"  # "1": no child (a system that cannot start one, or a debugger)
+
+
+class ZooComparisonProcess:
+    """``ZooComparison`` answered by a child process; in-process until the child is ready, or if it fails.
+
+    ``close()`` ends the child (the panel calls it when the window closes). ``pause`` goes to the
+    in-process networks only: the child does not compete for the GIL.
+    """
+
+    def __init__(self, dataset: str, names: list[str] | None = None, pause=None) -> None:
+        self.dataset = dataset
+        self.local = ZooComparison(dataset, names, pause=pause)
+        self.names = self.local.names
+        self.failure: str | None = None  # why the child is not (or no longer) used
+        self._answers: queue.Queue = queue.Queue()
+        self._ready = threading.Event()
+        self._proc: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+        if os.environ.get(IN_PROCESS_ENV) == "1":
+            self.failure = f"{IN_PROCESS_ENV}=1"
+            return
+        args = [sys.executable, "-m", "cnnviz.core.inspect.comparison_child", dataset]
+        if names is not None:
+            args.append(",".join(names))
+        try:
+            self._proc = subprocess.Popen(
+                args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            )
+        except OSError as exc:
+            self.failure = f"could not start: {exc}"
+            return
+        self._reader = threading.Thread(
+            target=self._read, args=(self._proc.stdout,), name=f"six-networks-{dataset}-reader", daemon=True
+        )
+        self._reader.start()
+
+    def _read(self, frames) -> None:
+        """Frames from the child: the first says it is ready, the rest are answers (a thread: reads block)."""
+        try:
+            while True:
+                frame = read_frame(frames)
+                if frame == READY:
+                    self._ready.set()
+                else:
+                    self._answers.put(frame)
+        except (EOFError, OSError, ValueError):
+            self._answers.put(("gone", None))
+
+    @property
+    def in_child(self) -> bool:
+        """Whether answers now come from the child process."""
+        return self.failure is None and self._ready.is_set()
+
+    def predict(self, image: np.ndarray, known: dict[str, np.ndarray] | None = None) -> list[dict]:
+        """Every network's answer for one 28x28 image in [0, 1] (see ``ZooComparison.predict``)."""
+        image = np.asarray(image, dtype=np.float32)
+        proc = self._proc
+        if not self.in_child or proc is None or proc.stdin is None:
+            return self.local.predict(image, known)
+        self.local._models.clear()  # the child has them: free the in-process copies
+        try:
+            write_frame(proc.stdin, (image, known))
+            status, payload = self._answers.get(timeout=ANSWER_TIMEOUT_S)
+        except (OSError, ValueError, queue.Empty) as exc:
+            status, payload = "gone", str(exc) or "no answer"
+        if status == "ok":
+            return payload
+        if status == "gone":
+            self._fail("the child process ended" if payload is None else payload)
+        return self.local.predict(image, known)  # an error there is the caller's to word
+
+    def _fail(self, why: str) -> None:
+        self.failure = why
+        self.close()
+
+    def close(self) -> None:
+        """Tell the child to end and go on: it exits by itself (a closing window must not wait for torch to
+        tear down there); one that was told to stop before, or is stuck, is killed."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        self._ready.clear()
+        stuck = self.failure is not None and self.failure != "closed"
+        if self.failure is None:
+            self.failure = "closed"
+        try:
+            if proc.stdin is not None:
+                write_frame(proc.stdin, None)
+                proc.stdin.close()
+        except (OSError, ValueError):
+            stuck = True
+        if stuck:
+            proc.kill()
