@@ -116,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
     from cnnviz.cli.explain import add_parser as add_explain_parser
 
     add_explain_parser(sub)
+    from cnnviz.cli.units import add_parsers as add_units_parsers
+
+    add_units_parsers(sub)
+
     from cnnviz.cli.robust import add_parsers as add_robust_parsers
 
     add_robust_parsers(sub)
@@ -423,6 +427,18 @@ def _cmd_explain(args) -> int:
     return run(args)
 
 
+def _cmd_units(args) -> int:
+    from cnnviz.cli.units import run_units
+
+    return run_units(args)
+
+
+def _cmd_embed(args) -> int:
+    from cnnviz.cli.units import run_embed
+
+    return run_embed(args)
+
+
 def _cmd_robust(args) -> int:
     from cnnviz.cli.robust import COMMANDS as ROBUST
 
@@ -430,7 +446,7 @@ def _cmd_robust(args) -> int:
 
 
 COMMANDS = {"explain": _cmd_explain, "models": _cmd_models, "layers": _cmd_layers, "train": _cmd_train,
-            "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui,
+            "units": _cmd_units, "embed": _cmd_embed, "eval": _cmd_eval, "bench": _cmd_bench, "gui": _cmd_gui,
             "attack": _cmd_robust, "sweep": _cmd_robust, "sanity": _cmd_robust}  # fmt: skip
 
 

@@ -13,8 +13,8 @@ with its heat) have been repainted:
 - ``fool``: the Fool it panel showing, attacking every input with PGD in its worker
   thread (issue 19: p95 within one 60 Hz frame for LeNet-5).
 - ``all``: the unit inspector open with a unit selected, the Grad-CAM overlay on (computed
-  on the GUI thread in the result's signal), the Six networks, Fool it (PGD) and Distort
-  panels showing; targets 16 ms for LeNet-5 and 33 ms for the largest network (most
+  on the GUI thread in the result's signal), the Six networks, Fool it (PGD), Distort and
+  Embedding (its PCA map, the drawing a live point) panels showing; targets 16 ms for LeNet-5 and 33 ms for the largest network (most
   parameters).
 
 The scenarios take turns, one round of three strokes each, so a busy
@@ -50,10 +50,11 @@ def _layout(window) -> dict:
     window.splitDockWidget(window.dock_attribution, window.dock_inspector, vertical)
     window.splitDockWidget(window.dock_inspector, window.dock_fool, vertical)
     window.splitDockWidget(window.dock_fool, window.dock_distort, vertical)
+    window.splitDockWidget(window.dock_distort, window.dock_embedding, vertical)  # the drawing a live point
     window.fool_it.method.setCurrentIndex(window.fool_it.method.findData("pgd"))  # the stronger, slower attack
     return {"none": [], "six": [window.dock_comparison], "fool": [window.dock_fool],
             "all": [window.dock_comparison, window.dock_attribution, window.dock_inspector, window.dock_fool,
-                    window.dock_distort]}  # fmt: skip
+                    window.dock_distort, window.dock_embedding]}  # fmt: skip
 
 
 def _show(window, docks: dict, scenario: str) -> list[str]:
@@ -76,6 +77,13 @@ def _show(window, docks: dict, scenario: str) -> list[str]:
             ].shape
             state.select_unit(stage, 0, shape[1] // 2, shape[2] // 2)
     window.dock_maps.raise_()
+    if scenario == "all":  # the embedding's map (PCA of 2,000 test images) is made once per network
+        from PySide6.QtWidgets import QApplication
+
+        deadline = time.perf_counter() + 60
+        while window.embedding.embedding is None and time.perf_counter() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.01)
     showing = [d.windowTitle() for d in docks[scenario] if d.widget().isVisible()]
     return showing + (["Feature maps"] if window.feature_maps.mosaic.isVisible() else [])
 
@@ -187,7 +195,9 @@ def run(data_dir=None, quick: bool = False) -> dict:
     print("   none: neither panel showing (the reference, same run)")
     print("   six: the Six networks panel showing (the six zoo networks in a worker thread)")
     print("   fool: the Fool it panel showing (PGD on every input, in its worker thread)")
-    print("   all: unit inspector open; Grad-CAM overlay on; Six networks, Fool it (PGD) and Distort showing")
+    print(
+        "   all: unit inspector open; Grad-CAM overlay on; Six networks, Fool it (PGD), Distort and Embedding showing"
+    )
     print(f"   {'scenario/model':<18} {'moves':>6} {'p50 ms':>8} {'p95 ms':>8}  {'target':<22} "
           f"{'six networks answer, ms after input: p50 / p95':>10}")  # fmt: skip
     for key, r in figures["results"].items():

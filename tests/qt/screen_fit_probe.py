@@ -84,7 +84,7 @@ def main() -> int:
         report = {"screen": rect(screen.geometry()), "available": rect(screen.availableGeometry()),
                   "compact": window.docks.compact, "normal": snapshot(window),
                   "offscreen": app.platformName() == "offscreen"}  # fmt: skip
-        for name in ("Why", "Train", "Inside"):  # every workspace, normal then presentation
+        for name in ("Why", "Train", "Learned", "Inside"):  # every workspace, normal then presentation
             window.show_workspace(name)
             wait(500)
             report[f"normal-{name}"] = snapshot(window)
@@ -97,7 +97,7 @@ def main() -> int:
             window.dock_c3.raise_()
             wait(600)
             report["presentation_c3"] = snapshot(window)
-        for name in ("Why", "Train"):
+        for name in ("Why", "Train", "Learned"):
             window.show_workspace(name)
             wait(600)
             report[f"presentation-{name}"] = snapshot(window)

@@ -40,7 +40,7 @@ def _inside(outer: list[int], inner: list[int]) -> bool:
 def _check(report: dict, c3_checked: bool) -> None:
     available = report["available"]
     shots = [m for m in report if m.startswith(("normal", "presentation")) and "_" not in m]
-    assert len(shots) == 7  # as it opens, then each of the three workspaces; presentation: each of them
+    assert len(shots) == 9  # as it opens, then each of the four workspaces; presentation: each of them
     for mode in shots:
         shot = report[mode]
         assert shot["tabs_overflowing"] == [] and shot["toolbars_overflowing"] == [], (mode, shot)

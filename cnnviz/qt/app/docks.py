@@ -138,9 +138,18 @@ class DockLayout(QObject):
         w.training_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         w.training_scroll.setWidget(w.training_panel)
         w.dock_training = d("Training", "dockTraining", w.training_scroll, "Train the model and watch it learn")
+        w.dock_units = d(
+            "Units",
+            "dockUnits",
+            w.units,
+            "What one channel has learned: its strongest test images and the picture it likes most",
+        )
+        w.dock_embedding = d("Embedding", "dockEmbedding", w.embedding,
+                             "The test set as a map (PCA or t-SNE) with your drawing in it")  # fmt: skip
         # A dock behind another's tab is moved off-screen, not hidden: catch up when its tab is raised.
         for dock, panel in ((w.dock_maps, w.feature_maps), (w.dock_c3, w.c3), (w.dock_inspector, w.inspector),
-                            (w.dock_architecture, w.architecture)):  # fmt: skip
+                            (w.dock_architecture, w.architecture), (w.dock_units, w.units),
+                            (w.dock_embedding, w.embedding)):  # fmt: skip
             dock.visibilityChanged.connect(
                 lambda visible, panel=panel: visible and QTimer.singleShot(0, panel, panel.refresh_if_stale)
             )

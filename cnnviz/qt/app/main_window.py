@@ -31,12 +31,14 @@ from cnnviz.qt.panels.attribution import AttributionPanel
 from cnnviz.qt.panels.c3_matrix import C3MatrixPanel
 from cnnviz.qt.panels.comparison import ComparisonPanel
 from cnnviz.qt.panels.distort import DistortPanel
+from cnnviz.qt.panels.embedding import EmbeddingPanel
 from cnnviz.qt.panels.feature_maps import FeatureMapsView, KernelsView
 from cnnviz.qt.panels.fool_it import FoolItPanel
 from cnnviz.qt.panels.inspector import ArchitecturePanel, InspectorPanel, ReceptiveFieldOverlay
 from cnnviz.qt.panels.layer_table import LayerTable
 from cnnviz.qt.panels.prediction import InputPreview, PredictionPanel
 from cnnviz.qt.panels.sanity_check import SanityCheckPanel
+from cnnviz.qt.panels.units import UnitsPanel
 from cnnviz.qt.state.app_state import AppState
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.widgets.canvas import DEFAULT_BRUSH, CanvasPanel
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
         self.layer_table = LayerTable()
         self.c3 = C3MatrixPanel()
         self.inspector, self.architecture = InspectorPanel(), ArchitecturePanel()
+        self.units, self.embedding = UnitsPanel(), EmbeddingPanel()  # what the network learned (Learned)
         self.receptive_field = ReceptiveFieldOverlay(self.preview, self.canvas)
         for panel in (self.preview, self.prediction, self.feature_maps, self.kernels, self.layer_table, self.c3):
             if panel.focusPolicy() == Qt.FocusPolicy.NoFocus:  # a click makes it the panel Ctrl+E exports
@@ -142,9 +145,11 @@ class MainWindow(QMainWindow):
         for panel in (self.canvas_panel, self.preview, self.prediction, self.feature_maps, self.kernels,
                       self.layer_table, self.c3, self.docks, self.inspector, self.architecture, self.receptive_field,
                       self.attribution, self.comparison, self.pickers, self.status,
-                      self.fool_it, self.distort, self.sanity):  # fmt: skip
+                      self.fool_it, self.distort, self.sanity, self.units, self.embedding):  # fmt: skip
             panel.follow(state)
         state.pictureOffered.connect(self._put_on_canvas)
+        for panel in (self.units, self.embedding):  # their test images go on the canvas with their labels
+            panel.testImageRequested.connect(self.files.show_test_image)
         self.pickers.switchRequested.connect(self.switch_model)
         state.sessionReady.connect(self._on_session_ready)
         state.loadFailed.connect(self._on_load_failed)

@@ -1,13 +1,12 @@
 """Workspaces: the panels grouped by the question they answer, one group on screen at a time.
 
 The drawing, the model input and the prediction are always on screen; the rest
-belongs to one workspace each (*Inside*, *Why*, *Train*), switched by a bar of
+belongs to one workspace each (*Inside*, *Why*, *Train*, *Learned*), switched by a bar of
 large buttons at the top and Ctrl+1...Ctrl+N. A workspace shows its panels side
 by side, with at most a few short tabs per column, so no tab strip overflows at
 1024x768. The user may still move docks; each workspace remembers its own
 arrangement (QSettings ``workspaces/NAME``) for the screen class it was made on.
-*Learned* (the unit and embedding views) is left out until a panel exists: an
-empty page would only be a detour for a lecturer.
+*Learned* (the units and the embedding) comes last, so Ctrl+1-3 keep their meaning.
 """
 
 from __future__ import annotations
@@ -27,6 +26,10 @@ WORKSPACES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("dock_attribution", "dock_comparison", "dock_fool", "dock_distort", "dock_sanity"),
     ),
     "Train": ("Train the network on screen and watch it learn", ("dock_training",)),
+    "Learned": (
+        "What the network learned: each unit's strongest test images and favourite picture, the map of the test set",
+        ("dock_units", "dock_embedding"),
+    ),
 }
 STACKED = {"Why"}  # panels one above the other (no tabs): presentation mode shows them together
 # Tab titles on a projector, where Inside's six panels share one tab strip (tooltips say the rest).

@@ -1,0 +1,74 @@
+"""The test set's map as a pyqtgraph scatter: one colour per class, mistakes ringed, the drawing a star.
+
+Imported when the Embedding panel first draws a map (pyqtgraph on the GUI thread, never at start-up).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
+
+# Ten colours a projector tells apart (Tableau 10), in class order.
+CLASS_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")  # fmt: skip
+MISTAKE_COLOR = "#d62728"
+
+
+class EmbeddingPlot(pg.PlotWidget):
+    """Signals: ``hovered(int)`` / ``clicked(int)`` with a point's row (-1: none under the pointer)."""
+
+    hovered = Signal(int)
+    clicked = Signal(int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("embeddingPlot")
+        self.setAccessibleName("Map of the test set")
+        self.setToolTip("Each dot a test image, coloured by its true class; hover to see it, click to draw it")
+        item = self.getPlotItem()
+        item.hideAxis("left")
+        item.hideAxis("bottom")
+        item.setMenuEnabled(False)
+        self.legend = item.addLegend(offset=(4, 4), labelTextSize="8pt", colCount=2)
+        self.points = pg.ScatterPlotItem(size=5, pen=None, hoverable=True, hoverSize=9, hoverPen=pg.mkPen("k", width=1))
+        self.mistakes = pg.ScatterPlotItem(size=9, symbol="o", brush=None, pen=pg.mkPen(MISTAKE_COLOR, width=1.5))
+        self.drawing = pg.ScatterPlotItem(
+            size=22, symbol="star", brush=pg.mkBrush("#ffd43b"), pen=pg.mkPen("k", width=2)
+        )
+        for scatter in (self.points, self.mistakes, self.drawing):
+            item.addItem(scatter)
+        self.points.sigHovered.connect(self._on_hover)
+        self.points.sigClicked.connect(self._on_click)
+        self._legend_items: list = []
+        self.xy = np.zeros((0, 2), np.float32)
+
+    def set_map(self, xy: np.ndarray, labels: np.ndarray, wrong: np.ndarray, names: tuple[str, ...]) -> None:
+        self.xy = np.asarray(xy, np.float32)
+        brushes = [pg.mkBrush(CLASS_COLORS[int(k) % 10]) for k in range(10)]
+        self.points.setData(pos=self.xy, brush=[brushes[int(k) % 10] for k in labels], data=np.arange(len(self.xy)))
+        self.mistakes.setData(pos=self.xy[np.asarray(wrong, bool)])
+        self.legend.clear()
+        for k, name in enumerate(names):
+            self.legend.addItem(pg.ScatterPlotItem(size=8, pen=None, brush=brushes[k]), name)
+        self.drawing.setData(pos=np.zeros((0, 2)))
+        self.getPlotItem().enableAutoRange()
+
+    def show_mistakes(self, on: bool) -> None:
+        self.mistakes.setVisible(on)
+
+    def set_drawing(self, point) -> None:
+        """The drawing's place in the map (None: nothing drawn)."""
+        self.drawing.setData(pos=np.zeros((0, 2)) if point is None else np.asarray([point], np.float32))
+
+    def _on_hover(self, _item, points, _event) -> None:
+        self.hovered.emit(int(points[0].data()) if len(points) else -1)
+
+    def _on_click(self, _item, points, _event) -> None:
+        if len(points):
+            self.clicked.emit(int(points[0].data()))
+
+    @staticmethod
+    def color(label: int) -> QColor:
+        return QColor(CLASS_COLORS[label % 10])

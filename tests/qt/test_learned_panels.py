@@ -1,0 +1,133 @@
+"""The Learned workspace (issue 18): the Units panel and the Embedding panel in the real window."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import line
+from PySide6.QtCore import Qt
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "resources" / "example_net.py"
+
+
+@pytest.fixture
+def learned(window, small_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNVIZ_CACHE_DIR", str(tmp_path / "cache"))  # never the user's cache folder
+    window.data_dir = small_data_dir
+    window.show_workspace("Learned")
+    return window
+
+
+def _ranked(qtbot, panel) -> None:
+    """Until the chosen stage is ranked and its tiles are shown (not an earlier stage's, still on screen)."""
+
+    def shown() -> bool:
+        top = panel.top
+        return top is not None and top.stage == panel.chosen()[0] and panel.tiles[0].pixels is not None
+
+    qtbot.waitUntil(shown, timeout=20_000)
+
+
+def test_units_rank_the_test_set_and_a_click_puts_a_top_image_on_the_canvas(qtbot, learned):
+    window, panel = learned, learned.units
+    window.state.select_unit("C3", 5)  # a click on a feature map (it shows the inspector: Inside)
+    window.show_workspace("Learned")
+    window.dock_units.raise_()
+    assert panel.chosen() == ("C3", 5)
+    _ranked(qtbot, panel)
+    assert panel.top.stage == "C3" and panel.top.values.shape == (16, 9)
+    found = panel.top.top(5)
+    assert all(t.box is not None and t.pixels.shape == (28, 28) for t in panel.tiles)
+    qtbot.mouseClick(panel.tiles[0], Qt.MouseButton.LeftButton)
+    window.settle()
+    assert window.session.result.true_label == found[0]["label"]
+    expected, _ = window.session.test_image(found[0]["index"])
+    np.testing.assert_allclose(window.session.result.image, expected)
+    qtbot.waitUntil(lambda: panel.picture is not None and panel.picture.done, timeout=30_000)
+    panel.put.click()
+    window.settle()
+    np.testing.assert_allclose(window.session.result.image, panel.picture.image, atol=1e-6)
+    assert window.session.result.true_label is None
+
+
+def test_new_weights_rank_again(qtbot, learned):
+    window, panel = learned, learned.units
+    window.state.select_unit("C1", 2)
+    window.show_workspace("Learned")
+    window.dock_units.raise_()
+    _ranked(qtbot, panel)
+    before = panel.top.values[2].copy()
+    kernel = np.zeros((5, 5), np.float32)
+    assert window.state.edit_first_kernel(2, 0, kernel)  # a flat kernel: C1 map 2 is its bias everywhere
+    qtbot.waitUntil(lambda: panel.top is None or not np.array_equal(panel.top.values[2], before), timeout=5000)
+    _ranked(qtbot, panel)
+    assert np.ptp(panel.top.values[2]) < 1e-5 and not np.array_equal(panel.top.values[2], before)
+
+
+def test_the_map_shows_the_test_set_and_the_drawing_moves_in_it(qtbot, learned, draw):
+    window, panel = learned, learned.embedding
+    window.dock_embedding.raise_()
+    qtbot.waitUntil(lambda: panel.embedding is not None, timeout=20_000)
+    assert panel.stage.currentData() == "F6"  # the layer before LeNet-5's RBF scores
+    n = len(panel.features.indices)
+    assert panel.plot.points.data.shape[0] == n == 200  # the small test set holds 200
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
+    window.settle()
+    qtbot.waitUntil(lambda: panel.drawing_point is not None, timeout=5000)
+    first = panel.drawing_point.copy()
+    expected = panel.embedding.place(window.session.result.activations["F6"].reshape(-1))
+    np.testing.assert_allclose(first, expected, rtol=1e-4, atol=1e-4)
+    draw(window.canvas, line((0.2, 0.5), (0.8, 0.5)))
+    window.settle()
+    qtbot.waitUntil(lambda: not np.allclose(panel.drawing_point, first), timeout=5000)
+    panel.plot.clicked.emit(3)
+    window.settle()
+    index = int(panel.features.indices[3])
+    assert window.session.result.true_label == int(panel.features.labels[3])
+    np.testing.assert_allclose(window.session.result.image, window.session.test_image(index)[0])
+    panel.plot.hovered.emit(4)
+    assert panel.hover.pixels is not None
+
+
+def test_tsne_map_places_the_drawing_in_the_background(qtbot, learned, draw):
+    window, panel = learned, learned.embedding
+    window.dock_embedding.raise_()
+    qtbot.waitUntil(lambda: panel.embedding is not None, timeout=20_000)
+    panel.method.setCurrentIndex(panel.method.findData("tsne"))
+    panel.map_button.click()
+    assert panel.cancel.isVisible()
+    qtbot.waitUntil(lambda: panel.embedding is not None and panel.embedding.method == "tsne", timeout=30_000)
+    draw(window.canvas, line((0.5, 0.15), (0.5, 0.85)))
+    window.settle()
+    qtbot.waitUntil(lambda: panel.drawing_point is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: not panel.placer.busy(), timeout=10_000)
+
+
+def test_the_learned_panels_work_for_the_users_network(qtbot, learned, tmp_path):
+    window = learned
+    path = tmp_path / "example_net.py"
+    shutil.copy(EXAMPLE, path)
+    assert window.open_network(path, "ExampleNet"), window.shown_errors
+    window.settle()
+    window.state.select_unit("blocks.1", 3)
+    window.show_workspace("Learned")
+    window.dock_units.raise_()
+    _ranked(qtbot, window.units)
+    assert window.units.top.stage == "blocks.1" and window.units.top.values.shape == (16, 9)
+    qtbot.waitUntil(lambda: window.units.picture is not None, timeout=20_000)
+    window.dock_embedding.raise_()
+    qtbot.waitUntil(lambda: window.embedding.embedding is not None, timeout=20_000)
+    assert window.embedding.features.stage == "blocks.1"  # the stage before the head
+
+
+def test_a_training_run_waits_for_its_end(qtbot, learned, monkeypatch):
+    window, panel = learned, learned.units
+    window.dock_units.raise_()
+    _ranked(qtbot, panel)
+    monkeypatch.setattr(type(window.session), "training", property(lambda self: True))
+    panel._forget()
+    panel.refresh()
+    assert panel.top is None and panel._job is None and "training run" in panel.note.text()
