@@ -68,7 +68,7 @@ def store(key: str, arrays: dict[str, np.ndarray], folder: Path | None = None) -
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         with open(partial, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stub reads the names as allow_pickle
         os.replace(partial, path)
     except OSError:
         pass

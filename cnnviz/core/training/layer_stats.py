@@ -123,7 +123,7 @@ class LayerStats:
             module = modules.get(name)
             rectified = module is not None and any(isinstance(m, _RECTIFIERS) for m in module.modules())
             self._rectified.append(rectified)
-            if rectified:
+            if rectified and module is not None:
                 self._hooks.append(module.register_forward_hook(self._hook(i)))
         self._before: list[list[torch.Tensor]] | None = None
         self._weight_range: list[float] | None = None

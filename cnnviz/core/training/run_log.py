@@ -149,7 +149,7 @@ class RunLog:
         out = []
         for i, step in enumerate(self.steps):
             train, test = at_step.get(step, ("", ""))
-            row = (name or self.name, step, self.epochs[i], self.losses[i], float(smoothed[i]), self.lrs[i],
+            row: tuple = (name or self.name, step, self.epochs[i], self.losses[i], float(smoothed[i]), self.lrs[i],
                    self.accuracies[i], train, test)  # fmt: skip
             if extra:
                 layers = self.layer_rows.get(step, {})

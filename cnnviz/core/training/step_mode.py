@@ -64,6 +64,7 @@ class StepProbe:
         self.stages = trainable_stages(model)
         self.before = copy_params(self.stages)
         self.answers_before, self.loss_before = self._look()
+        self.kernels_before: np.ndarray | None
         try:
             from cnnviz.core.inspect.activations import first_conv_kernels
 
