@@ -27,9 +27,10 @@ class _Parser(argparse.ArgumentParser):
     def parse_known_args(self, args=None, namespace=None):
         namespace, rest = super().parse_known_args(args, namespace)
         if getattr(namespace, "command", None) == "train":  # numbers left out: the recipe's defaults
+            from cnnviz.core.training.config import TrainConfig
             from cnnviz.core.training.recipe_defaults import fill_recipe_defaults
 
-            fill_recipe_defaults(namespace)
+            fill_recipe_defaults(namespace, {f.name: f.default for f in dataclasses.fields(TrainConfig)})
         return namespace, rest
 
 
@@ -391,7 +392,10 @@ def _shipped_table(args) -> None:
     print("| model | parameters | connections | MNIST | Fashion-MNIST | training (MNIST / Fashion) |")
     print("|---|---:|---:|---:|---:|---|")
     commands = []
-    for spec in list_models():
+    # The zoo, and the variants that ship weights of their own (LeNet-5 trained the 1998 way).
+    shipped = [s for s in list_models(variants=True) if s.variant_of is None or any(
+        pretrained_path(s.name, d).exists() for d in ("mnist", "fashion-mnist"))]  # fmt: skip
+    for spec in shipped:
         cells, times = [], []
         for dataset in ("mnist", "fashion-mnist"):
             path = pretrained_path(spec.name, dataset)

@@ -12,9 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from cnnviz.core.training.lenet5_hessian import diagonal_hessian
+from cnnviz.core.training.recipe_defaults import RECIPE_MODELS
 from cnnviz.core.training.sdlm import SDLM
 
-RECIPES = ("lecun1998",)
+RECIPES = tuple(RECIPE_MODELS)
 MODEL = "lenet5"  # the recipe's loss reads the faithful LeNet-5's RBF outputs
 VARIANT = "lenet5-lecun1998"  # what it trains: LeNet-5 registered under the recipe's name (its weights ship apart)
 PASSES = 20
@@ -134,7 +135,7 @@ def check_recipe(recipe: str | None, model: str, distort: bool) -> str | None:
         )
     if recipe not in RECIPES:
         return f"Recipe must be one of {', '.join(RECIPES)}, not '{recipe}'."
-    if model not in (MODEL, VARIANT):
+    if model not in RECIPE_MODELS[recipe]:
         return f"The lecun1998 recipe trains the faithful LeNet-5 ({MODEL}) only, not {model}: its loss reads the RBF outputs."
     return None
 

@@ -1,0 +1,25 @@
+"""The Training panel's recipe choice: LeNet-5 the 1998 way, offered for LeNet-5 only."""
+
+from __future__ import annotations
+
+
+def test_the_1998_recipe_is_offered_for_lenet5_only_and_becomes_the_config(qtbot):
+    from cnnviz.qt.training.settings import TrainingSettings
+
+    form = TrainingSettings()
+    qtbot.addWidget(form)
+    form.model_combo.setCurrentIndex(form.model_combo.findData("lenet"))
+    assert not form.recipe_combo.isEnabled() and form.config().recipe is None
+    form.model_combo.setCurrentIndex(form.model_combo.findData("lenet5"))
+    assert form.recipe_combo.isEnabled()
+    form.recipe_combo.setCurrentIndex(form.recipe_combo.findData("lecun1998"))
+    assert (form.epochs_spin.value(), form.batch_spin.value()) == (20, 10)  # the paper's passes, ten samples a step
+    assert not form.optimizer_combo.isEnabled() and not form.schedule_combo.isEnabled()
+    assert "1998 schedule" in form.lr_note.text()
+    form.augment_check.setChecked(True)  # with the 1998 recipe: the paper's distortions
+    config = form.config()
+    assert (config.model, config.recipe, config.distort, config.augment) == ("lenet5", "lecun1998", True, False)
+    assert config.lr is None  # the schedule's own rates
+    # Another network: back to the modern recipe, its settings usable again.
+    form.model_combo.setCurrentIndex(form.model_combo.findData("alexnet"))
+    assert form.config().recipe is None and form.optimizer_combo.isEnabled() and form.config().augment
