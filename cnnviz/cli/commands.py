@@ -253,9 +253,9 @@ def _cmd_train(args) -> None:
             raise CnnvizError("--activation is a setting of the modern LeNet: use it with --model lenet.")
         args.model = lenet_variant(args.activation)
     if args.recipe and args.model == "lenet5":  # the 1998 recipe's LeNet-5 is registered (and saved) under its name
-        from cnnviz.core.training.lecun1998 import VARIANT
+        from cnnviz.core.training.lecun1998 import DISTORT_VARIANT, VARIANT
 
-        args.model = VARIANT
+        args.model = DISTORT_VARIANT if args.distort else VARIANT
     config = config_from_args(args)
     out = _writable_weights_path(args.out or f"{weights_stem(args.model)}-{args.dataset}.safetensors")
     # Seeded: torch 2.15 starts each process's generator from a random seed.

@@ -17,7 +17,8 @@ from cnnviz.core.training.sdlm import SDLM
 
 RECIPES = tuple(RECIPE_MODELS)
 MODEL = "lenet5"  # the recipe's loss reads the faithful LeNet-5's RBF outputs
-VARIANT = "lenet5-lecun1998"  # what it trains: LeNet-5 registered under the recipe's name (its weights ship apart)
+# What it trains: LeNet-5 registered under the recipe's name, so that its weights ship apart (with --distort too).
+VARIANT, DISTORT_VARIANT = "lenet5-lecun1998", "lenet5-lecun1998-distort"
 PASSES = 20
 # The global learning rate per pass (section III.C): 0.0005 for 2 passes, 0.0002 for 3,
 # 0.0001 for 3, 0.00005 for 4, then 0.00001.

@@ -15,4 +15,4 @@ def fill_recipe_defaults(args, fallback: dict) -> None:
 
 
 # The networks each recipe can train: lecun1998's loss reads the faithful LeNet-5's RBF outputs.
-RECIPE_MODELS = {"lecun1998": ("lenet5", "lenet5-lecun1998")}
+RECIPE_MODELS = {"lecun1998": ("lenet5", "lenet5-lecun1998", "lenet5-lecun1998-distort")}
