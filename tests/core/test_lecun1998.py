@@ -14,6 +14,7 @@ from cnnviz.core.models.lenet import LeNet5
 from cnnviz.core.training import lecun1998
 from cnnviz.core.training.config import TrainConfig
 from cnnviz.core.training.lenet5_hessian import diagonal_hessian, rbf_map_second_derivatives
+from cnnviz.core.training.recipe_defaults import RECIPE_DEFAULTS
 from cnnviz.core.training.sdlm import SDLM
 
 
@@ -83,6 +84,7 @@ def test_schedule_is_the_papers_shape():
     paper = [0.0005] * 2 + [0.0002] * 3 + [0.0001] * 3 + [0.00005] * 4 + [0.00001] * 8
     ours = [lecun1998.eta_for_pass(p) for p in range(20)]
     assert ours == pytest.approx([eta * lecun1998.ETA_SCALE for eta in paper])
+    assert RECIPE_DEFAULTS["lecun1998"]["first_lr"] == lecun1998.eta_for_pass(0)  # what the panel shows
     recipe = lecun1998.Lecun1998(LeNet5(), steps_per_epoch=3, lr=0.0005)  # --lr: the paper's numbers as printed
     rates = []
     for _ in range(9):

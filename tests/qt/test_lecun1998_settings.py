@@ -15,7 +15,7 @@ def test_the_1998_recipe_is_offered_for_lenet5_only_and_becomes_the_config(qtbot
     form.recipe_combo.setCurrentIndex(form.recipe_combo.findData("lecun1998"))
     assert (form.epochs_spin.value(), form.batch_spin.value()) == (20, 10)  # the paper's passes, ten samples a step
     assert not form.optimizer_combo.isEnabled() and not form.schedule_combo.isEnabled()
-    assert "1998 schedule" in form.lr_note.text()
+    assert "1998 schedule: 1e-05" in form.lr_note.text() and form.lr_spin.value() == 0.00001
     form.augment_check.setChecked(True)  # with the 1998 recipe: the paper's distortions
     config = form.config()
     assert (config.model, config.recipe, config.distort, config.augment) == ("lenet5", "lecun1998", True, False)

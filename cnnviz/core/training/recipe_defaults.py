@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-# lecun1998: the paper's 20 passes; batches of 10 per-sample steps (cnnviz.core.training.lecun1998).
-RECIPE_DEFAULTS = {"lecun1998": {"epochs": 20, "batch_size": 10}}
+# lecun1998: the paper's 20 passes; batches of 10 per-sample steps; the schedule's first rate
+# (cnnviz.core.training.lecun1998.eta_for_pass(0), which a test keeps equal to it).
+RECIPE_DEFAULTS = {"lecun1998": {"epochs": 20, "batch_size": 10, "first_lr": 0.00001}}
 
 
 def fill_recipe_defaults(args, fallback: dict) -> None:

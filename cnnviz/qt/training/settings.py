@@ -342,14 +342,14 @@ class TrainingSettings(QGroupBox):
         if own:
             self.epochs_spin.setValue(own["epochs"])
             self.batch_spin.setValue(own["batch_size"])
-        self._show_lr_note()
+        self._show_default_lr()
 
     def _show_lr_note(self) -> None:
         """Say which rate the run will use, and that it follows the epochs until the user types one."""
         optimizer, epochs = self.optimizer_combo.currentData(), self.epochs_spin.value()
         rate = self.lr_spin.value()
         if getattr(self, "recipe_combo", None) is not None and self.recipe_combo.recipe:
-            how = ("the 1998 schedule: 1e-05 for 2 passes, then lower; 'Augment images' adds the paper's distortions"
+            how = (f"the 1998 schedule: {rate:.3g} for 2 passes, then lower; 'Augment images' adds the paper's distortions"
                    if self._lr_is_default else f"{rate:.3g} to start, the 1998 schedule scaled to it")  # fmt: skip
             self.lr_note.setText(f"Learning rate used: {how}.")
             return
@@ -369,9 +369,14 @@ class TrainingSettings(QGroupBox):
 
     def _show_default_lr(self) -> None:
         if self._lr_is_default and self.optimizer_combo.currentData() in DEFAULT_LR:
+            recipe = getattr(self, "recipe_combo", None)
+            own = recipe.defaults(recipe.recipe) if recipe is not None else {}  # the 1998 schedule's first rate
             self._setting_lr = True
             self.lr_spin.setValue(
-                default_lr(self.optimizer_combo.currentData(), self.epochs_spin.value(), self.model_combo.currentData())
+                own.get("first_lr")
+                or default_lr(
+                    self.optimizer_combo.currentData(), self.epochs_spin.value(), self.model_combo.currentData()
+                )
             )
             self._setting_lr = False
         self._show_lr_note()
