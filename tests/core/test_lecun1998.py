@@ -153,3 +153,14 @@ def test_paper_distortion_keeps_the_shape_and_moves_the_ink():
     assert distorted.shape == images.shape
     assert (distorted - images).abs().sum((1, 2, 3)).min() > 0  # every image moved
     assert distorted.sum((1, 2, 3)).sub(images.sum((1, 2, 3))).abs().max() < 0.35 * images[0].sum()  # still the stroke
+
+
+def test_the_runs_list_names_the_recipe_not_the_unused_optimizer():
+    from cnnviz.core.training.run_log import describe, difference_labels
+
+    recipe = TrainConfig(model="lenet5", recipe="lecun1998", epochs=20, batch_size=10).as_dict()
+    assert describe(recipe) == "LeNet-5 (1998) · MNIST · 1998 recipe (SDLM) lr 1e-05 · 20 epochs"
+    modern = TrainConfig(model="lenet5", epochs=20, batch_size=10).as_dict()
+    distorted = {**recipe, "distort": True}
+    labels = difference_labels([recipe, distorted, modern])
+    assert "distorted" in labels[1] and "not distorted" in labels[0] and labels[2].startswith("Adam")
