@@ -19,7 +19,6 @@ RECIPES = tuple(RECIPE_MODELS)
 MODEL = "lenet5"  # the recipe's loss reads the faithful LeNet-5's RBF outputs
 # What it trains: LeNet-5 registered under the recipe's name, so that its weights ship apart (with --distort too).
 VARIANT, DISTORT_VARIANT = "lenet5-lecun1998", "lenet5-lecun1998-distort"
-PASSES = 20
 # The global learning rate per pass (section III.C): 0.0005 for 2 passes, 0.0002 for 3,
 # 0.0001 for 3, 0.00005 for 4, then 0.00001.
 PAPER_ETA_SCHEDULE = ((2, 0.0005), (3, 0.0002), (3, 0.0001), (4, 0.00005))
@@ -35,11 +34,10 @@ ETA_AFTER = PAPER_ETA_AFTER * ETA_SCALE
 MU = 0.02  # appendix C: keeps the step bounded where the curvature is small
 HESSIAN_SAMPLES = 500  # re-estimated on this many training samples before each pass
 RUBBISH_J = 0.1  # eq. 9's positive constant j (the paper gives no value)
-BATCH_SIZE = 10  # see Lecun1998.backward_scale: the paper's per-sample steps, ten at a time
 
 
 def eta_for_pass(epoch: int) -> float:
-    """The paper's global learning rate for pass ``epoch`` (0-based)."""
+    """The global learning rate for pass ``epoch`` (0-based): the paper's schedule times ``ETA_SCALE``."""
     start = 0
     for passes, eta in ETA_SCHEDULE:
         if epoch < start + passes:
@@ -94,8 +92,9 @@ class Lecun1998:
     The paper updates after every sample. Here a batch of ``b`` samples makes one
     update with the gradient of their summed loss (``backward_scale``): the sum of
     the ``b`` per-sample steps at the paper's rates, taken from the batch's
-    starting weights. With eta below 0.0005 a sample moves each weight by at most
-    ``eta/mu = 0.025`` times its gradient, so ten at once stay in step.
+    starting weights. A sample moves each weight by at most ``eta/mu`` times its
+    gradient (0.0005 at the first rate), so ten at once stay in step. The epochs
+    and batch size are the run's (RECIPE_DEFAULTS: 20 passes, batches of 10).
     """
 
     def __init__(self, model: torch.nn.Module, steps_per_epoch: int, lr: float | None = None) -> None:
@@ -117,7 +116,7 @@ class Lecun1998:
         """The batch-mean loss times this is the summed loss: one paper step per sample."""
         return float(batch)
 
-    def refresh_hessian(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> None:
+    def refresh_hessian(self, images: torch.Tensor) -> None:
         """Re-estimate every ``h_kk`` on these samples (float images, as the model takes them).
 
         The paper's diagonal Gauss-Newton estimate (cnnviz.core.training.lenet5_hessian);
