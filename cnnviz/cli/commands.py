@@ -24,6 +24,15 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, rest = super().parse_known_args(args, namespace)
+        if getattr(namespace, "command", None) == "train":  # numbers left out: the recipe's defaults
+            from cnnviz.core.training.config import TrainConfig
+            from cnnviz.core.training.recipe_defaults import fill_recipe_defaults
+
+            fill_recipe_defaults(namespace, {f.name: f.default for f in dataclasses.fields(TrainConfig)})
+        return namespace, rest
+
 
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
@@ -59,8 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     d = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
     p.add_argument("--model", default=d["model"], help=f"a zoo model, or {own}")
     p.add_argument("--dataset", default=d["dataset"], choices=list(DATASETS))
-    p.add_argument("--epochs", type=int, default=d["epochs"])
-    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--epochs", type=int, help=f"passes over the training set (default: {d['epochs']}; lecun1998: 20)")
+    p.add_argument("--batch-size", type=int, help=f"(default: {d['batch_size']}; lecun1998: 10)")
+    p.add_argument("--recipe", choices=["lecun1998"], help="lenet5 only: the 1998 paper's SDLM, MAP loss and schedule "
+                   "(replaces --optimizer, --schedule, --label-smoothing; --lr scales its schedule)")  # fmt: skip
+    p.add_argument("--distort", action="store_true", help="lecun1998: the paper's random affine distortions")
     lr_help = ", ".join(f"{lr:g} {name}" for name, lr in DEFAULT_LR.items()) + ", / sqrt(epochs); lenet5 a quarter"
     p.add_argument("--lr", type=float, default=d["lr"], help=f"peak learning rate (default: {lr_help})")
     p.add_argument("--optimizer", default=d["optimizer"], choices=list(OPTIMIZERS))
@@ -175,6 +187,8 @@ def config_from_args(args):
     from cnnviz.core.training.loop import TrainConfig
 
     return TrainConfig(
+        recipe=args.recipe,
+        distort=args.distort,
         model=args.model,
         dataset=args.dataset,
         epochs=args.epochs,
@@ -247,6 +261,10 @@ def _cmd_train(args) -> None:
         if args.model != "lenet":
             raise CnnvizError("--activation is a setting of the modern LeNet: use it with --model lenet.")
         args.model = lenet_variant(args.activation)
+    if args.recipe and args.model == "lenet5":  # the 1998 recipe's LeNet-5 is registered (and saved) under its name
+        from cnnviz.core.training.lecun1998 import DISTORT_VARIANT, VARIANT
+
+        args.model = DISTORT_VARIANT if args.distort else VARIANT
     config = config_from_args(args)
     out = _writable_weights_path(args.out or f"{weights_stem(args.model)}-{args.dataset}.safetensors")
     # Seeded: torch 2.15 starts each process's generator from a random seed.
@@ -357,8 +375,11 @@ def train_command(recipe: dict, out: str) -> str:
         if f.name in ("momentum", "nesterov", "weight_decay", "label_smoothing", "device")
     }
     parts = ["cnnviz train"]
+    replaced = ("optimizer", "schedule", "betas", "warmup", "cycle_momentum", "label_smoothing")
     for key, value in recipe.items():
         if key in ("threads",) or defaults.get(key, object()) == value or value is None:
+            continue
+        if recipe.get("recipe") and key in replaced:  # settings the 1998 recipe does not use
             continue
         flag = "--" + key.replace("_", "-")
         if isinstance(value, bool):
@@ -380,7 +401,10 @@ def _shipped_table(args) -> None:
     print("| model | parameters | connections | MNIST | Fashion-MNIST | training (MNIST / Fashion) |")
     print("|---|---:|---:|---:|---:|---|")
     commands = []
-    for spec in list_models():
+    # The zoo, and the variants that ship weights of their own (LeNet-5 trained the 1998 way).
+    shipped = [s for s in list_models(variants=True) if s.variant_of is None or any(
+        pretrained_path(s.name, d).exists() for d in ("mnist", "fashion-mnist"))]  # fmt: skip
+    for spec in shipped:
         cells, times = [], []
         for dataset in ("mnist", "fashion-mnist"):
             path = pretrained_path(spec.name, dataset)

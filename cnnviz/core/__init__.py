@@ -29,7 +29,7 @@ _EXPORTS = {
     "cnnviz.core.data.preprocess": ("InputTransform", "PreparedInput", "drawing_to_input", "prepare_drawing"),
     "cnnviz.core.models.registry": ("ModelSpec", "build_model", "count_parameters", "get_spec", "list_models"),
     "cnnviz.core.training.run_log": ("RunLog",),
-    "cnnviz.core.session.session": ("DrawingResult", "ModelSession", "pretrained_accuracy"),
+    "cnnviz.core.session.session": ("DrawingResult", "ModelSession", "pickable_models", "pretrained_accuracy"),
     "cnnviz.core.training.run": ("LiveWeights", "Progress", "RunEnd", "TrainingRun", "copy_weights"),
     "cnnviz.core.training.loop": ("BatchStats", "EpochStats", "TrainConfig", "TrainControl", "TrainingEnded", "train"),
 }  # fmt: skip

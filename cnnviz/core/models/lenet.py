@@ -238,6 +238,22 @@ register_model(
         description="The original: C3 connection table, trainable subsampling, scaled tanh, RBF output.",
     )
 )
+# Trained with the 1998 recipe (cnnviz.core.training.lecun1998): the same network, registered under its own
+# name so that its weights ship beside the default LeNet-5's and the pickers offer both.
+for _name, _shown, _how in (
+    ("lenet5-lecun1998", "LeNet-5 (1998 recipe)", ""),
+    ("lenet5-lecun1998-distort", "LeNet-5 (1998 recipe, distortions)", ", on randomly distorted images"),
+):
+    register_model(
+        ModelSpec(
+            name=_name,
+            display_name=_shown,
+            builder=LeNet5,
+            reference="LeCun et al. 1998, trained the paper's way",
+            description=f"The faithful LeNet-5 trained as in the paper: SDLM, the MAP loss on the RBF outputs{_how}.",
+            variant_of="lenet5",
+        )
+    )
 register_model(
     ModelSpec(
         name="lenet",

@@ -39,7 +39,7 @@ from cnnviz.core.data.datasets import class_names, is_loaded
 from cnnviz.core.errors import CheckpointError, CnnvizError
 from cnnviz.core.inspect.activations import activations, c3_connection_table, first_conv_kernels, predict
 from cnnviz.core.inspect.description import NetworkDescription, describe
-from cnnviz.core.models.registry import ModelSpec, build_model, get_spec
+from cnnviz.core.models.registry import ModelSpec, build_model, get_spec, list_models
 from cnnviz.core.resources import pretrained_path
 from cnnviz.core.session.events import Event, EventGroup
 from cnnviz.core.session.explain import ExplainMixin
@@ -55,6 +55,12 @@ def pretrained_accuracy(model_name: str, dataset: str) -> float | None:
         return _recorded_accuracy(str(path), path.stat().st_mtime_ns)
     except OSError:  # no such file
         return None
+
+
+def pickable_models(dataset: str) -> list[ModelSpec]:
+    """The networks a picker offers: the zoo, plus the variants that ship weights for ``dataset``
+    (LeNet-5 trained the 1998 way), each after the network it is a variant of."""
+    return [s for s in list_models(variants=True) if s.variant_of is None or pretrained_path(s.name, dataset).exists()]
 
 
 @functools.lru_cache(maxsize=64)

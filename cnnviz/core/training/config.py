@@ -103,6 +103,8 @@ class TrainConfig:
     device: str = "auto"
     seed: int = 0
     threads: int | None = None  # CPU threads for this run's thread; None: all cores
+    recipe: str | None = None  # "lecun1998": LeNet-5 the paper's way (SDLM, MAP loss); replaces optimizer and schedule
+    distort: bool = False  # the lecun1998 recipe's random affine distortions
 
     def __post_init__(self) -> None:
         from cnnviz.core.models.registry import get_spec  # torch: imported when a run is made, not for --help
@@ -113,7 +115,7 @@ class TrainConfig:
             if not isinstance(self.betas, tuple | list) or len(self.betas) != 2:
                 raise CnnvizError("Betas must be two numbers (beta1, beta2).")
             self.betas = (self.betas[0], self.betas[1])  # a list from JSON metadata compares equal to a new config's
-        for name in ("nesterov", "augment", "mirror", "cycle_momentum"):
+        for name in ("nesterov", "augment", "mirror", "cycle_momentum", "distort"):
             if not isinstance(getattr(self, name), bool):
                 raise CnnvizError(f"{name.replace('_', ' ').capitalize()} must be True or False.")
         if self.optimizer not in OPTIMIZERS:
@@ -121,6 +123,11 @@ class TrainConfig:
         if self.schedule not in SCHEDULES:
             raise CnnvizError(f"Schedule must be one of {', '.join(SCHEDULES)}.")
         check_numbers(self)
+        from cnnviz.core.training.lecun1998 import check_recipe
+
+        problem = check_recipe(self.recipe, self.model, self.distort)
+        if problem:
+            raise CnnvizError(problem)
 
     @property
     def learning_rate(self) -> float:

@@ -286,9 +286,18 @@ def train(
         total_steps = max(1, min(total_steps, max_steps))
     epochs = math.ceil(total_steps / steps_per_epoch)
 
-    optimizer = make_optimizer(config, model.parameters())
-    schedule = make_schedule(config, optimizer, total_steps)
+    recipe = None
+    if config.recipe is not None:  # LeNet-5 the 1998 way: its own optimizer, schedule, loss and distortions
+        from cnnviz.core.training.lecun1998 import Lecun1998, PaperDistortion
+
+        recipe = Lecun1998(model, steps_per_epoch, config.lr)
+        optimizer, schedule = recipe.optimizer, recipe.schedule
+    else:
+        optimizer = make_optimizer(config, model.parameters())
+        schedule = make_schedule(config, optimizer, total_steps)
     augment = Augmentation.from_flags(config.augment, config.mirror)
+    if config.distort:
+        augment = PaperDistortion()
     classes = len(class_names(config.dataset))
     rollback = Rollback(model, classes, rollback_every)
     pending = _Pending()
@@ -375,6 +384,11 @@ def train(
     for epoch in range(1, epochs + 1):
         epoch_start = time.perf_counter()
         order = torch.randperm(n, device=device, generator=generator)
+        if recipe is not None:  # SDLM's second derivatives, re-estimated before each pass
+            from cnnviz.core.training.lecun1998 import hessian_sample
+
+            sample = hessian_sample(order)
+            recipe.refresh_hessian(to_float(train_x[sample]))
         totals = [0.0, 0.0, 0]  # the epoch's summed loss, correct count, images (host-side, from reports)
         first = 0
         while first < n and step < total_steps:
@@ -405,9 +419,12 @@ def train(
                 x = augment(x, generator)
             probe = StepProbe(model, x, y, config.label_smoothing) if stepping else None
             scores = model(x)
-            loss = F.cross_entropy(scores, y, label_smoothing=config.label_smoothing)
+            if recipe is None:
+                loss = F.cross_entropy(scores, y, label_smoothing=config.label_smoothing)
+            else:
+                loss = recipe.criterion(scores, y)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * recipe.backward_scale(len(y)) if recipe else loss).backward()
             at_end = first >= n or step + 1 >= total_steps
             due = stepping or at_end or time.perf_counter() - last_report >= report_interval
             if stats is not None and due:

@@ -226,6 +226,13 @@ def _parts(s: dict) -> dict[str, str]:
         "seed": f"seed {s.get('seed')}",
         "device": str(s.get("device", "")),
     }
+    if s.get("recipe"):  # LeNet-5 the 1998 way: its own optimizer, schedule and distortions
+        from cnnviz.core.training.recipe_defaults import RECIPE_DEFAULTS
+
+        first = s.get("lr") or RECIPE_DEFAULTS.get(s["recipe"], {}).get("first_lr")
+        parts["optimizer"] = f"1998 recipe (SDLM) lr {format_lr(first)}" if first else "1998 recipe (SDLM)"
+        parts["schedule"] = "1998 schedule"
+        parts["augment"] = "distorted" if s.get("distort") else "not distorted"
     return {key: text for key, text in parts.items() if text}
 
 

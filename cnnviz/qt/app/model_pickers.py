@@ -91,7 +91,7 @@ class ModelPickers(QWidget):
         session = self._state.session
         for picker in (self.model_picker, self.dataset_picker):
             picker.blockSignals(True)
-        specs = core().list_models()
+        specs = core().pickable_models(session.dataset)  # the zoo, and variants that ship weights (LeNet-5 1998 recipe)
         if session.spec not in specs:  # a variant made by a training setting (the sigmoid LeNet) on screen
             specs.append(session.spec)
         self.model_picker.clear()  # rebuilt each time: networks come and go (a user's own, a variant)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core import DATASETS, TrainConfig, available_devices, device_label, list_models, resolve_device
 from cnnviz.core.training.config import DEFAULT_LR, LR_SCALE, OPTIMIZERS, SCHEDULES, default_lr
+from cnnviz.qt.training.recipe_choice import RecipeCombo
 
 __all__ = ["LearningRateSpinBox", "TrainingSettings"]
 
@@ -198,6 +199,11 @@ class TrainingSettings(QGroupBox):
                 lambda _index: self.networkChosen.emit(self._model_name(), self.dataset_combo.currentData())
             )
 
+        self.recipe_combo = RecipeCombo()  # LeNet-5 the 1998 way: enabled for LeNet-5 only
+        self.model_combo.currentIndexChanged.connect(lambda _index: self._follow_recipe_model())
+        self.recipe_combo.currentIndexChanged.connect(lambda _index: self._on_recipe_changed())
+        self._follow_recipe_model()
+
         self.device_combo = QComboBox(objectName="trainDevice")
         self.device_combo.addItem(f"Auto ({device_label(resolve_device('auto'))})", "auto")
         for name in available_devices():
@@ -208,7 +214,7 @@ class TrainingSettings(QGroupBox):
             ("&Dataset", self.dataset_combo), ("&Model", self.model_combo), ("&Start from", self.init_combo),
             ("&Optimizer", self.optimizer_combo), ("&Learning rate", self.lr_spin), ("S&chedule", self.schedule_combo),
             ("&Batch size", self.batch_spin), ("E&pochs", self.epochs_spin), ("Dev&ice", self.device_combo),
-            ("Acti&vation", self.activation_combo),
+            ("Acti&vation", self.activation_combo), ("&Recipe", self.recipe_combo),
         ]  # fmt: skip
         self._pairs = []
         for text, widget in fields:
@@ -286,7 +292,10 @@ class TrainingSettings(QGroupBox):
     def config(self) -> TrainConfig:
         """The settings as a ``TrainConfig`` (raises ``CnnvizError`` if one is invalid)."""
         dataset = self.dataset_combo.currentData()
+        recipe = self.recipe_combo.recipe  # 1998: "Augment images" means the paper's distortions
         return TrainConfig(
+            recipe=recipe,
+            distort=bool(recipe) and self.augment_check.isChecked(),
             model=self._model_name(),
             dataset=dataset,
             epochs=self.epochs_spin.value(),
@@ -294,7 +303,7 @@ class TrainingSettings(QGroupBox):
             lr=None if self._lr_is_default else self.lr_spin.value(),
             optimizer=self.optimizer_combo.currentData(),
             schedule=self.schedule_combo.currentData(),
-            augment=self.augment_check.isChecked(),
+            augment=not recipe and self.augment_check.isChecked(),
             mirror=self.mirror_check.isChecked() and DATASETS[dataset].mirror_safe,
             device=self.device_combo.currentData(),
         )
@@ -329,10 +338,29 @@ class TrainingSettings(QGroupBox):
             if index >= 0:
                 combo.setCurrentIndex(index)
 
+    def _follow_recipe_model(self) -> None:
+        self.recipe_combo.follow_model(self.model_combo.currentData())
+
+    def _on_recipe_changed(self) -> None:
+        """The 1998 recipe brings its own optimizer and schedule, and starts from its passes and batch."""
+        recipe = self.recipe_combo.recipe
+        for widget in (self.optimizer_combo, self.schedule_combo):
+            widget.setEnabled(not recipe)
+        own = self.recipe_combo.defaults(recipe)
+        if own:
+            self.epochs_spin.setValue(own["epochs"])
+            self.batch_spin.setValue(own["batch_size"])
+        self._show_default_lr()
+
     def _show_lr_note(self) -> None:
         """Say which rate the run will use, and that it follows the epochs until the user types one."""
         optimizer, epochs = self.optimizer_combo.currentData(), self.epochs_spin.value()
         rate = self.lr_spin.value()
+        if getattr(self, "recipe_combo", None) is not None and self.recipe_combo.recipe:
+            how = (f"the 1998 schedule: {rate:.3g} for 2 passes, then lower; 'Augment images' adds the paper's distortions"
+                   if self._lr_is_default else f"{rate:.3g} to start, the 1998 schedule scaled to it")  # fmt: skip
+            self.lr_note.setText(f"Learning rate used: {how}.")
+            return
         if self._lr_is_default and optimizer in DEFAULT_LR:
             scale = LR_SCALE.get(self.model_combo.currentData() or "", 1.0)  # LeNet-5: a quarter
             base = DEFAULT_LR[optimizer] * scale
@@ -349,9 +377,14 @@ class TrainingSettings(QGroupBox):
 
     def _show_default_lr(self) -> None:
         if self._lr_is_default and self.optimizer_combo.currentData() in DEFAULT_LR:
+            recipe = getattr(self, "recipe_combo", None)
+            own = recipe.defaults(recipe.recipe) if recipe is not None else {}  # the 1998 schedule's first rate
             self._setting_lr = True
             self.lr_spin.setValue(
-                default_lr(self.optimizer_combo.currentData(), self.epochs_spin.value(), self.model_combo.currentData())
+                own.get("first_lr")
+                or default_lr(
+                    self.optimizer_combo.currentData(), self.epochs_spin.value(), self.model_combo.currentData()
+                )
             )
             self._setting_lr = False
         self._show_lr_note()
