@@ -13,6 +13,8 @@ import time
 
 PROCESS_START = time.perf_counter()  # the interpreter has just started: cnnviz.cli.commands is imported first
 
+from cnnviz.cli.train_command import train_command  # noqa: E402,F401 (the CLI's name for it)
+
 
 def _add_data_dir(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", help="dataset folder (default: $CNNVIZ_DATA_DIR, else the user data folder)")
@@ -322,110 +324,9 @@ def _cmd_train(args) -> None:
 
 
 def _cmd_eval(args) -> None:
-    from cnnviz.core.data.datasets import class_names
-    from cnnviz.core.models.user_model import resolve_model_name
-    from cnnviz.core.training.evaluate import evaluate
-    from cnnviz.core.weights.checkpoint import load_checkpoint
+    from cnnviz.cli.evaluate import run_eval
 
-    if args.shipped:
-        _shipped_table(args)
-        return
-    # A user's network is rebuilt from the file named here, never from anything in the weights file.
-    model, meta = load_checkpoint(args.weights, resolve_model_name(args.model) if args.model else None)
-    dataset = args.dataset or meta.get("dataset") or "mnist"
-    result = evaluate(model, dataset, args.data_dir)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "weights": args.weights,
-                    "model": meta["model"],
-                    "dataset": dataset,
-                    "metadata_test_accuracy": meta.get("test_accuracy"),
-                    **result.as_dict(),
-                }
-            )
-        )
-        return
-    names = class_names(dataset)
-    print(
-        f"{meta['model']} on {dataset}: test accuracy {100 * result.accuracy:.2f}% "
-        f"({len(result.misclassified):,} of {int(result.confusion.sum()):,} wrong)"
-    )
-    print("confusion matrix (rows: true class, columns: predicted)")
-    print("      " + " ".join(f"{i:>5}" for i in range(10)))
-    for i, row in enumerate(result.confusion):
-        print(
-            f"{i:>5} " + " ".join(f"{v:>5}" for v in row) + f"   {names[i]} {100 * result.per_class_accuracy[i]:.1f}%"
-        )
-
-
-# Recipes recorded before these settings existed ran with torch's Adam and one-cycle defaults.
-BEFORE_SETTINGS = {"betas": (0.9, 0.999), "warmup": 0.25, "cycle_momentum": True}
-
-
-def train_command(recipe: dict, out: str) -> str:
-    """The ``cnnviz train`` line that reproduces a recorded recipe."""
-    from cnnviz.core.training.loop import TrainConfig
-
-    recipe = {**recipe, **{k: v for k, v in BEFORE_SETTINGS.items() if k not in recipe}}
-    defaults = {
-        f.name: f.default
-        for f in dataclasses.fields(TrainConfig)
-        if f.name in ("momentum", "nesterov", "weight_decay", "label_smoothing", "device")
-    }
-    parts = ["cnnviz train"]
-    replaced = ("optimizer", "schedule", "betas", "warmup", "cycle_momentum", "label_smoothing")
-    for key, value in recipe.items():
-        if key in ("threads",) or defaults.get(key, object()) == value or value is None:
-            continue
-        if recipe.get("recipe") and key in replaced:  # settings the 1998 recipe does not use
-            continue
-        flag = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            parts += [flag] if value else []
-        elif isinstance(value, tuple | list):
-            parts += [flag, *map(str, value)]
-        elif key not in ("momentum", "nesterov"):
-            parts += [flag, str(value)]
-    return " ".join([*parts, "--out", out])
-
-
-def _shipped_table(args) -> None:
-    from cnnviz.core.inspect.layers import layer_table, total_connections
-    from cnnviz.core.models.registry import build_model, list_models
-    from cnnviz.core.resources import pretrained_path
-    from cnnviz.core.training.evaluate import evaluate
-    from cnnviz.core.weights.checkpoint import load_checkpoint
-
-    print("| model | parameters | connections | MNIST | Fashion-MNIST | training (MNIST / Fashion) |")
-    print("|---|---:|---:|---:|---:|---|")
-    commands = []
-    # The zoo, and the variants that ship weights of their own (LeNet-5 trained the 1998 way).
-    shipped = [s for s in list_models(variants=True) if s.variant_of is None or any(
-        pretrained_path(s.name, d).exists() for d in ("mnist", "fashion-mnist"))]  # fmt: skip
-    for spec in shipped:
-        cells, times = [], []
-        for dataset in ("mnist", "fashion-mnist"):
-            path = pretrained_path(spec.name, dataset)
-            if not path.exists():
-                cells.append("not shipped")
-                continue
-            model, meta = load_checkpoint(path, spec.name)
-            cells.append(f"{100 * evaluate(model, dataset, args.data_dir).accuracy:.2f}%")
-            times.append(
-                f"{meta.get('epochs')} ep, {meta.get('training_seconds', 0) / 60:.0f} min {meta.get('device', '?')}"
-            )
-            commands.append(train_command(meta["recipe"], f"weights/{path.name}"))
-        connections = total_connections(layer_table(build_model(spec.name)))
-        print(
-            f"| {spec.display_name} (`{spec.name}`) | {spec.num_params:,} | {connections:,} | {cells[0]} | {cells[1]} | "
-            f"{' / '.join(times)} |"
-        )
-    print("\nTo reproduce (with CNNVIZ_DATA_DIR pointing at the datasets):\n")
-    print("```bash")
-    print("\n".join(commands))
-    print("```")
+    run_eval(args)
 
 
 def _cmd_bench(args) -> None:

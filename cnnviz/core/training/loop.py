@@ -295,7 +295,7 @@ def train(
     else:
         optimizer = make_optimizer(config, model.parameters())
         schedule = make_schedule(config, optimizer, total_steps)
-    augment = Augmentation.from_flags(config.augment, config.mirror)
+    augment: Augmentation | PaperDistortion | None = Augmentation.from_flags(config.augment, config.mirror)
     if config.distort:
         augment = PaperDistortion()
     classes = len(class_names(config.dataset))
