@@ -131,3 +131,25 @@ def test_a_training_run_waits_for_its_end(qtbot, learned, monkeypatch):
     panel._forget()
     panel.refresh()
     assert panel.top is None and panel._job is None and "training run" in panel.note.text()
+
+
+def test_a_missing_dataset_is_offered_once_and_said_in_one_sentence(qtbot, window, tmp_path, monkeypatch):
+    """A newcomer without MNIST: the panels that read the test set ask (Download / Choose folder…) instead of
+    printing the loader's error; the Units panel, which starts by itself, asks once and then only says it."""
+    monkeypatch.setenv("CNNVIZ_CACHE_DIR", str(tmp_path / "cache"))
+    window.data_dir = tmp_path / "empty"
+    window.show_workspace("Learned")
+    units = window.units
+    expected = "MNIST is not in the data folder: download it or choose its folder (Edit > Preferences…)."
+    qtbot.waitUntil(lambda: units.note.text() == expected)
+    asked = [title for title, _text, _buttons in window.asked]
+    assert asked == ["MNIST is missing"]
+    assert window.asked[0][2] == ["Download", "Choose folder…", "Cancel"]
+    units._retry()  # the panel shown again: no second question
+    assert len(window.asked) == 1 and units.note.text() == expected
+    window.dock_embedding.show()
+    window.dock_embedding.raise_()
+    qtbot.waitUntil(lambda: "Then press Map." in window.embedding.note.text())
+    assert len(window.asked) == 1
+    window.distort.start_sweep()  # a button press asks again
+    assert len(window.asked) == 2 and window.distort.sweep_note.text() == expected

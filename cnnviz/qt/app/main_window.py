@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self._build_panels()
         self.files = FileActions(self)
         self.data = DataFolder(self)  # Preferences' data folder; a missing dataset offered for download
+        self.state.offer_data = self.data.ensure  # panels that read the test set ask through the state
         self.lessons = Lessons(self)  # a lecture's scenes (lessons.py)
         self.networks = NetworkActions(self)
         self.pickers = ModelPickers()

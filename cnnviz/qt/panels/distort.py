@@ -250,6 +250,9 @@ class DistortPanel(QWidget):
         session = None if self.state is None else self.state.session
         if session is None or self._sweep_job is not None:
             return
+        if not self.state.data_ready(session.dataset, self.start_sweep):
+            self.sweep_note.setText(self.state.missing_data_text(session.dataset))
+            return
         self._ensure_plot()
         transform, n, dataset = self.transform.currentData(), self.count.value(), session.dataset
         data_dir = self.state.data_dir

@@ -156,6 +156,9 @@ class EmbeddingPanel(QWidget):
         if self.state is None or self.state.session is None:
             return
         if self.embedding is None and self._job is None and not self.state.session.training:
+            if not self.state.data_ready(self.state.session.dataset, ask=False):
+                self.note.setText(self.state.missing_data_text(self.state.session.dataset) + " Then press Map.")
+                return  # the question comes when Map is pressed, not each time the panel shows
             self.compute()  # during a run, only on request (Map): the run needs the cores
         elif self.embedding is not None:
             self._on_result(self.state.session.result)
@@ -169,6 +172,9 @@ class EmbeddingPanel(QWidget):
         if session is None or stage is None:
             return
         self.cancel_job()
+        if not self.state.data_ready(session.dataset, self.compute, ask=self.isVisible()):
+            self.note.setText(self.state.missing_data_text(session.dataset))
+            return
         model, dataset, data_dir = copy.deepcopy(session.model).eval(), session.dataset, session.data_dir
         method, n = self.method.currentData(), int(self.count.currentData())
         self._dataset = dataset

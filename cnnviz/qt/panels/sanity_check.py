@@ -164,6 +164,9 @@ class SanityCheckPanel(QWidget):
         session = None if self.state is None else self.state.session
         if session is None or self._job is not None:
             return
+        if not self.state.data_ready(session.dataset, self.start_cascade):
+            self.verdict.setText(self.state.missing_data_text(session.dataset))
+            return
         chosen, method, n = self.network.currentData(), self.method.currentData(), self.count.value()
         model = copy.deepcopy(session.model) if chosen is None else None
         dataset, data_dir = session.dataset, self.state.data_dir
@@ -211,6 +214,9 @@ class SanityCheckPanel(QWidget):
         """Train a copy on shuffled labels and compare the maps of the four methods (the data randomisation test)."""
         session = None if self.state is None else self.state.session
         if session is None or self._job is not None:
+            return
+        if not self.state.data_ready(session.dataset, self.start_shuffled):
+            self.verdict.setText(self.state.missing_data_text(session.dataset))
             return
         model, name, dataset = copy.deepcopy(session.model), session.model_name, session.dataset
         data_dir, n = self.state.data_dir, self.count.value()

@@ -66,6 +66,7 @@ class UnitsPanel(QWidget):
         self.setAccessibleName("What has this unit learned?")
         self.state = None
         self.top = None  # the StageTop on screen
+        self._asked_for_data: set[str] = set()  # datasets the user was offered already (ranking starts by itself)
         self.picture = None  # the newest maximised Picture
         self._model = None  # the copy the ranking and the picture ran on
         self._dataset = "mnist"
@@ -223,6 +224,10 @@ class UnitsPanel(QWidget):
         if self._wanted != wanted or self.picture is None:
             self._start_maximising(stage, channel)
 
+    def _retry(self) -> None:
+        self.top = None
+        self.refresh()
+
     def _start_ranking(self, session, stage: str) -> None:
         from cnnviz.core.learned.topk import top_images
 
@@ -230,6 +235,10 @@ class UnitsPanel(QWidget):
             self._job.cancel()
             self._cancelled.append(self._job)
         model, dataset, data_dir = self._model, self._dataset, session.data_dir
+        if not self.state.data_ready(dataset, self._retry, ask=dataset not in self._asked_for_data):
+            self._asked_for_data.add(dataset)  # it starts by itself: the question once, then the note
+            self.note.setText(self.state.missing_data_text(dataset))
+            return
         self.note.setText(f"Ranking the test images by each channel of {stage}…")
         for tile in self.tiles:
             tile.set_picture(None)

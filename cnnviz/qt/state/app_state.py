@@ -120,6 +120,7 @@ class AppState(QObject):
         self._unit_runner = None  # a NewestWins for the explanations strokes ask for, made at the first
         self._unit_model = None  # its copy of the network; None: make anew (the network or weights changed)
         self._unit_request = 0
+        self.offer_data = None  # (dataset, then): the window's question, Download or Choose folder (DataFolder)
 
     # -- loading ------------------------------------------------------------------------
     def load(self, model: str, dataset: str, *, in_background: bool) -> None:
@@ -365,6 +366,22 @@ class AppState(QObject):
         self.unit_explanation = data
         self.unitExplained.emit(data)
         return data
+
+    def data_ready(self, dataset: str, then=None, ask: bool = True) -> bool:
+        """True if ``dataset`` is in the data folder. Else, with ``ask`` and a window that set ``offer_data``,
+        the window offers to download it or to choose its folder (``then()`` runs once it is there), and
+        ``missing_data_text`` says it in one sentence for a panel's note."""
+        from cnnviz.core.data.datasets import is_available
+
+        if is_available(dataset, self.data_dir):
+            return True
+        if ask and self.offer_data is not None:
+            self.offer_data(dataset, then)
+        return False
+
+    def missing_data_text(self, dataset: str) -> str:
+        name = core().DATASETS[dataset].display_name
+        return f"{name} is not in the data folder: download it or choose its folder (Edit > Preferences…)."
 
     def explain_selected_unit_later(self) -> None:
         """``explain_selected_unit`` in a worker on a copy of the network, the newest drawing winning: what a
