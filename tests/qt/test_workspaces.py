@@ -148,3 +148,20 @@ def test_lenet5s_six_kernels_grow_to_fill_their_page(qtbot, window):
     window.resize(1500, 1000)  # a bigger page: bigger kernels
     qtbot.waitUntil(lambda: 5 * view.mosaic.block(name).scale >= 1.5 * small, timeout=5000)
     assert view.scroll.viewport().width() // (5 * view.mosaic.block(name).scale) <= 6
+
+
+def test_on_a_projector_the_one_panel_shown_says_where_the_others_are(qtbot, window, monkeypatch):
+    """Presentation mode on a small screen shows one of Inside's six panels at a time: its title says which
+    and how to reach the next, and leaving the mode gives the titles back."""
+    monkeypatch.setattr(type(window.docks), "compact", property(lambda _self: True))
+    window.show()
+    window.set_presentation_mode(True)
+    qtbot.wait(50)
+    inside = window.docks.workspaces.docks("Inside")
+    window.docks.show_focus_panel(0)
+    assert inside[0].windowTitle().endswith(f"1 of {len(inside)}  ·  Page Down: next")
+    window.act_next_panel.trigger()
+    assert inside[1].windowTitle().endswith(f"2 of {len(inside)}  ·  Page Down: next")
+    assert "of" not in inside[0].windowTitle()
+    window.set_presentation_mode(False)
+    qtbot.waitUntil(lambda: all("Page Down" not in d.windowTitle() for d in inside))

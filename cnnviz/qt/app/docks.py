@@ -407,6 +407,10 @@ class DockLayout(QObject):
         for i, dock in enumerate(docks):
             dock.setVisible(i == self.focus_index)
         docks[self.focus_index].raise_here()
+        self.title_docks()
+        if len(docks) > 1:  # the others are off screen: say they are there, and how to reach them
+            dock = docks[self.focus_index]
+            dock.setWindowTitle(f"{dock.windowTitle()}  ·  {self.focus_index + 1} of {len(docks)}  ·  Page Down: next")
 
     def next_panel(self, step: int = 1) -> None:
         """PgDown / PgUp in presentation mode (a presenter's remote sends these): the workspace's next
