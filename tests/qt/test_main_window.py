@@ -25,7 +25,9 @@ def test_starts_with_pretrained_lenet5_on_mnist_ready_to_draw(window):
     assert window.canvas.isVisible() and window.canvas.isEnabled()
     assert window.canvas.width() >= 250 and abs(window.canvas.width() - window.canvas.height()) < 120
     assert window.session.source.startswith("pretrained")
-    assert window.status_weights.text() == f"Weights: {window.session.source}"
+    assert window.session.source == "pretrained lenet5-mnist.safetensors"
+    assert window.status_weights.text() == "Weights: lenet5-mnist (shipped)"  # short: a projector's status bar
+    assert window.status_weights.toolTip().endswith(window.session.source)
     assert window.status_accuracy.text().startswith("Test accuracy: 9")
     assert not window.prediction.untrained.isVisible()
     assert window.status_device.text().startswith("Device: ")

@@ -65,7 +65,10 @@ class StatusFields:
         session = self._state.session
         dataset = core().DATASETS[session.dataset].display_name
         self.model.setText(f"{session.spec.display_name} · {dataset}")
-        self.weights.setText(f"Weights: {session.source}")
+        # Short enough for a projector's status bar: the tooltip has the whole story.
+        shipped = session.source_kind == "pretrained"
+        short = session.source.removeprefix("pretrained ").removesuffix(".safetensors") + " (shipped)"
+        self.weights.setText(f"Weights: {short if shipped else session.source}")
         self.weights.setToolTip(f"Where the current weights come from: {session.source}")
         self.weights.setStyleSheet(ERROR_STYLE if session.source_kind == "untrained" else "")
         self.accuracy.setText(f"Test accuracy: {accuracy_text(session)}")
