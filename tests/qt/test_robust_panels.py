@@ -124,3 +124,20 @@ def test_the_three_panels_work_on_the_users_network(qtbot, window, draw, tmp_pat
     sanity.start_cascade()
     qtbot.waitUntil(lambda: sanity._job is None, timeout=60_000)
     assert sanity.result.stages == ["(original)", "head", "blocks.1", "blocks.0", "stem"]
+
+
+def test_fool_it_attacks_the_weights_on_screen_after_a_kernel_edit(qtbot, window, draw):
+    """The attack runs on a copy made once per network and weights: an edited kernel makes a new copy."""
+    panel = _raise(window, window.dock_fool)
+    draw(window.canvas, SEVEN)
+    window.settle()
+    qtbot.waitUntil(lambda: panel.answer is not None and not panel.runner.busy(), timeout=30_000)
+    first = panel._model
+    assert first is not None
+    assert window.state.edit_first_kernel(0, 0, np.zeros((5, 5), np.float32))
+    window.settle()
+    qtbot.waitUntil(lambda: panel._model is not None and panel._model is not first, timeout=30_000)
+    edited = window.session.model.state_dict()
+    for name, value in panel._model.state_dict().items():
+        assert (value == edited[name]).all(), name
+    assert not (first.state_dict()["C1.0.weight"] == edited["C1.0.weight"]).all()

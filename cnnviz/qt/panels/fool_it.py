@@ -51,7 +51,8 @@ class FoolItPanel(QWidget):
         self.answer: dict | None = None
         self._image: np.ndarray | None = None
         self._request = 0
-        self._zoos: dict = {}  # dataset -> ZooComparison, touched only by the runner's jobs (one at a time)
+        self._zoos: dict = {}  # dataset -> ZooComparisonProcess, touched only by the runner's jobs (one at a time)
+        self._model = None  # the network on screen, copied once per network and weights for the attacks
 
         self.method = QComboBox()
         self.method.setObjectName("foolMethod")
@@ -145,9 +146,21 @@ class FoolItPanel(QWidget):
         self.state = state
         state.networkChanged.connect(self._on_network)
         state.resultExplainable.connect(self._on_result)
-        state.closing.connect(self.runner.stop)
+        state.weightsChanged.connect(self._forget_copy)
+        state.closing.connect(self.shutdown)
+
+    def _forget_copy(self) -> None:
+        self._model = None
+
+    def shutdown(self) -> None:
+        """The window is closing: stop the attack and end the six networks' child processes."""
+        self.runner.stop()  # waits for the running job: no one uses the children any more
+        for zoo in self._zoos.values():
+            zoo.close()
+        self._zoos.clear()
 
     def _on_network(self) -> None:
+        self._model = None
         keep = self.target.currentData()
         self.target.blockSignals(True)
         self.target.clear()
@@ -180,17 +193,19 @@ class FoolItPanel(QWidget):
             self._show(None, "Draw a digit, then try to fool the network.")
             return
         self._request += 1
-        image, model = np.array(self._image, np.float32), copy.deepcopy(session.model)
+        if self._model is None:  # a copy per network and weights, not per stroke: the attack may run in any thread
+            self._model = copy.deepcopy(session.model)
+        image, model = np.array(self._image, np.float32), self._model
         method, epsilon, target = self.method.currentData(), self.epsilon_value(), self.target.currentData()
         dataset, zoos, pause = session.dataset, self._zoos, self.state.wait_for_drawing
 
         def job(_progress):
-            from cnnviz.core.inspect.comparison import ZooComparison
+            from cnnviz.core.inspect.comparison_process import ZooComparisonProcess
             from cnnviz.core.robust.attacks import attack
 
             result = attack(model, image, method, epsilon, target, pause=pause)  # yields to strokes between steps
-            if dataset not in zoos:
-                zoos[dataset] = ZooComparison(dataset, pause=pause)
+            if dataset not in zoos:  # the other networks answer in a child process: off the GIL a stroke needs
+                zoos[dataset] = ZooComparisonProcess(dataset, pause=pause)
             return {"result": result, "zoo": zoos[dataset].predict(result.adversarial)}
 
         self.runner.submit(self._request, job)
