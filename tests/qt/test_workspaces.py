@@ -163,5 +163,7 @@ def test_on_a_projector_the_one_panel_shown_says_where_the_others_are(qtbot, win
     window.act_next_panel.trigger()
     assert inside[1].windowTitle().endswith(f"2 of {len(inside)}  ·  Page Down: next")
     assert "of" not in inside[0].windowTitle()
+    assert window.status_model.isHidden()  # the pickers say it: the status bar keeps room for the weights
     window.set_presentation_mode(False)
+    assert not window.status_model.isHidden()
     qtbot.waitUntil(lambda: all("Page Down" not in d.windowTitle() for d in inside))

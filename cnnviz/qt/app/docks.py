@@ -335,6 +335,7 @@ class DockLayout(QObject):
         for window in w.findChildren(QWidget):  # separate windows (the enlarged map) do not inherit fonts
             if window.isWindow() and window is not w:
                 window.setFont(font)
+        w.status_model.setVisible(not on)  # the toolbar's pickers say it in large type: room for the weights' name
         toolbar, extras = w.model_toolbar, w.model_toolbar_extras
         for action in extras:  # in the menus and on keys (F11 leaves): the pickers get the whole row
             toolbar.removeAction(action)

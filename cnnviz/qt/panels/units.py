@@ -312,8 +312,8 @@ class UnitsPanel(QWidget):
         if picture is None:
             return
         self.picture = picture
-        state = "done" if picture.done else f"step {picture.step}/{picture.steps}"
-        self.best.set_picture(picture.image, None, f"value {picture.value:.4g} ({state})",
+        state = "" if picture.done else f" · {picture.step}/{picture.steps}"  # short: a projector's narrow column
+        self.best.set_picture(picture.image, None, f"value {picture.value:.4g}{state}",
                               "Gradient ascent from a grey start; click or Put on canvas to feed it to the network")  # fmt: skip
 
     def stop(self) -> None:
