@@ -256,11 +256,12 @@ class AttributionPanel(QWidget):
             self._on_live_failed(self._live_request, self._sentence(exc))
             return
         self._live_request += 1
-        request = self._live_request
+        request, wait_for_drawing = self._live_request, self.state.wait_for_drawing
 
         def job(progress):
             from cnnviz.core.errors import CnnvizError
 
+            wait_for_drawing()  # a stroke being answered first: it keeps the GIL
             try:
                 return task(progress)
             except CnnvizError:

@@ -402,6 +402,7 @@ class AppState(QObject):
         explain = self.session.explain_unit_task(*self.selected_unit, model=self._unit_model)
 
         def job(progress):
+            self.wait_for_drawing()  # a stroke being answered first: it keeps the GIL
             try:
                 return explain(progress)
             except core().CnnvizError:
