@@ -2,11 +2,37 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStyle, QStyleOptionComboBox, QWidget
 
 from cnnviz.qt.app.status_bar import accuracy_text
 from cnnviz.qt.state.lazy import core
+
+
+class CurrentItemComboBox(QComboBox):
+    """As wide as the item it shows, not its longest one: "LeNet-5 (1998 recipe, distortions)" in the list
+    would otherwise push the toolbar past a 1024-pixel screen. The open list still shows every item in full."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.currentIndexChanged.connect(self.updateGeometry)
+
+    def _width_for_current(self) -> int:
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        text = QSize(self.fontMetrics().horizontalAdvance(self.currentText()) + 4, self.fontMetrics().height())
+        return self.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option, text, self).width()
+
+    def sizeHint(self) -> QSize:
+        return QSize(self._width_for_current(), super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def showPopup(self) -> None:
+        view = self.view()
+        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() + 24)  # the longest entry in full
+        super().showPopup()
 
 
 class ModelPickers(QWidget):
@@ -16,10 +42,9 @@ class ModelPickers(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model_picker = QComboBox(objectName="modelPicker")
+        self.model_picker = CurrentItemComboBox(objectName="modelPicker")
         self.model_picker.setAccessibleName("Model")
         self.model_picker.setToolTip("Choose a network; its pretrained weights for the dataset are loaded")
-        self.model_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.dataset_picker = QComboBox(objectName="datasetPicker")
         self.dataset_picker.setAccessibleName("Dataset")
         self.dataset_picker.setToolTip("Handwritten digits (MNIST) or clothing pictures (Fashion-MNIST)")
@@ -86,6 +111,7 @@ class ModelPickers(QWidget):
         text = self._item_text(session.spec, session.dataset)
         if self.model_picker.itemText(index) != text:
             self.model_picker.setItemText(index, text)
+            self.model_picker.updateGeometry()
 
     def _sync(self) -> None:
         session = self._state.session
