@@ -32,7 +32,7 @@ def _is_event_type(kind: type) -> bool:
 # What each type found on the heap is (None: nothing we track): the scan below looks at every object
 # after every test, and a dict lookup per object is several times cheaper than asking each type anew.
 _KINDS: dict[type, str | None] = {}
-_FULLY_COLLECTED = False  # set after the first teardown's full collection
+_FULLY_COLLECTED = False  # the first test in a process collects fully; later ones, see the fixture
 
 
 def _kind_of(kind: type) -> str | None:
@@ -124,7 +124,7 @@ def no_leaked_windows_or_threads(qapp):
     del timers, events
     yield
     deadline = time.monotonic() + 3.0
-    generation = 1  # uncollected garbage can only add to what is found: collect fully only when something is
+    generation = 1  # uncollected garbage can only add to what is found: collect fully only once something is
     while True:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QApplication.processEvents()
