@@ -13,6 +13,19 @@ def _cnnviz(*args):
     return subprocess.run([sys.executable, "-m", "cnnviz", *args], capture_output=True, text=True, timeout=600)
 
 
+def _in_process(capsys, *args) -> tuple[int, str, str]:
+    """``cnnviz ARGS`` as ``python -m cnnviz`` runs it (``sys.exit(main())``), without starting a process
+    (test_train_is_repeatable_then_eval crosses that boundary): (exit status, stdout, stderr)."""
+    from cnnviz.cli.commands import main
+
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's refusals
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 def test_evaluation_is_consistent(data_dir):
     result = evaluate(build_model("lenet"), "mnist", data_dir)
     assert result.confusion.sum() == 10000
@@ -21,12 +34,12 @@ def test_evaluation_is_consistent(data_dir):
     assert result.per_class_accuracy.shape == (10,)
 
 
-def test_models_and_layers_json():
-    models = json.loads(_cnnviz("models", "--json").stdout)
+def test_models_and_layers_json(capsys):
+    models = json.loads(_in_process(capsys, "models", "--json")[1])
     assert [m["name"] for m in models][:2] == ["lenet5", "lenet"]
     lenet5 = next(m for m in models if m["name"] == "lenet5")
     assert (lenet5["params"], lenet5["connections"]) == (60000, 340908)
-    rows = json.loads(_cnnviz("layers", "lenet5", "--json").stdout)
+    rows = json.loads(_in_process(capsys, "layers", "lenet5", "--json")[1])
     assert [r["name"] for r in rows] == ["input", "C1", "S2", "C3", "S4", "C5", "F6", "output"]
 
 
@@ -44,11 +57,11 @@ def test_models_and_layers_json():
         (["train", "--epochs", "x"], "invalid int value: 'x'"),  # argparse: one line too, status 2
     ],
 )
-def test_failures_are_one_line_without_traceback(args, message):
-    out = _cnnviz(*args)
-    assert out.returncode == (2 if "invalid" in message else 1)
-    assert message in out.stderr and "Traceback" not in out.stderr
-    assert len(out.stderr.strip().splitlines()) == 1
+def test_failures_are_one_line_without_traceback(capsys, args, message):
+    code, _, err = _in_process(capsys, *args)  # a traceback would be an exception here
+    assert code == (2 if "invalid" in message else 1)
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_train_is_repeatable_then_eval(tmp_path, small_data_dir):

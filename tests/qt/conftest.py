@@ -22,29 +22,49 @@ def _address(obj) -> int:
     return shiboken6.getCppPointer(obj)[0]
 
 
-def _is_event(obj) -> bool:
+def _is_event_type(kind: type) -> bool:
     """A core event (cnnviz.core.session.events) or a psygnal signal instance: both count subscribers with len()."""
-    kind = type(obj)
     return (kind.__module__ == "cnnviz.core.session.events" and kind.__name__ == "Event") or (
         kind.__name__ == "SignalInstance" and kind.__module__.startswith("psygnal")
     )
+
+
+# What each type found on the heap is (None: nothing we track): the scan below looks at every object
+# after every test, and a dict lookup per object is several times cheaper than asking each type anew.
+_KINDS: dict[type, str | None] = {}
+_FULLY_COLLECTED = False  # the first test in a process collects fully; later ones, see the fixture
+
+
+def _kind_of(kind: type) -> str | None:
+    if issubclass(kind, QThread):
+        return "thread"
+    if issubclass(kind, QTimer):
+        return "timer"
+    return "event" if _is_event_type(kind) else None
 
 
 def _live_objects() -> tuple[list[QThread], list[QTimer], list]:
     """Running QThreads, active QTimers and the live events, in one pass over the heap."""
     main = QCoreApplication.instance().thread()
     threads, timers, events = [], [], []
+    kinds = _KINDS
     for obj in gc.get_objects():
         # type(), not isinstance(): the latter reads __class__, which wakes lazy torch attributes.
         kind = type(obj)
         try:
-            if issubclass(kind, QThread):
+            found = kinds[kind]
+        except KeyError:
+            found = kinds[kind] = _kind_of(kind)
+        if found is None:
+            continue
+        try:
+            if found == "thread":
                 if shiboken6.isValid(obj) and obj is not main and obj.isRunning():
                     threads.append(obj)
-            elif issubclass(kind, QTimer):
+            elif found == "timer":
                 if shiboken6.isValid(obj) and obj.isActive():
                     timers.append(obj)
-            elif _is_event(obj):
+            else:
                 events.append(obj)
         except RuntimeError:  # deleted under our feet
             pass
@@ -91,19 +111,25 @@ def no_leaked_windows_or_threads(qapp):
     still calls a method of a deleted view (an event that outlives the test is
     fine: pytest itself holds fixture values until the end).
     """
+    global _FULLY_COLLECTED
     windows_before = {_address(w) for w in QApplication.topLevelWidgets()}
     threads_before = set(threading.enumerate())
-    gc.collect()
+    # A full collection takes a tenth of a second on the heap torch makes: one at the first test, then
+    # the young generations (garbage left uncollected only adds to what counts as there before).
+    gc.collect(1 if _FULLY_COLLECTED else 2)
+    _FULLY_COLLECTED = True
     _, timers, events = _live_objects()
     timers_before = {_address(t) for t in timers}
     dead_before = {(id(e), id(cb)) for e, cb in _dead_subscribers(events)}
     del timers, events
     yield
     deadline = time.monotonic() + 3.0
+    generation = 1  # uncollected garbage can only add to what is found: collect fully only once something is
     while True:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QApplication.processEvents()
-        gc.collect()  # pyqtgraph's menus live in reference cycles until collected
+        gc.collect(generation)  # pyqtgraph's menus live in reference cycles until collected
+        generation = 2
         windows = [
             w
             for w in QApplication.topLevelWidgets()

@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import time
 
 from PySide6.QtCore import QEventLoop, QRect, QSettings, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QAbstractScrollArea, QDockWidget, QTabBar, QToolBar
 
 
@@ -18,6 +20,24 @@ def wait(ms: int) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
+
+
+def settle(window, ms: int) -> None:
+    """Let the layout finish. A real window manager moves and resizes the window in its own time: there,
+    wait the full ms. Offscreen nothing moves by itself: done (at most ms) once the network has answered
+    the drawing, no answer or heat map is pending, and what the snapshot sees stayed the same for 0.2 s."""
+    if QGuiApplication.platformName() != "offscreen":
+        wait(ms)
+        return
+    deadline = time.monotonic() + ms / 1000
+    last, still = None, 0
+    while time.monotonic() < deadline and still < 2:
+        wait(100)
+        state = window.state
+        idle = state.inference_count >= 1 and not state.inference_pending() and not window.attribution.busy()
+        seen = json.dumps([snapshot(window), visible_docks(window), rect(window.geometry())])
+        still = still + 1 if idle and seen == last else 0
+        last = seen
 
 
 def rect(r: QRect) -> list[int]:
@@ -79,34 +99,37 @@ def main() -> int:
         window = MainWindow(settings=QSettings(f"{folder}/probe.ini", QSettings.Format.IniFormat))
         window.showMaximized() if window.docks.compact else window.show()  # what cnnviz.qt.app.launch does
         draw(window.canvas, three_outline())
-        wait(1200)
+        settle(window, 1200)
         screen = app.primaryScreen()
         report = {"screen": rect(screen.geometry()), "available": rect(screen.availableGeometry()),
                   "compact": window.docks.compact, "normal": snapshot(window),
                   "offscreen": app.platformName() == "offscreen"}  # fmt: skip
         for name in ("Why", "Train", "Learned", "Inside"):  # every workspace, normal then presentation
             window.show_workspace(name)
-            wait(500)
+            settle(window, 500)
             report[f"normal-{name}"] = snapshot(window)
         before = visible_docks(window), rect(window.geometry())
         window.set_presentation_mode(True)
-        wait(1200)
+        settle(window, 1200)
         report["presentation"] = snapshot(window)
         if len(sys.argv) > 1 and sys.argv[1] == "--c3":  # the C3 table raised in presentation mode
             window.dock_c3.show()
             window.dock_c3.raise_()
-            wait(600)
+            settle(window, 600)
             report["presentation_c3"] = snapshot(window)
         for name in ("Why", "Train", "Learned"):
             window.show_workspace(name)
-            wait(600)
+            settle(window, 600)
             report[f"presentation-{name}"] = snapshot(window)
         window.set_presentation_mode(False)
-        for _ in range(50):  # the window manager gives the window its size back (seconds, on a busy machine)
-            wait(100)
-            if rect(window.geometry()) == before[1]:
-                break
-        wait(300)
+        if QGuiApplication.platformName() == "offscreen":  # no window manager: the size may never come back
+            settle(window, 5300)
+        else:
+            for _ in range(50):  # the window manager gives the window its size back (seconds, on a busy machine)
+                wait(100)
+                if rect(window.geometry()) == before[1]:
+                    break
+            wait(300)
         report["layout_before_after"] = [before, (visible_docks(window), rect(window.geometry()))]
         report["window_restored"] = rect(window.geometry()) == before[1]
         report["docks_restored"] = visible_docks(window) == before[0]

@@ -19,8 +19,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("screen_fit_probe.py")
 XRUN = REPO.parent / "shared" / "tools" / "xrun.sh"
-# xrun.sh picks a free display number by its lock file: tests that start X servers run on one worker.
-pytestmark = pytest.mark.xdist_group("xserver")
 SIZES = [(1024, 768, 1), (1280, 720, 1), (1366, 768, 1), (1920, 1080, 1), (3840, 2160, 2)]
 
 
@@ -85,7 +83,10 @@ needs_x = pytest.mark.skipif(
 )
 
 
+# xrun.sh picks a free display number by its lock file: tests that start X servers run on one worker.
+# (The offscreen sizes above start no X server: xdist spreads them over both workers.)
 @needs_x
+@pytest.mark.xdist_group("xserver")
 @pytest.mark.parametrize("size", ["1024x768", "1280x720"])
 def test_fits_a_real_x_screen_with_a_window_manager(size):
     """Under a real window manager the frame (title bar, borders) must fit too, maximised and full screen."""
