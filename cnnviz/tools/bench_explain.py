@@ -13,9 +13,10 @@ with its heat) have been repainted:
 - ``fool``: the Fool it panel showing, attacking every input with PGD in its worker
   thread (issue 19: p95 within one 60 Hz frame for LeNet-5).
 - ``all``: the unit inspector open with a unit selected, the Grad-CAM overlay on (computed
-  on the GUI thread in the result's signal), the Six networks, Fool it (PGD), Distort and
-  Embedding (its PCA map, the drawing a live point) panels showing; targets 16 ms for LeNet-5 and 33 ms for the largest network (most
-  parameters).
+  in a worker after the answer is painted), the Six networks, Fool it (PGD), Distort and
+  Embedding (its PCA map, the drawing a live point) panels showing; targets 16 ms for LeNet-5 and
+  33 ms for the largest network (most parameters). ``CNNVIZ_BENCH_ALL_WITHOUT=dockFoolIt,...`` leaves
+  those docks out of it (which panel costs what); ``CNNVIZ_BENCH_SCENARIOS=none,all`` runs a subset.
 
 The scenarios take turns, one round of three strokes each, so a busy
 machine slows them alike. Staleness is the time from an input reaching the Six networks panel to its
@@ -52,9 +53,15 @@ def _layout(window) -> dict:
     window.splitDockWidget(window.dock_fool, window.dock_distort, vertical)
     window.splitDockWidget(window.dock_distort, window.dock_embedding, vertical)  # the drawing a live point
     window.fool_it.method.setCurrentIndex(window.fool_it.method.findData("pgd"))  # the stronger, slower attack
-    return {"none": [], "six": [window.dock_comparison], "fool": [window.dock_fool],
-            "all": [window.dock_comparison, window.dock_attribution, window.dock_inspector, window.dock_fool,
-                    window.dock_distort, window.dock_embedding]}  # fmt: skip
+    every = [window.dock_comparison, window.dock_attribution, window.dock_inspector, window.dock_fool,
+             window.dock_distort, window.dock_embedding]  # fmt: skip
+    left_out = os.environ.get("CNNVIZ_BENCH_ALL_WITHOUT", "").split(",")  # e.g. dockFoolIt: which panel costs
+    return {
+        "none": [],
+        "six": [window.dock_comparison],
+        "fool": [window.dock_fool],
+        "all": [d for d in every if d.objectName() not in left_out],
+    }
 
 
 def _show(window, docks: dict, scenario: str) -> list[str]:

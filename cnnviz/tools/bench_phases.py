@@ -39,7 +39,7 @@ PHASES = [
     ("cnnviz.qt.panels.comparison", "ComparisonPanel", "set_input", "six networks hand-off"),
     ("cnnviz.qt.panels.comparison", "ComparisonView", "paintEvent", "six networks repaint"),
     ("cnnviz.core.inspect.comparison", "ZooComparison", "predict", "six networks (worker)"),
-    ("cnnviz.qt.state.app_state", "AppState", "wait_for_drawing", "six networks yielding to a stroke"),
+    ("cnnviz.qt.state.app_state", "AppState", "wait_for_drawing", "yielding to a stroke (any worker)"),
 ]
 
 
