@@ -129,6 +129,7 @@ class ModelPickers(QWidget):
         self.dataset_picker.setCurrentIndex(self.dataset_picker.findData(session.dataset))
         for picker in (self.model_picker, self.dataset_picker):
             picker.blockSignals(False)
+            picker.updateGeometry()  # sized to the entry now shown (its signals were blocked while filled)
 
     def _on_picked(self, _index: int) -> None:
         session = self._state.session if self._state is not None else None
