@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStyle, QStyleOptionComboBox, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from cnnviz.qt.app.status_bar import accuracy_text
 from cnnviz.qt.state.lazy import core
-
-
-class CurrentItemComboBox(QComboBox):
-    """As wide as the item it shows, not its longest one: "LeNet-5 (1998 recipe, distortions)" in the list
-    would otherwise push the toolbar past a 1024-pixel screen. The open list still shows every item in full."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.currentIndexChanged.connect(self.updateGeometry)
-
-    def _width_for_current(self) -> int:
-        option = QStyleOptionComboBox()
-        self.initStyleOption(option)
-        text = QSize(self.fontMetrics().horizontalAdvance(self.currentText()) + 4, self.fontMetrics().height())
-        return self.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option, text, self).width()
-
-    def sizeHint(self) -> QSize:
-        return QSize(self._width_for_current(), super().sizeHint().height())
-
-    def minimumSizeHint(self) -> QSize:
-        return self.sizeHint()
-
-    def showPopup(self) -> None:
-        view = self.view()
-        view.setMinimumWidth(view.sizeHintForColumn(0) + 2 * view.frameWidth() + 24)  # the longest entry in full
-        super().showPopup()
+from cnnviz.qt.widgets.combos import CurrentItemComboBox
 
 
 class ModelPickers(QWidget):

@@ -30,17 +30,11 @@ from PySide6.QtWidgets import (
 from cnnviz.qt.state import workers
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.state.newest import NewestWins
+from cnnviz.qt.widgets.combos import narrow
 from cnnviz.qt.widgets.picture_tile import PictureTile
 from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
 POINT_CHOICES = (2_000, 10_000)
-
-
-def _narrow(combo: QComboBox) -> QComboBox:
-    """A chooser whose long entries do not set the panel's minimum width (presentation mode's large type)."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(6)
-    return combo
 
 
 class EmbeddingPanel(QWidget):
@@ -65,17 +59,17 @@ class EmbeddingPanel(QWidget):
         self._job = None
         self._cancelled: list = []  # jobs told to stop that may still run: the window's close waits for them
         self._placed = 0  # tag of the newest drawing sent to be placed
-        self.stage = _narrow(QComboBox(objectName="embeddingStage"))
+        self.stage = narrow(QComboBox(objectName="embeddingStage"))
         self.stage.setAccessibleName("Stage")
         self.stage.setToolTip("Whose features are mapped (default: the layer before the class scores)")
-        self.method = _narrow(QComboBox(objectName="embeddingMethod"))
+        self.method = narrow(QComboBox(objectName="embeddingMethod"))
         self.method.setAccessibleName("Method")
         self.method.addItem("PCA", "pca")
         self.method.addItem("t-SNE", "tsne")
         self.method.setToolTip(
             "PCA (instant): the two directions of most variance; t-SNE (seconds): neighbours stay neighbours"
         )
-        self.count = _narrow(QComboBox(objectName="embeddingPoints"))
+        self.count = narrow(QComboBox(objectName="embeddingPoints"))
         self.count.setAccessibleName("Test images")
         for n in POINT_CHOICES:
             self.count.addItem(f"{n:,}", n)

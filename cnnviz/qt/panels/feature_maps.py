@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.qt.widgets.combos import narrow
 from cnnviz.qt.widgets.mosaic import MosaicView, as_maps
 from cnnviz.qt.widgets.style import (
     ACCENT,
@@ -138,8 +139,7 @@ class FeatureMapsView(QWidget):
         self.chooser.setAccessibleName("Layer to show")
         self.chooser.setToolTip("Show every layer, or one layer large")
         self.chooser.addItem(ALL_LAYERS)
-        self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.chooser.setMinimumContentsLength(9)
+        narrow(self.chooser, 9)
         self.per_map = QCheckBox("Per-map scale")
         self.per_map.setObjectName("perMapScale")
         self.per_map.setAccessibleName("Scale each map on its own")

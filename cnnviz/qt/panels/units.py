@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from cnnviz.qt.state import workers
 from cnnviz.qt.state.lazy import core
+from cnnviz.qt.widgets.combos import narrow
 from cnnviz.qt.widgets.picture_tile import PictureTile
 from cnnviz.qt.widgets.visibility import SkipWhileHidden
 
@@ -41,13 +42,6 @@ def _heading(text: str, tip: str) -> QLabel:
     label.setWordWrap(True)  # presentation mode's large type must not widen the panel past the answer
     label.setToolTip(tip)
     return label
-
-
-def _narrow(combo: QComboBox) -> QComboBox:
-    """A chooser whose long entries do not set the panel's minimum width (they show in full when open)."""
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(6)
-    return combo
 
 
 class UnitsPanel(QWidget):
@@ -73,7 +67,7 @@ class UnitsPanel(QWidget):
         self._job = self._max_job = None
         self._cancelled: list = []  # jobs told to stop that may still run: the window's close waits for them
         self._wanted: tuple[str, int] | None = None
-        self.stage = _narrow(QComboBox(objectName="unitsStage"))
+        self.stage = narrow(QComboBox(objectName="unitsStage"))
         self.stage.setAccessibleName("Stage")
         self.stage.setToolTip("The layer whose channels are ranked (a click on a feature map picks it too)")
         self.channel = QSpinBox(objectName="unitsChannel")
