@@ -20,18 +20,9 @@ import warnings
 import zlib
 from pathlib import Path
 
+from cnnviz.cli.arguments import whole_number
+
 METHOD_CHOICES = ("saliency", "gradcam", "guided", "ig", "occlusion")
-
-
-def _count(text: str) -> int:
-    """``--top``: a whole number from 0 to 10,000, checked by argparse."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
-    if not 0 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"must be 0 to 10000, not {text}")
-    return value
 
 
 def _class_index(text: str) -> int:
@@ -60,7 +51,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--channel", type=int, default=0, help="the unit's channel (for a vector stage: its index)")
     p.add_argument("--y", type=int, default=0, help="the unit's row in the stage's feature map")
     p.add_argument("--x", type=int, default=0, help="the unit's column in the stage's feature map")
-    p.add_argument("--top", type=_count, default=10, help="a linear unit's largest contributions to list")
+    p.add_argument(
+        "--top", type=whole_number(0, 10_000), default=10, help="a linear unit's largest contributions to list"
+    )
     p.add_argument("--attribution", choices=METHOD_CHOICES, help="attribution map to compute")
     p.add_argument("--target", type=_class_index, help="class to explain (default: the predicted class)")
     p.add_argument("--stage", help="Grad-CAM's stage (default: the last convolutional stage)")

@@ -13,6 +13,8 @@ import argparse
 import json
 import math
 
+from cnnviz.cli.arguments import add_network_arguments, whole_number
+
 ATTACKS = ("fgsm", "pgd")
 TRANSFORMS = ("rotate", "shift-x", "shift-y", "scale", "thickness", "noise", "occlude")  # core.robust.distort's
 SANITY_METHODS = ("saliency", "gradcam", "guided", "ig")
@@ -36,30 +38,12 @@ def _epsilon(text: str) -> float:
     return value
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
-    if not 1 <= value <= MAX_N:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_N}, not {text}")
-    return value
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="zoo model or PATH.py:NAME (default: the weights file's model, else lenet5)")
-    p.add_argument("--dataset", default="mnist", help="mnist or fashion-mnist (default: mnist)")
-    p.add_argument("--weights", help="weights file (default: the shipped weights for the model and dataset)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--data-dir", help="dataset folder (default: $CNNVIZ_DATA_DIR, else the user data folder)")
-
-
 def add_parsers(subparsers) -> None:
     """Register ``attack``, ``sweep`` and ``sanity`` on the ``cnnviz`` command's subparsers."""
     from cnnviz.cli.explain import _class_index
 
     p = subparsers.add_parser("attack", help="an adversarial example (FGSM or PGD) and the network's answers")
-    _common(p)
+    add_network_arguments(p)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", help="a picture file (PNG, JPEG): dark ink on light paper or the reverse")
     source.add_argument("--test-index", type=int, metavar="I", help="image I of the dataset's test split")
@@ -70,16 +54,18 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--out", help="write the adversarial picture as a PNG (28x28, white ink on black)")
 
     p = subparsers.add_parser("sweep", help="accuracy on N test images as one distortion varies")
-    _common(p)
+    add_network_arguments(p)
     p.add_argument("--transform", choices=TRANSFORMS, required=True)
     p.add_argument("--values", type=_number, nargs="+", metavar="V",
                    help="values to try (default: a range around the identity: rotate 0, shift 0, scale 1, ...)")  # fmt: skip
-    p.add_argument("--n", type=_count, default=1000, help="the first N test images (default: 1000)")
+    p.add_argument("--n", type=whole_number(1, MAX_N), default=1000, help="the first N test images (default: 1000)")
 
     p = subparsers.add_parser("sanity", help="sanity check of an attribution method (cascading randomisation)")
-    _common(p)
+    add_network_arguments(p)
     p.add_argument("--method", choices=SANITY_METHODS, required=True)
-    p.add_argument("--n", type=_count, default=20, help="the first N test images to average over (default: 20)")
+    p.add_argument(
+        "--n", type=whole_number(1, MAX_N), default=20, help="the first N test images to average over (default: 20)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default: 0)")
 
 

@@ -10,49 +10,31 @@ Heavy imports wait until the command runs, so ``cnnviz --help`` stays light.
 
 from __future__ import annotations
 
-import argparse
 import json
 
-
-def _whole(low: int, high: int, what: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, not '{text}'") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{what} must be {low} to {high:,}, not {text}")
-        return value
-
-    return parse
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", help="zoo model or PATH.py:NAME (default: the weights file's model, else lenet5)")
-    p.add_argument("--dataset", default="mnist", help="mnist or fashion-mnist (default: mnist)")
-    p.add_argument("--weights", help="weights file (default: the shipped weights for the model and dataset)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--data-dir", help="dataset folder (default: $CNNVIZ_DATA_DIR, else the user data folder)")
+from cnnviz.cli.arguments import add_network_arguments, whole_number
 
 
 def add_parsers(subparsers) -> None:
     """Register ``units`` and ``embed`` on the ``cnnviz`` command's subparsers."""
     p = subparsers.add_parser("units", help="a channel's strongest test images and the picture it likes most")
-    _common(p)
+    add_network_arguments(p)
     p.add_argument("--layer", required=True, help="the channel's stage (see: cnnviz layers MODEL)")
     p.add_argument(
-        "--channel", type=_whole(0, 100_000, "the channel"), default=0, help="channel (a vector stage: unit)"
+        "--channel", type=whole_number(0, 100_000, "the channel"), default=0, help="channel (a vector stage: unit)"
     )
-    p.add_argument("--top", type=_whole(1, 100, "--top"), default=9, help="how many test images (default: 9)")
+    p.add_argument("--top", type=whole_number(1, 100, "--top"), default=9, help="how many test images (default: 9)")
     p.add_argument("--visualise", action="store_true", help="also compute the maximised picture")
-    p.add_argument("--steps", type=_whole(1, 5000, "--steps"), default=256, help="gradient-ascent steps (256)")
+    p.add_argument("--steps", type=whole_number(1, 5000, "--steps"), default=256, help="gradient-ascent steps (256)")
     p.add_argument("--out", help="write the maximised picture as a PNG (with --visualise)")
 
     p = subparsers.add_parser("embed", help="the test set's map at one stage (PCA or t-SNE), and a picture in it")
-    _common(p)
+    add_network_arguments(p)
     p.add_argument("--layer", help="the stage whose features are mapped (default: the one before the scores)")
     p.add_argument("--method", choices=("pca", "tsne"), default="pca", help="projection (default: pca)")
-    p.add_argument("--n", type=_whole(10, 100_000, "--n"), default=2000, help="test images to map (default: 2000)")
+    p.add_argument(
+        "--n", type=whole_number(10, 100_000, "--n"), default=2000, help="test images to map (default: 2000)"
+    )
     p.add_argument("--image", help="a picture file (a drawing) to place in the map")
 
 

@@ -72,7 +72,7 @@ def test_sanity_json_lists_the_stages_top_down(capsys, data_dir):
         (["attack", "--test-index", "0", "--epsilon", "0.1", "--out", "no/such/a.png"], "does not exist"),
         (["sweep", "--transform", "scale", "--values", "0"], "A scale value must be from 0.1 to 4"),
         (["sweep", "--transform", "thickness", "--values", "0.5"], "whole number"),
-        (["sweep", "--transform", "rotate", "--n", "0"], "must be from 1 to"),
+        (["sweep", "--transform", "rotate", "--n", "0"], "must be 1 to"),
         (["sweep", "--transform", "rotate", "--n", "20000"], "test split has 10000"),
         (["sweep", "--transform", "blur"], "invalid choice: 'blur'"),
         (["sanity", "--method", "occlusion"], "invalid choice: 'occlusion'"),
