@@ -175,7 +175,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypat
 # -- finding 9: explain's arguments and --out ---------------------------------------------------------------------
 @pytest.mark.parametrize(("args", "message"), [
     (["--attribution", "saliency", "--target", "100000000000000000000000"], "class number 0 to 9"),
-    (["--layer", "fc1", "--top", "-5"], "0 to 10000"),
+    (["--layer", "fc1", "--top", "-5"], "0 to 10,000"),
 ])  # fmt: skip
 def test_explain_range_checks_its_numbers(capsys, args, message):
     with pytest.raises(SystemExit) as stop:
