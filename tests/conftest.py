@@ -16,6 +16,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # The six networks answer in the window's own process: a child per window would import torch again
 # (over a second of CPU each); tests/core/test_comparison_process.py and one panel test start children.
 os.environ.setdefault("CNNVIZ_SIX_IN_PROCESS", "1")
+# ... and so do the explanations (tests/core/test_background_process.py and the panel tests there start it).
+os.environ.setdefault("CNNVIZ_BACKGROUND_IN_PROCESS", "1")
 _SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "CNNVIZ_DATA_DIR" not in os.environ and _SHARED.is_dir():
     os.environ["CNNVIZ_DATA_DIR"] = str(_SHARED)

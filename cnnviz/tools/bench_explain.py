@@ -164,6 +164,11 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                 deadline = time.perf_counter() + 60  # the six networks' child process has loaded them
                 while rnd == 0 and not window.comparison.settled() and time.perf_counter() < deadline:
                     app.processEvents()
+                background = window.state._background  # and the explanations' child has loaded torch
+                while rnd == 0 and background is not None and not background.in_child and background.failure is None:
+                    if time.perf_counter() > deadline:
+                        break
+                    app.processEvents()
                 if rnd > 0:
                     samples[scenario] += got
                     missed[scenario] += miss
@@ -200,8 +205,8 @@ def run(data_dir=None, quick: bool = False) -> dict:
         print(f"   the explanation benchmark failed: {proc.stderr.strip().splitlines()[-1:]}")
         return {}
     print("   none: neither panel showing (the reference, same run)")
-    print("   six: the Six networks panel showing (the six zoo networks in a worker thread)")
-    print("   fool: the Fool it panel showing (PGD on every input, in its worker thread)")
+    print("   six: the Six networks panel showing (the six zoo networks in their child process)")
+    print("   fool: the Fool it panel showing (PGD on every input, in the explanations' child process)")
     print(
         "   all: unit inspector open; Grad-CAM overlay on; Six networks, Fool it (PGD), Distort and Embedding showing"
     )

@@ -15,6 +15,7 @@ layouts, style, waiting for the GIL.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import defaultdict
@@ -32,14 +33,25 @@ PHASES = [
     ("cnnviz.qt.widgets.canvas", "DrawingCanvas", "paintEvent", "canvas repaint"),
     ("cnnviz.core.session.session", "ModelSession", "attribution_task", "Grad-CAM (model copy)"),
     ("cnnviz.core.inspect.attribution", None, "attribute", "Grad-CAM"),
-    ("cnnviz.qt.panels.attribution", "AttributionPanel", "_pictures", "overlay colouring"),
+    ("cnnviz.core.inspect.heat_pictures", None, "heat_pictures", "overlay colouring"),
     ("cnnviz.core.session.explain", "ExplainMixin", "explain_unit", "inspector compute"),
     ("cnnviz.qt.panels.inspector", "InspectorPanel", "_on_explained", "inspector display"),
     ("cnnviz.qt.widgets.unit_inspector_view", "_InputView", "paintEvent", "inspector display"),
     ("cnnviz.qt.panels.comparison", "ComparisonPanel", "set_input", "six networks hand-off"),
     ("cnnviz.qt.panels.comparison", "ComparisonView", "paintEvent", "six networks repaint"),
+    ("cnnviz.qt.panels.comparison", "ComparisonPanel", "_on_answers", "six networks display"),
+    ("cnnviz.qt.panels.comparison", "ComparisonPanel", "_show", "six networks display"),
+    ("cnnviz.qt.panels.attribution", "AttributionPanel", "_on_result", "Grad-CAM hand-off"),
+    ("cnnviz.qt.panels.attribution", "AttributionPanel", "_on_live_result", "Grad-CAM display"),
+    ("cnnviz.qt.panels.fool_it", "FoolItPanel", "_on_result", "Fool it hand-off"),
+    ("cnnviz.qt.panels.fool_it", "FoolItPanel", "_on_answer", "Fool it display"),
+    ("cnnviz.qt.panels.distort", "DistortPanel", "_on_result", "Distort hand-off"),
+    ("cnnviz.qt.panels.distort", "DistortPanel", "_on_answer", "Distort display"),
+    ("cnnviz.qt.panels.embedding", "EmbeddingPanel", "_on_result", "embedding point"),
+    ("cnnviz.qt.panels.embedding", "EmbeddingPanel", "_on_placed", "embedding point"),
     ("cnnviz.core.inspect.comparison", "ZooComparison", "predict", "six networks (worker)"),
     ("cnnviz.qt.state.app_state", "AppState", "wait_for_drawing", "yielding to a stroke (any worker)"),
+    ("cnnviz.core.inspect.background_process", "ModelProcess", "_ask", "waiting on the explanations' child (no GIL)"),
 ]
 
 
@@ -65,6 +77,7 @@ class PhaseClock:
     def wrap(self, fn, phase: str):
         clock = self
 
+        @functools.wraps(fn)  # its name too: a wrapped function still pickles by name (to a child process)
         def timed(*args, **kwargs):
             stack = clock._stack()
             frame = [time.perf_counter(), 0.0]
@@ -81,7 +94,7 @@ class PhaseClock:
                     with clock.lock:
                         clock.current[name] += (elapsed - frame[1]) * 1000
 
-        timed.__wrapped__, timed._phase = fn, phase
+        timed._phase = phase
         return timed
 
     def install(self) -> None:
@@ -150,13 +163,17 @@ class PhaseClock:
         self.moves.append(move)
 
     def summary(self) -> dict[str, dict[str, float]]:
-        """Phase -> {"p50", "p95", "mean"} milliseconds per move (a phase absent from a move counts 0)."""
+        """Phase -> {"p50", "p95", "mean", "slowest"} milliseconds per move (a phase absent from a move counts 0);
+        "slowest" is its mean over the slowest 5% of moves: what makes a stroke's p95."""
         names = sorted({k for m in self.moves for k in m}, key=lambda k: (k == "stroke", k.startswith("worker"), k))
+        cut = _percentile([m["stroke"] for m in self.moves], 0.95) if self.moves else 0.0
+        slowest = [m for m in self.moves if m["stroke"] >= cut] or [{}]
         out = {}
         for name in names:
             values = [m.get(name, 0.0) for m in self.moves]
             out[name] = {"p50": _percentile(values, 0.5), "p95": _percentile(values, 0.95),
-                         "mean": sum(values) / len(values)}  # fmt: skip
+                         "mean": sum(values) / len(values),
+                         "slowest": sum(m.get(name, 0.0) for m in slowest) / len(slowest)}  # fmt: skip
         return out
 
 
@@ -167,8 +184,9 @@ def print_breakdown(phases: dict[str, dict[str, dict[str, float]]]) -> None:
         scenario, model = key.split("/", 1)
         models.setdefault(model, []).append(scenario)
     for model, scenarios in models.items():
-        print(f"   {model}: ms per mouse move, p50 / p95 (exclusive: nested work counts in its own phase)")
-        print(f"   {'phase':<38}" + "".join(f" {s:>15}" for s in scenarios))
+        print(f"   {model}: ms per mouse move, p50 / p95 / mean over the slowest 5% of moves (exclusive: nested "
+              "work counts in its own phase)")  # fmt: skip
+        print(f"   {'phase':<44}" + "".join(f" {s:>21}" for s in scenarios))
         names: list[str] = []
         for s in scenarios:
             names += [n for n in phases[f"{s}/{model}"] if n not in names]
@@ -177,5 +195,5 @@ def print_breakdown(phases: dict[str, dict[str, dict[str, float]]]) -> None:
             cells = []
             for s in scenarios:
                 v = phases[f"{s}/{model}"].get(name)
-                cells.append(f"{v['p50']:.2f} / {v['p95']:.2f}" if v else "-")
-            print(f"   {name:<38}" + "".join(f" {c:>15}" for c in cells))
+                cells.append(f"{v['p50']:.2f} / {v['p95']:.2f} / {v.get('slowest', 0.0):.2f}" if v else "-")
+            print(f"   {name:<44}" + "".join(f" {c:>21}" for c in cells))

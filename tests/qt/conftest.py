@@ -203,7 +203,9 @@ def window(qtbot, settings):
     w.show()
     qtbot.waitExposed(w)
     # The newest drawing is answered, and its live heat map (computed in a worker) is in.
-    w.settle = lambda: qtbot.waitUntil(lambda: not w.state.inference_pending() and not w.attribution.busy())
+    w.settle = lambda: qtbot.waitUntil(
+        lambda: not w.state.inference_pending() and not w.attribution.busy() and not w.state.displays.pending()
+    )
     qtbot.waitUntil(lambda: w.state.inference_count >= 1)  # the first (empty) inference has run
     return w
 

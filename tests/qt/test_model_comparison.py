@@ -167,3 +167,35 @@ def test_the_six_answer_from_a_child_process_that_ends_with_the_window(qtbot, wi
     proc = zoo._proc
     window.close()
     qtbot.waitUntil(lambda: proc.poll() is not None, timeout=10_000)
+
+
+def test_an_answer_repaints_only_the_numbers_over_a_cached_layer(qtbot):
+    """Frames, titles and digits are painted once per size and current network; new probabilities reuse them and
+    still show; another current network or size paints the layer anew."""
+    from cnnviz.qt.panels.comparison import ComparisonView
+
+    view = ComparisonView()
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+
+    def answers(top: int) -> list[dict]:
+        probs = np.full(10, 0.01, np.float32)
+        probs[top] = 0.91
+        return [{"name": n, "display_name": n.upper(), "trained": True, "top": top, "confidence": 0.91,
+                 "probabilities": probs} for n in ("lenet5", "lenet", "alexnet", "vgg", "googlenet", "resnet")]  # fmt: skip
+
+    view.current, view.answers = "lenet", answers(3)
+    first = view.grab().toImage()
+    layer = view._static[1]
+    view.answers = answers(7)
+    second = view.grab().toImage()
+    assert view._static[1] is layer  # the same frames, titles and digits
+    assert first != second  # but the bars and the answer moved
+    view.answers = answers(3)
+    assert view.grab().toImage() == first  # the same answer paints the same picture
+    view.current = "vgg"
+    assert view.grab().toImage() != first and view._static[1] is not layer  # the outline moved: painted anew
+    view.resize(500, 400)
+    assert view.grab().toImage().width() == 500 and view._static[0][0] == 500

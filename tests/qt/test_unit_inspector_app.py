@@ -254,9 +254,9 @@ def test_a_stroke_explains_the_unit_in_a_worker_with_the_same_answer(qtbot, wind
     import cnnviz.core.session.explain as explain
 
     threads = []
-    inspect_unit = explain.inspect_unit
+    inspect_unit = explain.inspect_unit_as_dict
     monkeypatch.setattr(
-        explain, "inspect_unit", lambda *a, **k: threads.append(threading.get_ident()) or inspect_unit(*a, **k)
+        explain, "inspect_unit_as_dict", lambda *a, **k: threads.append(threading.get_ident()) or inspect_unit(*a, **k)
     )
     draw(window.canvas, line((0.3, 0.3), (0.7, 0.7)))
     window.settle()

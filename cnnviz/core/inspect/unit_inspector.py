@@ -316,3 +316,8 @@ def inspect_unit(
         pre_activation=pre,
         activation=act,
     )
+
+
+def inspect_unit_as_dict(model: nn.Module, image: np.ndarray, stage: str, channel: int, y: int = 0, x: int = 0) -> dict:
+    """``inspect_unit(...).as_dict()``: what the inspector shows, as plain data (it may come from a child process)."""
+    return inspect_unit(model, image, stage, channel, y, x).as_dict()

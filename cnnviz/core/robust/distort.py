@@ -140,3 +140,12 @@ def _occlude(x: torch.Tensor, side: int, cx: float, cy: float) -> torch.Tensor:
     top, left = round(cy - (side - 1) / 2), round(cx - (side - 1) / 2)
     x[..., max(top, 0) : max(top + side, 0), max(left, 0) : max(left + side, 0)] = 0.0
     return x
+
+
+def distort_and_predict(model, image: np.ndarray, values: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The distorted picture (``Distortion(**values)``) and the network's probabilities for it: Distort's
+    answer, as plain data (it may come from a child process)."""
+    from cnnviz.core.inspect.activations import predict
+
+    distorted = Distortion(**values).apply_image(image)
+    return distorted, predict(model, distorted)

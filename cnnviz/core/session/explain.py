@@ -16,7 +16,7 @@ import numpy as np
 
 from cnnviz.core.errors import CnnvizError
 from cnnviz.core.inspect import kernel_edit
-from cnnviz.core.inspect.unit_inspector import inspect_unit
+from cnnviz.core.inspect.unit_inspector import inspect_unit_as_dict
 
 NOT_WHILE_TRAINING = "Kernels cannot be edited while the network trains: stop the run first."
 
@@ -49,10 +49,12 @@ class ExplainMixin:
     def explain_unit_task(self, stage: str, channel: int, y: int = 0, x: int = 0, model=None):
         """``explain_unit`` for the current input as a function that may run in any thread, on ``model``
         (a copy made with ``model_copy()``, so live weights loaded meanwhile never meet it)."""
+        from cnnviz.core.inspect.background_process import ModelTask
+
         image, model = self.result.image, self.model if model is None else model
-        return lambda _progress=None: (
-            None if image is None else inspect_unit(model, image, stage, channel, y, x).as_dict()
-        )
+        if image is None:
+            return lambda _progress=None: None
+        return ModelTask(inspect_unit_as_dict, model, (image, stage, channel, y, x))
 
     # -- editing a first-layer kernel ------------------------------------------------------
     def kernel_for_editor(self, out_channel: int = 0, in_channel: int = 0) -> dict | None:

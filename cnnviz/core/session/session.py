@@ -220,20 +220,28 @@ class ModelSession(ExplainMixin):
         return self.attribution_task(method, target, stage, copy_model=False)()
 
     def attribution_task(self, method: str, target: int | None = None, stage: str | None = None,
-                         copy_model: bool = True, model=None):  # fmt: skip
+                         copy_model: bool = True, model=None, pictures: bool = False):  # fmt: skip
         """The same as a function ``task(progress=None)`` that may run in any thread.
 
         It holds the current input and (``copy_model``) a copy of the model, so live
         weights loaded meanwhile and the hooks of other methods never meet it. ``model``:
         such a copy made earlier (``model_copy()``), for a caller that asks many times.
+        ``pictures``: the task returns ``(result, heat_pictures(...))``, coloured where it ran.
         """
         from cnnviz.core.inspect.attribution import attribute
+        from cnnviz.core.inspect.background_process import ModelTask
+        from cnnviz.core.inspect.heat_pictures import attribute_with_pictures
 
         image = self.result.image
         if model is None:
             model = self.model_copy() if copy_model else self.model
         stage = stage or self.description.grad_cam_stage  # known already: no forward pass to find it
-        return lambda progress=None: None if image is None else attribute(model, image, method, target, stage, progress)
+        if image is None:
+            return lambda progress=None: None
+        if pictures:
+            args = (image, method, target, stage, self.result.transform)
+            return ModelTask(attribute_with_pictures, model, args, takes_progress=True)
+        return ModelTask(attribute, model, (image, method, target, stage), takes_progress=True)
 
     # -- the drawing -------------------------------------------------------------
     def show_input(

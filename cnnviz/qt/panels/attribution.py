@@ -17,8 +17,6 @@ Off, the panel does nothing at all for a stroke.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -33,12 +31,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.qt.state.display_pacer import show_paced
 from cnnviz.qt.state.newest import NewestWins
 
 LIVE = {"saliency": "Saliency", "gradcam": "Grad-CAM", "guided": "Guided Backprop"}
 ON_REQUEST = {"ig": "Integrated Gradients", "occlusion": "Occlusion"}
-DRAWING_HEAT_SIDE = 140  # about the pixels of the canvas's heat picture (it is scaled to the square)
-HEAT_ALPHA = 190  # the strongest pixel's opacity: the drawing always shows through
 METHOD_TIPS = {
     "saliency": "How much each pixel's change would change the class score (|gradient|)",
     "gradcam": "Where a stage's feature maps hold evidence for the class (Grad-CAM, coarse)",
@@ -46,31 +43,6 @@ METHOD_TIPS = {
     "ig": "Each pixel's share of the score, from a black image to yours (slow: on request)",
     "occlusion": "How much the score drops when a 4×4 square is blacked out (slow: on request)",
 }
-
-
-@functools.lru_cache(maxsize=2)
-def _heat_lut(signed: bool) -> np.ndarray:
-    """(2, 256, 4) uint8 RGBA for |value| / peak = i / 255: [0] for positive values, [1] for negative ones."""
-    from cnnviz.core.inspect.attribution import heat_colors  # numpy only; the core module is loaded by now
-
-    t = np.linspace(0.0, 1.0, 256)
-    if signed:  # pure red for, blue against: white blends would grey the black canvas
-        rgb = np.stack([np.repeat(heat_colors(np.array([s]), True), 256, axis=0) for s in (1.0, -1.0)])
-    else:  # red to yellow: black says nothing on the black canvas, white would hide the ink
-        rgb = np.repeat(heat_colors(np.append(0.34 + 0.4 * t, 1.0), False)[None, :-1], 2, axis=0)
-    alpha = np.broadcast_to((HEAT_ALPHA * t**0.6 + 0.5).astype(np.uint8)[None, :, None], (2, 256, 1))
-    return np.concatenate([rgb, alpha], axis=-1)
-
-
-def heat_rgba(values: np.ndarray, peak: float, signed: bool) -> np.ndarray:
-    """An H x W x 4 picture of a map: colour and opacity grow with |value| / ``peak``.
-
-    Magnitudes run from red to yellow, signed maps are red for and blue against, and the
-    faintest values are transparent, so the ink shows through wherever the map is weak.
-    A lookup table, so colouring a 140 x 140 picture on every stroke costs well under a millisecond.
-    """
-    t = np.clip(np.abs(values) * (255.0 / max(peak, 1e-12)) + 0.5, 0, 255).astype(np.intp)
-    return _heat_lut(signed)[(values < 0).astype(np.intp), t]
 
 
 class AttributionPanel(QWidget):
@@ -214,7 +186,7 @@ class AttributionPanel(QWidget):
         self._update_controls()
         self.runner.cancel()
         if not self.enabled.isChecked():
-            self._show(None, "Turn the heat map on to see which pixels make the network choose its class.")
+            self._show(None, note="Turn the heat map on to see which pixels make the network choose its class.")
         elif self.live():
             self._on_result(self.state.session.result)
         else:
@@ -238,11 +210,11 @@ class AttributionPanel(QWidget):
         if not self.enabled.isChecked():
             return  # off: a stroke costs nothing here
         if result.image is None or result.probabilities is None:
-            self._show(None, "Draw a digit to see why the network chooses its class.")
+            self._show(None, note="Draw a digit to see why the network chooses its class.")
             return
         if not self.live():  # a slow method's map belongs to the old drawing: ask again
             self.runner.cancel()
-            self._show(None, "The drawing changed: press Compute for a new map.")
+            self._show(None, note="The drawing changed: press Compute for a new map.")
             return
         session = self.state.session
         target = self.target.currentData()
@@ -251,23 +223,26 @@ class AttributionPanel(QWidget):
             if self._model_copy is None:
                 self._model_copy = session.model_copy()
             task = session.attribution_task(self.method.currentData(), target, self.stage.currentData(),
-                                            model=self._model_copy)  # fmt: skip
+                                            model=self._model_copy, pictures=True)  # fmt: skip
         except BaseException as exc:  # a user's network that cannot be copied, SystemExit too: one sentence
             self._on_live_failed(self._live_request, self._sentence(exc))
             return
         self._live_request += 1
         request, wait_for_drawing = self._live_request, self.state.wait_for_drawing
+        run_in_background = self.state.run_in_background
 
-        def job(progress):
+        def job(_progress):
             from cnnviz.core.errors import CnnvizError
 
             wait_for_drawing()  # a stroke being answered first: it keeps the GIL
             try:
-                return task(progress)
+                # Computed and coloured in the explanations' child: off the GIL a stroke needs.
+                answer = run_in_background(task)
             except CnnvizError:
                 raise
             except BaseException as exc:  # a user's network, SystemExit too: one sentence
                 raise CnnvizError(self._sentence(exc)) from None
+            return (None, None) if answer is None else answer
 
         self.live_runner.submit(request, job)
 
@@ -280,13 +255,17 @@ class AttributionPanel(QWidget):
             f"{self.method.currentText().split(' (')[0]} does not work on this network ({type(exc).__name__}: {exc})."
         )
 
-    def _on_live_result(self, tag: int, answer) -> None:
-        if tag == self._live_request and self.enabled.isChecked() and self.live():
-            self._show(answer)
+    def _on_live_result(self, tag: int, answer_and_pictures) -> None:
+        if tag == self._live_request:  # after the stroke's answer, one panel's display at a time
+            show_paced(self.state, "heat", lambda: self._show_live(tag, *answer_and_pictures))
 
     def _on_live_failed(self, tag: int, text: str) -> None:
+        if tag == self._live_request:
+            show_paced(self.state, "heat", lambda: self._show_live(tag, None, note=text))
+
+    def _show_live(self, tag: int, answer, pictures=None, note: str = "") -> None:
         if tag == self._live_request and self.enabled.isChecked() and self.live():
-            self._show(None, text)
+            self._show(answer, pictures, note)
 
     def start_background(self) -> None:
         """Compute the selected slow method for the current input in the background (replacing any running one)."""
@@ -295,7 +274,7 @@ class AttributionPanel(QWidget):
             return
         self._request += 1
         task = session.attribution_task(self.method.currentData(), self.target.currentData(), self.stage.currentData())
-        self._show(None, f"Computing {self.method.currentText().split(' (')[0]}…")
+        self._show(None, note=f"Computing {self.method.currentText().split(' (')[0]}…")
         self.progress.setValue(0)
         self._set_running(True)
         self.runner.submit(self._request, task, cancel_running=True)
@@ -315,7 +294,7 @@ class AttributionPanel(QWidget):
     def _on_background_failed(self, tag: int, text: str) -> None:
         if tag == self._request:
             self._set_running(False)
-            self._show(None, text)
+            self._show(None, note=text)
 
     def _on_cancelled(self, tag: int) -> None:
         if tag == self._request:
@@ -329,26 +308,25 @@ class AttributionPanel(QWidget):
         self.compute.setEnabled(self.enabled.isChecked() and not running)
 
     # -- showing -------------------------------------------------------------------------
-    def _show(self, answer, note: str = "") -> None:
-        """Send the heat pictures of ``answer`` (None: clear them) through the state, and say what they show."""
+    def _show(self, answer, pictures=None, note: str = "") -> None:
+        """Send the heat pictures of ``answer`` (None: clear them; ``pictures``: coloured already) through the
+        state, and say what they show."""
         self.result = answer
         if self.state is not None:
             if answer is None:
                 self.state.show_heat(None, None)
             else:
-                self.state.show_heat(*self._pictures(answer.map, self.state.session.result.transform))
+                self.state.show_heat(*(pictures or self._pictures(answer.map, self.state.session.result.transform)))
         if answer is not None:
             note = self._describe(answer)
-        self.note.setText(note)
+        if note != self.note.text():  # a new text lays the dock out again
+            self.note.setText(note)
 
     @staticmethod
     def _pictures(values: np.ndarray, transform) -> tuple[np.ndarray, np.ndarray]:
-        signed = bool((values < 0).any())
-        peak = float(np.abs(values).max())
-        drawing = values if transform is None else transform.map_to_drawing(values, "bilinear")
-        # Every other pixel of a 280 px drawing: a smooth map loses nothing, and colouring costs a quarter.
-        step = max(1, min(drawing.shape) // DRAWING_HEAT_SIDE)
-        return heat_rgba(values, peak, signed), heat_rgba(drawing[::step, ::step], peak, signed)
+        from cnnviz.core.inspect.heat_pictures import heat_pictures  # numpy only
+
+        return heat_pictures(values, transform)
 
     def _describe(self, answer) -> str:
         names = self.state.session.class_names

@@ -19,9 +19,10 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer
-from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from cnnviz.qt.state.display_pacer import show_paced
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.state.newest import NewestWins
 from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_COLOR, scaled_font
@@ -66,6 +67,8 @@ class ComparisonView(QWidget):
         self.true_label: int | None = None  # a test image's label: cards that answer otherwise are marked ✗
         self.stale = False
         self.paint_count = 0
+        self._static = None  # (key, pixmap, cards): the cards' unchanging parts, see _static_layer
+        self._fonts: dict = {}  # (font key, scale) -> the answer's bold font
 
     def sizeHint(self) -> QSize:
         return QSize(420, 420)
@@ -84,58 +87,90 @@ class ComparisonView(QWidget):
             return
         if self.stale:
             p.setOpacity(STALE_OPACITY)
+        pixmap, cards = self._static_layer()
+        p.drawPixmap(0, 0, pixmap)
+        for answer, card in zip(self.answers, cards, strict=False):
+            self._paint_answer(p, card, answer)
+        p.end()
+
+    def _cards(self) -> list[QRectF]:
         cols = self.columns()
         rows = (len(self.answers) + cols - 1) // cols
         w, h = self.width() / cols, self.height() / rows
-        for i, answer in enumerate(self.answers):
-            self._paint_card(p, QRectF((i % cols) * w, (i // cols) * h, w, h).adjusted(3, 3, -3, -3), answer)
-        p.end()
+        return [QRectF((i % cols) * w, (i // cols) * h, w, h).adjusted(3, 3, -3, -3) for i in range(len(self.answers))]
 
-    def _paint_card(self, p: QPainter, r: QRectF, answer: dict) -> None:
+    def _static_layer(self) -> tuple[QPixmap, list[dict]]:
+        """What changes only with the size, the type, the networks and the current one (frames, titles, the
+        bars' slots and digits), painted once into a pixmap: an answer repaints only its numbers and bars."""
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), self.height(), dpr, self.font().key(), self.palette().cacheKey(), self.current,
+               tuple((a["name"], a["display_name"], a["trained"], len(a["probabilities"])) for a in self.answers))  # fmt: skip
+        if self._static is not None and self._static[0] == key:
+            return self._static[1], self._static[2]
+        pixmap = QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
+        pixmap.setDevicePixelRatio(dpr)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pixmap)
+        cards = [self._paint_card_frame(p, r, answer) for r, answer in zip(self._cards(), self.answers, strict=True)]
+        p.end()
+        self._static = (key, pixmap, cards)
+        return pixmap, cards
+
+    def _paint_card_frame(self, p: QPainter, r: QRectF, answer: dict) -> dict:
+        """A card's frame, title, bar slots and digits; returns where its answer and bars go."""
         text = self.palette().text().color()
-        wrong = self.true_label is not None and answer["top"] != self.true_label
         p.setPen(QPen(ACCENT, 3) if answer["name"] == self.current else QPen(QColor(150, 150, 150), 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(r)
         r = r.adjusted(6, 4, -6, -4)
-        title, big, small = (
-            scaled_font(self.font(), 0.9, True),
-            scaled_font(self.font(), 1.5, True),
-            scaled_font(self.font(), 0.75),
-        )
-        p.setFont(title)
-        line = p.fontMetrics().height()
+        line = QFontMetrics(scaled_font(self.font(), 0.9, True)).height()
+        big_line = QFontMetrics(scaled_font(self.font(), 1.5, True)).height()
         p.setPen(text)
         name = answer["display_name"] + ("" if answer["trained"] else " (untrained)")
         name, font = _fitting_name(name, self.font(), r.width())
         p.setFont(font)
         p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
                    QFontMetrics(font).elidedText(name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
-        top = answer["top"]
-        label = self.class_names[top] if top < len(self.class_names) else str(top)
-        answer_text = f"{label}  {100 * answer['confidence']:.1f}%" + ("  ✗" if wrong else "")
-        scale = 1.5
-        while scale > 0.9 and QFontMetrics(big).horizontalAdvance(answer_text) > r.width():
-            scale -= 0.1  # a narrow card (a projector's large type) shrinks the answer, never cuts "100.0%"
-            big = scaled_font(self.font(), scale, True)
-        p.setFont(big)
-        big_line = p.fontMetrics().height()
-        p.setPen(ERROR_COLOR if wrong else ACCENT)
-        p.drawText(QRectF(r.x(), r.y() + line, r.width(), big_line), Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(answer_text, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
-        # Ten bars from the bottom up, digit labels under them.
+        # Ten bar slots from the bottom up, digit labels under them.
+        small = scaled_font(self.font(), 0.75)
         p.setFont(small)
         label_h = p.fontMetrics().height()
         area = QRectF(r.x(), r.y() + line + big_line + 4, r.width(), r.height() - line - big_line - 4 - label_h)
-        probs = answer["probabilities"]
-        step = area.width() / len(probs)
-        for k, prob in enumerate(probs):
+        n = len(answer["probabilities"])
+        step = area.width() / n
+        for k in range(n):
             x = area.x() + k * step
             p.fillRect(QRectF(x + 1, area.y(), step - 2, area.height()), self.palette().alternateBase())
-            bar = max(0.0, float(prob)) * area.height()
-            p.fillRect(QRectF(x + 1, area.bottom() - bar, step - 2, bar), ACCENT if k == top else BAR_COLOR)
-            p.setPen(text)
             p.drawText(QRectF(x, area.bottom(), step, label_h), Qt.AlignmentFlag.AlignCenter, str(k))
+        return {"answer": QRectF(r.x(), r.y() + line, r.width(), big_line), "area": area, "step": step}
+
+    def _paint_answer(self, p: QPainter, card: dict, answer: dict) -> None:
+        """A card's top class and confidence, and its ten bars (the answer's orange)."""
+        wrong = self.true_label is not None and answer["top"] != self.true_label
+        top = answer["top"]
+        label = self.class_names[top] if top < len(self.class_names) else str(top)
+        answer_text = f"{label}  {100 * answer['confidence']:.1f}%" + ("  ✗" if wrong else "")
+        r = card["answer"]
+        scale, big = 1.5, self._big_font(1.5)
+        while scale > 0.9 and QFontMetrics(big).horizontalAdvance(answer_text) > r.width():
+            scale -= 0.1  # a narrow card (a projector's large type) shrinks the answer, never cuts "100.0%"
+            big = self._big_font(round(scale, 1))
+        p.setFont(big)
+        p.setPen(ERROR_COLOR if wrong else ACCENT)
+        p.drawText(r, Qt.AlignmentFlag.AlignLeft,
+                   p.fontMetrics().elidedText(answer_text, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+        area, step = card["area"], card["step"]
+        for k, prob in enumerate(answer["probabilities"]):
+            bar = max(0.0, float(prob)) * area.height()
+            if bar > 0:
+                p.fillRect(QRectF(area.x() + k * step + 1, area.bottom() - bar, step - 2, bar),
+                           ACCENT if k == top else BAR_COLOR)  # fmt: skip
+
+    def _big_font(self, scale: float):
+        key = (self.font().key(), scale)
+        if key not in self._fonts:
+            self._fonts[key] = scaled_font(self.font(), scale, True)
+        return self._fonts[key]
 
 
 class ComparisonPanel(QWidget):
@@ -176,16 +211,17 @@ class ComparisonPanel(QWidget):
         self._repaint = QTimer(self)
         self._repaint.setSingleShot(True)
         self._repaint.setInterval(REPAINT_MS)
-        self._repaint.timeout.connect(self._show)
+        self._repaint.timeout.connect(lambda: show_paced(self._state, "six", self._show))  # after the stroke's answer
         # Grey the cards only when the newest input has waited a while: greying on every stroke flickers.
         self._stale_timer = QTimer(self)
         self._stale_timer.setSingleShot(True)
         self._stale_timer.setInterval(STALE_AFTER_MS)
         self._stale_timer.timeout.connect(self._grey_if_behind)
-        self._pending_answers: tuple[int, list[dict]] | None = None
+        self._pending_answers: tuple[int, list[dict], float | None] | None = None  # serial, answers, sent at
         self._last_repaint = 0.0
         self._header_at, self._header_timed = 0.0, False
         self._pause = None  # the state's wait_for_drawing: the networks yield to a stroke between stages
+        self._state = None  # the app's state, once followed: its display pacer
 
     def follow(self, state) -> None:
         """Subscribe to the app's state: the dataset and current network, each result's input, closing."""
@@ -200,7 +236,7 @@ class ComparisonPanel(QWidget):
             self._set_header()
 
         state.networkChanged.connect(network)
-        self._pause = state.wait_for_drawing
+        self._pause, self._state = state.wait_for_drawing, state
 
         def result_ready(result) -> None:
             session = state.session
@@ -260,11 +296,9 @@ class ComparisonPanel(QWidget):
         sent = self._sent_at.pop(serial, None)
         for old in [s for s in self._sent_at if s < serial]:  # dropped in favour of this newer one
             del self._sent_at[old]
-        if sent is not None:
-            self.latencies_ms.append((time.perf_counter() - sent) * 1000)
         if serial < self._answered or self._input is None:
             return
-        self._pending_answers = (serial, answers)
+        self._pending_answers = (serial, answers, sent)
         if not self._repaint.isActive():
             # Answers arrive as fast as inputs do; paint at most ~30 times a second, always the newest.
             wait = REPAINT_MS - (time.perf_counter() - self._last_repaint) * 1000
@@ -273,8 +307,10 @@ class ComparisonPanel(QWidget):
     def _show(self) -> None:
         if self._pending_answers is None:
             return
-        (serial, answers), self._pending_answers = self._pending_answers, None
+        (serial, answers, sent), self._pending_answers = self._pending_answers, None
         self._last_repaint = time.perf_counter()
+        if sent is not None:  # from the input's hand-off to its answers on the panel
+            self.latencies_ms.append((self._last_repaint - sent) * 1000)
         self._answered = serial
         self.view.answers = answers
         self.view.stale = self.view.stale and serial != self._serial

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.qt.state import workers
+from cnnviz.qt.state.display_pacer import show_paced
 from cnnviz.qt.state.newest import NewestWins
 from cnnviz.qt.widgets.small_picture import SmallPicture
 from cnnviz.qt.widgets.style import scaled_font
@@ -62,6 +63,7 @@ class DistortPanel(QWidget):
         self.state = None
         self._image: np.ndarray | None = None
         self._request = 0
+        self._model = None  # the network on screen, copied once per network and weights for the answers
         self._sweep_job = None
         self.curves: dict[str, tuple[list[float], list[float]]] = {}  # network -> (values, accuracies)
         self.plot = None  # pyqtgraph's PlotWidget, made when first needed (pyqtgraph is imported then)
@@ -151,7 +153,11 @@ class DistortPanel(QWidget):
 
         self.runner = NewestWins("distort", self, MIN_JOB_INTERVAL_S, failure="Could not distort the input")
         self.runner.finished.connect(self._on_answer)
-        self.runner.failed.connect(lambda tag, text: tag == self._request and self.answer.setText(text))
+        self.runner.failed.connect(
+            lambda tag, text: (
+                tag == self._request and show_paced(self.state, "distort", lambda: self.answer.setText(text))
+            )
+        )
         self._show_values()
 
     # -- the sliders ---------------------------------------------------------------------
@@ -186,9 +192,17 @@ class DistortPanel(QWidget):
     def follow(self, state) -> None:
         """Subscribe to the app's state: the network, each explained result, closing."""
         self.state = state
-        state.networkChanged.connect(self._submit)
+        state.networkChanged.connect(self._on_network)
+        state.weightsChanged.connect(self._forget_copy)
         state.resultExplainable.connect(self._on_result)
         state.closing.connect(self.shutdown)
+
+    def _forget_copy(self) -> None:
+        self._model = None
+
+    def _on_network(self) -> None:
+        self._model = None
+        self._submit()
 
     def _on_result(self, result) -> None:
         self._image = None if result.image is None or result.probabilities is None else result.image
@@ -209,20 +223,25 @@ class DistortPanel(QWidget):
             self.answer.setText("Draw a digit to distort it.")
             return
         self._request += 1
-        image, model, values = np.array(self._image, np.float32), copy.deepcopy(session.model), self.values()
+        if self._model is None:  # a copy per network and weights, not per stroke: it answers in another thread
+            self._model = copy.deepcopy(session.model).eval()
+        image, model, values = np.array(self._image, np.float32), self._model, self.values()
+        run_in_background, pause = self.state.run_in_background, self.state.wait_for_drawing
 
         def job(_progress):
-            from cnnviz.core.inspect.activations import predict
-            from cnnviz.core.robust.distort import Distortion
+            from cnnviz.core.inspect.background_process import ModelTask
+            from cnnviz.core.robust.distort import distort_and_predict
 
-            distorted = Distortion(**values).apply_image(image)
-            return distorted, predict(model.eval(), distorted)
+            pause()  # a stroke being answered first
+            return run_in_background(ModelTask(distort_and_predict, model, (image, values)))  # off the GIL
 
         self.runner.submit(self._request, job)
 
     def _on_answer(self, tag: int, answer) -> None:
-        if tag != self._request or self.state is None:
-            return
+        if tag == self._request and self.state is not None:  # after the stroke's answer, one display at a time
+            show_paced(self.state, "distort", lambda: tag == self._request and self._show_answer(answer))
+
+    def _show_answer(self, answer) -> None:
         distorted, probs = answer
         self.picture.set_gray(distorted)
         k = int(np.argmax(probs))

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from cnnviz.qt.state import workers
+from cnnviz.qt.state.display_pacer import show_paced
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.state.newest import NewestWins
 from cnnviz.qt.widgets.combos import narrow
@@ -225,7 +226,7 @@ class EmbeddingPanel(QWidget):
         values = None if acts is None else acts.get(feats.stage)
         if values is None or np.size(values) != emb.mean.shape[0]:
             self.drawing_point = None
-            self.plot.set_drawing(None)
+            self._star(None)
             return
         flat = np.asarray(values, np.float32).reshape(-1)
         if emb.tsne is None:
@@ -236,8 +237,12 @@ class EmbeddingPanel(QWidget):
 
     def _on_placed(self, tag, point) -> None:
         if tag == self._placed and self.plot is not None:
-            self.drawing_point = np.asarray(point, np.float32)
-            self.plot.set_drawing(self.drawing_point)
+            self.drawing_point = point = np.asarray(point, np.float32)
+            self._star(point)
+
+    def _star(self, point) -> None:
+        """The drawing's star on the map: after the stroke's answer, one panel's display at a time."""
+        show_paced(self.state, "embedding", lambda: self.plot is not None and self.plot.set_drawing(point))
 
     # -- hover and click ---------------------------------------------------------------------------
     def _on_hover(self, row: int) -> None:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cnnviz.qt.state.display_pacer import show_paced
 from cnnviz.qt.state.newest import NewestWins
 from cnnviz.qt.widgets.small_picture import SmallPicture
 from cnnviz.qt.widgets.style import scaled_font
@@ -198,12 +199,18 @@ class FoolItPanel(QWidget):
         image, model = np.array(self._image, np.float32), self._model
         method, epsilon, target = self.method.currentData(), self.epsilon_value(), self.target.currentData()
         dataset, zoos, pause = session.dataset, self._zoos, self.state.wait_for_drawing
+        run_in_background = self.state.run_in_background
 
         def job(_progress):
+            from cnnviz.core.inspect.background_process import ModelTask
             from cnnviz.core.inspect.comparison_process import ZooComparisonProcess
             from cnnviz.core.robust.attacks import attack
 
-            result = attack(model, image, method, epsilon, target, pause=pause)  # yields to strokes between steps
+            pause()  # a stroke being answered first
+            # In the explanations' child, off the GIL; here (until it is ready) it yields to strokes between steps.
+            result = run_in_background(
+                ModelTask(attack, model, (image, method, epsilon, target), here={"pause": pause})
+            )
             if dataset not in zoos:  # the other networks answer in a child process: off the GIL a stroke needs
                 zoos[dataset] = ZooComparisonProcess(dataset, pause=pause)
             return {"result": result, "zoo": zoos[dataset].predict(result.adversarial)}
@@ -211,12 +218,12 @@ class FoolItPanel(QWidget):
         self.runner.submit(self._request, job)
 
     def _on_answer(self, tag: int, answer: dict) -> None:
-        if tag == self._request:
-            self._show(answer)
+        if tag == self._request:  # after the stroke's answer, one panel's display at a time
+            show_paced(self.state, "fool", lambda: tag == self._request and self._show(answer))
 
     def _on_failed(self, tag: int, text: str) -> None:
         if tag == self._request:
-            self._show(None, text)
+            show_paced(self.state, "fool", lambda: tag == self._request and self._show(None, text))
 
     # -- showing -------------------------------------------------------------------------
     def _show(self, answer: dict | None, note: str = "") -> None:

@@ -22,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from cnnviz.qt.state import workers
+from cnnviz.qt.state.display_pacer import DisplayPacer
 from cnnviz.qt.state.lazy import core
 
 # Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
@@ -112,7 +113,9 @@ class AppState(QObject):
         self._painted_timer = QTimer(self)
         self._painted_timer.setSingleShot(True)
         self._painted_timer.setInterval(0)  # a timer fires after the paints the result's panels posted
-        self._painted_timer.timeout.connect(self.drawing_answered.set)
+        self._painted_timer.timeout.connect(self._on_answer_painted)
+        # The explanation panels' displays, one per painted answer while the pen moves (display_pacer).
+        self.displays = DisplayPacer(self, drawing_waits=self._infer_timer.isActive)
         self._slow_forward = None  # a NewestWins runner, made for the first network slower than DRAW_BUDGET_S
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
@@ -121,6 +124,8 @@ class AppState(QObject):
         self._unit_model = None  # its copy of the network; None: make anew (the network or weights changed)
         self._unit_request = 0
         self.offer_data = None  # (dataset, then): the window's question, Download or Choose folder (DataFolder)
+        self._background = None  # the explanations' child process, started by the first job that needs it
+        self._background_lock = threading.Lock()
 
     # -- loading ------------------------------------------------------------------------
     def load(self, model: str, dataset: str, *, in_background: bool) -> None:
@@ -253,6 +258,10 @@ class AppState(QObject):
             since_ms = (self._explain_wanted_at - self._explained_at) * 1000
             self._explain_timer.start(int(max(0.0, EXPLAIN_INTERVAL_MS - since_ms)))
 
+    def _on_answer_painted(self) -> None:
+        self.drawing_answered.set()
+        self.displays.answer_painted()
+
     def _explain(self) -> None:
         """The newest result for what explains it: after the answer's paint (a timer runs after posted paints)."""
         if self.session is None:
@@ -278,6 +287,17 @@ class AppState(QObject):
         self._pending_drawing, self._pending_image = None, (np.asarray(image, np.float32), label)
         if not self._infer_timer.isActive():
             self._infer_timer.start()
+
+    def run_in_background(self, task):
+        """A ``ModelTask`` (``fn(model, *args)``) in the explanations' child process (``ModelProcess``), from a
+        worker thread: it waits on a pipe, not on the GIL a stroke needs; any other task runs right here."""
+        with self._background_lock:
+            if self._background is None:
+                from cnnviz.core.inspect.background_process import ModelProcess
+
+                self._background = ModelProcess()
+            background = self._background
+        return background.run_task(task)
 
     def wait_for_drawing(self, limit_s: float = 0.02) -> None:
         """In a background thread: wait (at most ``limit_s``) until the newest drawing's answer is painted."""
@@ -364,6 +384,7 @@ class AppState(QObject):
             except BaseException as exc:  # a user's network, SystemExit too: one sentence
                 self.unit_error = f"This unit cannot be explained ({type(exc).__name__}: {exc})."
         self.unit_explanation = data
+        self.displays.drop("unit")  # an older stroke's explanation waiting to be shown is not this one
         self.unitExplained.emit(data)
         return data
 
@@ -401,10 +422,10 @@ class AppState(QObject):
         self._unit_request += 1
         explain = self.session.explain_unit_task(*self.selected_unit, model=self._unit_model)
 
-        def job(progress):
+        def job(_progress):
             self.wait_for_drawing()  # a stroke being answered first: it keeps the GIL
             try:
-                return explain(progress)
+                return self.run_in_background(explain)  # in the explanations' child: off the GIL
             except core().CnnvizError:
                 raise
             except BaseException as exc:  # a user's network, SystemExit too: one sentence
@@ -419,12 +440,12 @@ class AppState(QObject):
     def _on_unit_explained(self, tag: int, data) -> None:
         if tag == self._unit_request:
             self.unit_explanation, self.unit_error = data, None
-            self.unitExplained.emit(data)
+            self.displays.show("unit", lambda: self.unitExplained.emit(data))  # after the stroke's answer
 
     def _on_unit_failed(self, tag: int, text: str) -> None:
         if tag == self._unit_request:
             self.unit_explanation, self.unit_error = None, text
-            self.unitExplained.emit(None)
+            self.displays.show("unit", lambda: self.unitExplained.emit(None))
 
     def _forget_unit_model(self) -> None:
         self._unit_model = None
@@ -464,3 +485,7 @@ class AppState(QObject):
         if self._slow_forward is not None:  # a daemon thread: a forward stuck in user code is left behind
             self._slow_forward.stop(timeout=1.0)
         self.closing.emit()
+        self.displays.clear()
+        with self._background_lock:
+            if self._background is not None:
+                self._background.close()

@@ -55,12 +55,15 @@ class _Matrix(QTableWidget):
             self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Maximum)
+        self._widest = -1  # the longest cell text at the last fit
 
     def set_values(self, rows) -> None:
         rows = np.asarray([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
         self.blockSignals(True)
+        resized = (self.rowCount(), self.columnCount()) != rows.shape
         self.setRowCount(rows.shape[0])
         self.setColumnCount(rows.shape[1])
+        widest = 0
         peak = float(np.nanmax(np.abs(rows))) if np.isfinite(rows).any() else 0.0
         for (r, c), v in np.ndenumerate(rows):
             item = self.item(r, c)
@@ -68,7 +71,10 @@ class _Matrix(QTableWidget):
                 item = QTableWidgetItem()
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.setItem(r, c, item)
-            item.setText("pad" if np.isnan(v) else cell_text(v))
+            text = "pad" if np.isnan(v) else cell_text(v)
+            widest = max(widest, len(text))
+            if item.text() != text:
+                item.setText(text)
             tint = QBrush()
             if peak > 0 and not np.isnan(v):  # red for positive, blue for negative, as in the maps
                 color = QColor(ACCENT if v > 0 else QColor("#4c6ef5"))
@@ -76,7 +82,11 @@ class _Matrix(QTableWidget):
                 tint = QBrush(color)
             item.setBackground(tint)
         self.blockSignals(False)
-        self._fit()
+        if (
+            resized or widest != self._widest
+        ):  # measuring every cell costs more than filling them: only when it may move
+            self._widest = widest
+            self._fit()
 
     def _fit(self) -> None:
         # Exactly the cells' size: a layout otherwise squeezes the grid behind scroll bars.
@@ -232,20 +242,33 @@ class UnitInspectorPanel(QWidget):
         if image is not None:
             self.input_view.image = np.asarray(image, dtype=np.float32)
         self.input_view.update()
-        self.steps.clear()
-        for step in data["steps"]:
-            item = QTreeWidgetItem([step_summary(step)])
-            item.setData(0, Qt.ItemDataRole.UserRole, step)
-            item.setToolTip(0, item.text(0))  # the whole line where a narrow column ends it in "…"
-            for text, payload in step_rows(step):
-                child = QTreeWidgetItem([text])
-                child.setToolTip(0, text)
-                child.setData(0, Qt.ItemDataRole.UserRole, payload)
-                item.addChild(child)
-            self.steps.addTopLevelItem(item)
-        self.steps.expandToDepth(0)
+        self._show_steps([(step_summary(step), step, list(step_rows(step))) for step in data["steps"]])
+        current = self.steps.currentItem()  # a map's row the reader chose stays chosen, with its new numbers
+        chosen = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
         conv = next((s for s in data["steps"] if s["kind"] == "convolution"), None)
-        self._show_matrices(conv["details"]["inputs"][0] if conv and conv["details"]["inputs"] else None)
+        first = conv["details"]["inputs"][0] if conv and conv["details"]["inputs"] else None
+        self._show_matrices(chosen if isinstance(chosen, dict) and "patch" in chosen else first)
+
+    def _show_steps(self, steps: list[tuple[str, dict, list]]) -> None:
+        """The steps' tree: its lines rewritten in place when only the numbers changed (a new stroke on the
+        same unit: no rebuild, no new layout, the reader's scroll and selection stay), else built anew."""
+        tree = self.steps
+        same = tree.topLevelItemCount() == len(steps) and all(
+            tree.topLevelItem(i).childCount() == len(rows) for i, (_t, _s, rows) in enumerate(steps)
+        )
+        if not same:
+            tree.clear()
+        for i, (summary, step, rows) in enumerate(steps):
+            item = tree.topLevelItem(i) if same else QTreeWidgetItem()
+            _set_line(item, summary, step)  # its tooltip: the whole line where a narrow column ends it in "…"
+            for k, (text, payload) in enumerate(rows):
+                if not same:
+                    item.addChild(QTreeWidgetItem())
+                _set_line(item.child(k), text, payload)
+            if not same:
+                tree.addTopLevelItem(item)
+        if not same:
+            tree.expandToDepth(0)
 
     def set_kernel(
         self, out_channel: int, in_channel: int, kernel: np.ndarray, presets: dict[str, np.ndarray], edited: bool
@@ -378,3 +401,11 @@ class UnitInspectorPanel(QWidget):
     def _on_reset(self) -> None:
         if self._kernel_key is not None:
             self.kernelResetRequested.emit(*self._kernel_key)
+
+
+def _set_line(item: QTreeWidgetItem, text: str, payload) -> None:
+    """A line of the steps' tree: its text (also its tooltip) and what selecting it shows."""
+    if item.text(0) != text:
+        item.setText(0, text)
+        item.setToolTip(0, text)
+    item.setData(0, Qt.ItemDataRole.UserRole, payload)

@@ -1,0 +1,60 @@
+"""DisplayPacer: the explanation panels' displays wait for the stroke's answer, one per painted answer."""
+
+from __future__ import annotations
+
+import time
+
+from cnnviz.qt.state.display_pacer import DISPLAY_AT_LATEST_MS, DisplayPacer, show_paced
+
+
+def _pacer(qtbot, waits: list[bool]) -> DisplayPacer:
+    from PySide6.QtCore import QObject
+
+    owner = QObject()
+    pacer = DisplayPacer(owner, drawing_waits=lambda: waits[0])
+    pacer._owner = owner  # kept alive with the pacer
+    return pacer
+
+
+def test_while_the_pen_moves_one_display_per_painted_answer_oldest_first(qtbot):
+    waits, shown = [True], []
+    pacer = _pacer(qtbot, waits)
+    for key in ("six", "unit", "heat"):
+        pacer.show(key, lambda key=key: shown.append(key))
+    pacer.show("six", lambda: shown.append("six, newer"))  # replaces the waiting one, keeps its turn
+    qtbot.wait(30)
+    assert shown == []  # a drawing waits for its answer: nothing yet
+    pacer.answer_painted()
+    assert shown == ["six, newer"]
+    pacer.answer_painted()
+    assert shown == ["six, newer", "unit"]
+    assert pacer.pending()
+    waits[0] = False  # the pen rests: the rest follow at once
+    qtbot.waitUntil(lambda: not pacer.pending(), timeout=1000)
+    assert shown == ["six, newer", "unit", "heat"]
+
+
+def test_a_display_never_waits_longer_than_the_limit(qtbot):
+    waits, shown = [True], []
+    pacer = _pacer(qtbot, waits)
+    t0 = time.perf_counter()
+    pacer.show("unit", lambda: shown.append(time.perf_counter() - t0))
+    qtbot.waitUntil(lambda: bool(shown), timeout=2000)  # no answer painted, the pen never rests
+    assert DISPLAY_AT_LATEST_MS / 1000 * 0.9 <= shown[0] < 1.0
+
+
+def test_drop_clear_and_a_panel_without_a_state(qtbot):
+    waits, shown = [True], []
+    pacer = _pacer(qtbot, waits)
+    pacer.show("unit", lambda: shown.append("unit"))
+    pacer.show("heat", lambda: shown.append("heat"))
+    pacer.drop("unit")
+    pacer.answer_painted()
+    assert shown == ["heat"]
+    pacer.show("six", lambda: shown.append("six"))
+    pacer.clear()
+    pacer.answer_painted()
+    qtbot.wait(DISPLAY_AT_LATEST_MS + 50)
+    assert shown == ["heat"] and not pacer.pending()
+    show_paced(None, "alone", lambda: shown.append("alone"))  # a panel made without the app: at once
+    assert shown == ["heat", "alone"]
