@@ -8,12 +8,11 @@ arrive pickled once each and are kept by token (the few most recent). See
 
 from __future__ import annotations
 
-import os
 import pickle
 import sys
 from collections import OrderedDict
 
-from cnnviz.core.inspect.comparison_child import CHILD_NICENESS, READY, read_frame, write_frame
+from cnnviz.core.inspect.comparison_child import READY, child_streams, requests, write_frame
 
 KEEP_MODELS = 6  # the copies the panels hold at once (Grad-CAM, inspector, Fool it, Distort, ...)
 
@@ -28,12 +27,7 @@ def _error(exc: BaseException):
 
 
 def main() -> int:
-    frames_in, frames_out = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt a frame
-    try:
-        os.nice(CHILD_NICENESS)
-    except (AttributeError, OSError):  # not on every system; priority is a courtesy
-        pass
+    frames_in, frames_out = child_streams()
     import torch
 
     import cnnviz.core.inspect.attribution  # noqa: F401 (captum, the zoo: loaded before "ready", not in a job)
@@ -46,13 +40,7 @@ def main() -> int:
     torch.set_num_threads(1)
     models: OrderedDict[int, object] = OrderedDict()
     write_frame(frames_out, READY)
-    while True:
-        try:
-            request = read_frame(frames_in)
-        except EOFError:  # the app is gone
-            return 0
-        if request is None:
-            return 0
+    for request in requests(frames_in):
         _kind, token, blob, call = request
         try:
             if blob is not None:
@@ -75,6 +63,7 @@ def main() -> int:
             write_frame(frames_out, answer)
         except (BrokenPipeError, OSError):
             return 0
+    return 0
 
 
 if __name__ == "__main__":

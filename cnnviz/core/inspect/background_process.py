@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnnviz.core.inspect.comparison_child import READY, read_frame, write_frame
+from cnnviz.core.inspect.comparison_child import end_child, start_reader, write_frame
 
 
 @dataclass(frozen=True)
@@ -145,21 +145,7 @@ class ModelProcess:
             except OSError as exc:
                 self.failure = f"could not start: {exc}"
                 return
-            threading.Thread(
-                target=self._read, args=(self._proc.stdout,), name="background-reader", daemon=True
-            ).start()
-
-    def _read(self, frames) -> None:
-        """Frames from the child: the first says it is ready, the rest are answers (a thread: reads block)."""
-        try:
-            while True:
-                frame = read_frame(frames)
-                if frame == READY:
-                    self._ready.set()
-                else:
-                    self._answers.put(frame)
-        except (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError):
-            self._answers.put(("gone", None))
+            start_reader(self._proc, "background-reader", self._ready, self._answers)
 
     def _fail(self, why: str) -> None:
         self.failure = why
@@ -174,11 +160,4 @@ class ModelProcess:
         stuck = self.failure is not None
         if self.failure is None:
             self.failure = "closed"
-        try:
-            if proc.stdin is not None:
-                write_frame(proc.stdin, None)
-                proc.stdin.close()
-        except (OSError, ValueError):
-            stuck = True
-        if stuck:
-            proc.kill()
+        end_child(proc, kill=stuck)

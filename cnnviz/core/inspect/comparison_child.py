@@ -12,6 +12,7 @@ import os
 import pickle
 import struct
 import sys
+import threading
 
 CHILD_NICENESS = 19  # far below the app: on a shared core the drawing gets ~98 % of it (at 5, ~75 %)
 READY = "ready"
@@ -36,13 +37,63 @@ def read_frame(stream):
     return pickle.loads(data)  # noqa: S301 (our own parent's frames, on our own pipe)
 
 
-def main(argv: list[str]) -> int:
+def child_streams():
+    """In a child process: its (frames in, frames out), with ``print`` sent to stderr (a stray print must not
+    corrupt a frame), at ``CHILD_NICENESS``."""
     frames_in, frames_out = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt a frame
+    sys.stdout = sys.stderr
     try:
         os.nice(CHILD_NICENESS)
     except (AttributeError, OSError):  # not on every system; priority is a courtesy
         pass
+    return frames_in, frames_out
+
+
+def requests(frames_in):
+    """In a child: the app's requests, until it says stop (None) or is gone."""
+    while True:
+        try:
+            request = read_frame(frames_in)
+        except EOFError:  # the app is gone
+            return
+        if request is None:
+            return
+        yield request
+
+
+def start_reader(proc, name: str, ready, answers) -> None:
+    """In the app: a thread reading a child's frames (reads block): the first sets ``ready`` (an Event), the
+    rest go to ``answers`` (a Queue); a child that ends or garbles puts ``("gone", None)``."""
+
+    def read() -> None:
+        try:
+            while True:
+                frame = read_frame(proc.stdout)
+                if frame == READY:
+                    ready.set()
+                else:
+                    answers.put(frame)
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError):
+            answers.put(("gone", None))
+
+    threading.Thread(target=read, name=name, daemon=True).start()
+
+
+def end_child(proc, kill: bool) -> None:
+    """In the app: tell a child to end (it exits by itself: a closing window must not wait for torch to tear
+    down there); ``kill`` one that failed, or whose pipe is broken."""
+    try:
+        if proc.stdin is not None:
+            write_frame(proc.stdin, None)
+            proc.stdin.close()
+    except (OSError, ValueError):
+        kill = True
+    if kill:
+        proc.kill()
+
+
+def main(argv: list[str]) -> int:
+    frames_in, frames_out = child_streams()
     import torch
 
     from cnnviz.core.inspect.comparison import ZooComparison
@@ -53,13 +104,7 @@ def main(argv: list[str]) -> int:
     for name in zoo.names:  # load every network now, not during the first answer
         zoo._model(name)
     write_frame(frames_out, READY)
-    while True:
-        try:
-            request = read_frame(frames_in)
-        except EOFError:  # the app is gone
-            return 0
-        if request is None:
-            return 0
+    for request in requests(frames_in):
         image, known = request
         try:
             write_frame(frames_out, ("ok", zoo.predict(image, known)))
@@ -67,6 +112,7 @@ def main(argv: list[str]) -> int:
             return 0
         except Exception as exc:  # noqa: BLE001 (the parent answers this one itself, and says why)
             write_frame(frames_out, ("error", f"{type(exc).__name__}: {exc}"))
+    return 0
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import threading
 import numpy as np
 
 from cnnviz.core.inspect.comparison import ZooComparison
-from cnnviz.core.inspect.comparison_child import READY, read_frame, write_frame
+from cnnviz.core.inspect.comparison_child import end_child, start_reader, write_frame
 
 ANSWER_TIMEOUT_S = 30.0  # a child that does not answer in this long is taken for dead
 IN_PROCESS_ENV = "CNNVIZ_SIX_IN_PROCESS"  # "1": no child (a system that cannot start one, or a debugger)
@@ -45,7 +45,6 @@ class ZooComparisonProcess:
         self._answers: queue.Queue = queue.Queue()
         self._ready = threading.Event()
         self._proc: subprocess.Popen | None = None
-        self._reader: threading.Thread | None = None
         if os.environ.get(IN_PROCESS_ENV) == "1":
             self.failure = f"{IN_PROCESS_ENV}=1"
             return
@@ -59,22 +58,7 @@ class ZooComparisonProcess:
         except OSError as exc:
             self.failure = f"could not start: {exc}"
             return
-        self._reader = threading.Thread(
-            target=self._read, args=(self._proc.stdout,), name=f"six-networks-{dataset}-reader", daemon=True
-        )
-        self._reader.start()
-
-    def _read(self, frames) -> None:
-        """Frames from the child: the first says it is ready, the rest are answers (a thread: reads block)."""
-        try:
-            while True:
-                frame = read_frame(frames)
-                if frame == READY:
-                    self._ready.set()
-                else:
-                    self._answers.put(frame)
-        except (EOFError, OSError, ValueError):
-            self._answers.put(("gone", None))
+        start_reader(self._proc, f"six-networks-{dataset}-reader", self._ready, self._answers)
 
     @property
     def in_child(self) -> bool:
@@ -113,11 +97,4 @@ class ZooComparisonProcess:
         stuck = self.failure is not None and self.failure != "closed"
         if self.failure is None:
             self.failure = "closed"
-        try:
-            if proc.stdin is not None:
-                write_frame(proc.stdin, None)
-                proc.stdin.close()
-        except (OSError, ValueError):
-            stuck = True
-        if stuck:
-            proc.kill()
+        end_child(proc, kill=stuck)
