@@ -81,7 +81,6 @@ class _Lane:
             core().set_cpu_threads(1)  # before the thread's first torch op: one thread for a follow-the-pen job
         except Exception:  # noqa: BLE001 (torch not loaded: the job says so itself)
             pass
-        me = threading.current_thread()
         while True:
             with self.cv:
                 if self.handed is None and not self.ending:
@@ -90,13 +89,8 @@ class _Lane:
                 if run is None:  # idle long enough, or told to end
                     self.thread = None
                     return
-            with workers._LOCK:  # seen by workers.active() and wait_for_all while it works
-                workers._RUNNING[me] = self.name
-            try:
+            with workers.counted(self.name):  # seen by workers.active() and wait_for_all while it works
                 kind, value = self._execute(run)
-            finally:
-                with workers._LOCK:
-                    workers._RUNNING.pop(me, None)
             self._send(self.relay.done, run, kind, value)
 
     def _execute(self, run: _Run) -> tuple[str, object]:

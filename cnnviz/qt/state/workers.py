@@ -29,7 +29,10 @@ leak check and can be joined. ``active()`` lists the jobs still running (for
 tests) and ``wait_for_all`` lets the app's exit wait for abandoned ones.
 
 ``cnnviz.qt.state.newest.NewestWins`` is the mode where the newest job wins
-(the side-by-side networks, the slow attribution methods), built on ``start``.
+(the side-by-side networks, the live explanations, the slow attribution
+methods): its jobs come with every stroke, so they run one after another on a
+thread that stays while they come, without a superqt worker each; ``counted``
+shows that thread's jobs to ``active()`` and ``wait_for_all`` as ``start``'s are.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from cnnviz.qt.state.errors import GENERIC, describe_error
 from cnnviz.qt.state.lazy import core
 
-__all__ = ["Cancelled", "Job", "Progress", "active", "start", "wait_for_all"]
+__all__ = ["Cancelled", "Job", "Progress", "active", "counted", "start", "wait_for_all"]
 
 PAUSE_POLL_S = 0.02  # how often a paused function job looks for Resume or Cancel
 
@@ -64,6 +67,19 @@ def active() -> list[str]:
     """Names of the jobs whose threads still run (a test asserts none leaked: ``active() == []``)."""
     with _LOCK:
         return sorted(name for thread, name in _RUNNING.items() if thread.is_alive())
+
+
+@contextlib.contextmanager
+def counted(name: str):
+    """Count the calling thread as a running job named ``name`` while the block runs (``active``, ``wait_for_all``)."""
+    me = threading.current_thread()
+    with _LOCK:
+        _RUNNING[me] = name
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _RUNNING.pop(me, None)
 
 
 def wait_for_all(timeout: float | None = None) -> bool:
