@@ -7,17 +7,19 @@ mass sits at the centre.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from cnnviz.core.data.pictures import border, drop_specks, otsu_threshold
 
 # Below this much ink (in units of fully inked 28x28 pixels) a drawing is empty.
 EMPTY_INK = 1.0
 INK_THRESHOLD = 0.05
+# Ink smaller than this share of the drawing is a dot or a slip of the pen, not a digit to read: blown up to
+# 20x20 it would be "recognised".
+MIN_DRAWING_EXTENT = 0.12
 
 
 def _as_ink(drawing: np.ndarray, ink_is_dark: bool | None) -> np.ndarray:
@@ -162,6 +164,23 @@ class PreparedInput:
         return max(bottom - top, right - left) / max(self.transform.drawing_shape)
 
 
+@functools.lru_cache(maxsize=512)
+def _resize_weights(size: int, new_size: int) -> np.ndarray:
+    """(new_size, size) weights of a bilinear resize with antialiasing: torch's ``F.interpolate(mode="bilinear",
+    antialias=True, align_corners=False)`` (PIL's triangle filter, widened by the scale when shrinking), in numpy
+    so a drawing becomes the model input before torch has loaded (the first strokes' answers)."""
+    scale = size / new_size
+    support, stretch = (scale, 1.0 / scale) if scale >= 1.0 else (1.0, 1.0)
+    weights = np.zeros((new_size, size), np.float32)
+    for i in range(new_size):
+        centre = scale * (i + 0.5)
+        first = max(int(centre - support + 0.5), 0)  # int() truncates toward zero, as the C++ cast does
+        last = min(int(centre + support + 0.5), size)
+        taps = np.maximum(0.0, 1.0 - np.abs((np.arange(first, last) - centre + 0.5) * stretch))
+        weights[i, first:last] = taps / taps.sum()
+    return weights
+
+
 def prepare_drawing(drawing: np.ndarray, ink_is_dark: bool | None = None) -> PreparedInput | None:
     """The MNIST-style 28x28 input of a drawing and how it was made, or ``None`` if empty.
 
@@ -191,17 +210,7 @@ def prepare_drawing(drawing: np.ndarray, ink_is_dark: bool | None = None) -> Pre
     h, w = crop.shape
     factor = 20.0 / max(h, w)
     new_h, new_w = max(1, round(h * factor)), max(1, round(w * factor))
-    small = (
-        F.interpolate(
-            torch.from_numpy(np.ascontiguousarray(crop))[None, None],
-            size=(new_h, new_w),
-            mode="bilinear",
-            antialias=True,
-            align_corners=False,
-        )[0, 0]
-        .clamp_(0, 1)
-        .numpy()
-    )
+    small = np.clip(_resize_weights(h, new_h) @ crop @ _resize_weights(w, new_w).T, 0, 1).astype(np.float32)
 
     total = small.sum()
     if total <= 0:
@@ -217,3 +226,10 @@ def prepare_drawing(drawing: np.ndarray, ink_is_dark: bool | None = None) -> Pre
         drawing_shape=(int(ink.shape[0]), int(ink.shape[1])), crop=crop_box, size=(new_h, new_w), offset=(top, left)
     )
     return PreparedInput(out, transform)
+
+
+def too_small_note(prepared: PreparedInput, dataset: str) -> str | None:
+    """Why a drawing gets no answer ("Draw a bigger digit"), or None when it is big enough to read."""
+    if prepared.extent >= MIN_DRAWING_EXTENT:
+        return None
+    return "Draw a bigger digit" if dataset == "mnist" else "Draw bigger"

@@ -152,12 +152,11 @@ class ModelProcess:
         self.close()
 
     def close(self) -> None:
-        """Tell the child to end and go on (it exits by itself); one that failed is killed."""
+        """End the child now (``end_child``); a task still on its way is answered in the app."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         self._ready.clear()
-        stuck = self.failure is not None
         if self.failure is None:
             self.failure = "closed"
-        end_child(proc, kill=stuck)
+        end_child(proc)

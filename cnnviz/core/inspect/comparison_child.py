@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+import subprocess
 import sys
 import threading
 
@@ -79,17 +80,20 @@ def start_reader(proc, name: str, ready, answers) -> None:
     threading.Thread(target=read, name=name, daemon=True).start()
 
 
-def end_child(proc, kill: bool) -> None:
-    """In the app: tell a child to end (it exits by itself: a closing window must not wait for torch to tear
-    down there); ``kill`` one that failed, or whose pipe is broken."""
+def end_child(proc) -> None:
+    """In the app: end a child now. Its work is disposable (answers to drawings), so it is killed, not asked:
+    a child at nice 19 on a busy machine took seconds to read a request to end, and the window must not wait
+    for torch to tear down there either. It is reaped at once (a killed process ends in milliseconds)."""
     try:
         if proc.stdin is not None:
-            write_frame(proc.stdin, None)
             proc.stdin.close()
     except (OSError, ValueError):
-        kill = True
-    if kill:
-        proc.kill()
+        pass
+    proc.kill()
+    try:
+        proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:  # reaped by the next Popen, or at exit
+        pass
 
 
 def main(argv: list[str]) -> int:

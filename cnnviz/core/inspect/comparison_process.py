@@ -88,13 +88,11 @@ class ZooComparisonProcess:
         self.close()
 
     def close(self) -> None:
-        """Tell the child to end and go on: it exits by itself (a closing window must not wait for torch to
-        tear down there); one that was told to stop before, or is stuck, is killed."""
+        """End the child now (``end_child``); an answer still on its way is dropped."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         self._ready.clear()
-        stuck = self.failure is not None and self.failure != "closed"
         if self.failure is None:
             self.failure = "closed"
-        end_child(proc, kill=stuck)
+        end_child(proc)

@@ -10,35 +10,27 @@ import functools
 import math
 from collections import OrderedDict
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+# The paper's fixed parts live where the torch-free forward (the first strokes' answers) reads them too.
+from cnnviz.core.before_torch.lenet5_paper import (  # noqa: F401 (C3_INPUTS, load_rbf_bitmaps: re-exported)
+    BACKGROUND,
+    C3_INPUTS,
+    INK,
+    SQUASH_A,
+    SQUASH_S,
+    c3_table,
+    load_rbf_bitmaps,
+)
 from cnnviz.core.models.blocks import MNIST_MEAN, MNIST_STD, Normalize
 from cnnviz.core.models.registry import ModelSpec, register_model
-from cnnviz.core.resources import resources_dir
-
-# Table I of the paper: the S2 maps (rows of the published table) that feed
-# each C3 map. Maps 0-5 see 3 contiguous maps, 6-11 see 4 contiguous, 12-14
-# see 4 discontinuous, 15 sees all six.
-C3_INPUTS: tuple[tuple[int, ...], ...] = (
-    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (4, 5, 0), (5, 0, 1),
-    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (3, 4, 5, 0), (4, 5, 0, 1), (5, 0, 1, 2),
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
-    (0, 1, 2, 3, 4, 5),
-)  # fmt: skip
-
-# Background and ink after normalisation (paper, section II.B): mean ~0, variance ~1.
-BACKGROUND, INK = -0.1, 1.175
 
 
 def c3_connection_table() -> torch.Tensor:
     """Boolean 6x16 table: ``table[i, j]`` is True when S2 map i feeds C3 map j."""
-    table = torch.zeros(6, 16, dtype=torch.bool)
-    for j, inputs in enumerate(C3_INPUTS):
-        table[list(inputs), j] = True
-    return table
+    return torch.from_numpy(c3_table())
 
 
 def _lecun_uniform_(tensor: torch.Tensor, fan_in: int) -> None:
@@ -52,7 +44,7 @@ class Squash(nn.Module):
     """The paper's squashing function f(a) = A tanh(S a), A = 1.7159, S = 2/3."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 1.7159 * torch.tanh(x * (2.0 / 3.0))
+        return SQUASH_A * torch.tanh(x * SQUASH_S)
 
 
 class LeCunConv2d(nn.Conv2d):
@@ -128,24 +120,6 @@ class PartialConv2d(nn.Module):
     def connections(self, out_shape: torch.Size) -> int:
         per_map = self.connection_table.sum(0) * self.kernel_size**2 + 1
         return int(per_map.sum()) * math.prod(out_shape[1:])
-
-
-def load_rbf_bitmaps() -> np.ndarray:
-    """The 10 fixed output centres as a (10, 12, 7) array of +1/-1."""
-    glyphs: dict[int, list[str]] = {}
-    current: list[str] | None = None
-    for line in (resources_dir() / "lenet5_rbf_bitmaps.txt").read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("# "):  # rows themselves may start with "#"
-            continue
-        if line.isdigit():
-            current = glyphs.setdefault(int(line), [])
-        else:
-            assert current is not None and len(line) == 7, "malformed bitmap file"
-            current.append(line)
-    bitmaps = np.array([[[1.0 if c == "#" else -1.0 for c in row] for row in glyphs[d]] for d in range(10)])
-    assert bitmaps.shape == (10, 12, 7), bitmaps.shape
-    return bitmaps.astype(np.float32)
 
 
 class EuclideanRBF(nn.Module):

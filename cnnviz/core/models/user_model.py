@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from cnnviz.core.before_torch.model_argument import is_user_spec  # noqa: F401 (re-exported)
 from cnnviz.core.errors import CnnvizError, UserModelError
 from cnnviz.core.inspect.layers import stages
 from cnnviz.core.models.registry import ModelSpec, count_parameters, list_models, register_model
@@ -31,11 +32,6 @@ from cnnviz.core.models.registry import ModelSpec, count_parameters, list_models
 # One image slower than this makes every stroke in the app feel sluggish.
 SLOW_SECONDS = 2.0
 BUILD_FUNCTION = "build"  # used when the spec names nothing and the file has several classes
-
-
-def is_user_spec(arg: str) -> bool:
-    """Whether a model argument names a Python file (``x.py`` or ``x.py:NAME``) rather than a zoo model."""
-    return arg.endswith(".py") or ".py:" in arg
 
 
 def parse_spec(spec: str) -> tuple[str, str | None]:

@@ -43,6 +43,7 @@ from cnnviz.core.models.registry import ModelSpec, build_model, get_spec, list_m
 from cnnviz.core.resources import pretrained_path
 from cnnviz.core.session.events import Event, EventGroup
 from cnnviz.core.session.explain import ExplainMixin
+from cnnviz.core.session.result import DrawingResult
 from cnnviz.core.training.evaluate import count_test_images, load_test_images
 from cnnviz.core.training.run import RunEnd, copy_weights  # noqa: F401 (re-exported)
 from cnnviz.core.weights.checkpoint import build_metadata, load_checkpoint, read_metadata, save_checkpoint
@@ -70,28 +71,6 @@ def _recorded_accuracy(path: str, _mtime_ns: int) -> float | None:
         return read_metadata(path).get("test_accuracy")
     except CheckpointError:
         return None
-
-
-@dataclass(frozen=True)
-class DrawingResult:
-    """What the network made of the current drawing (all numpy, for the views).
-
-    ``image`` is the 28x28 model input (None: nothing drawn); ``transform``
-    says how the drawing became it (None when an image is fed unchanged);
-    ``error`` is one sentence when the model could not run.
-    """
-
-    image: np.ndarray | None
-    probabilities: np.ndarray | None = None
-    activations: OrderedDict | None = None
-    transform: object | None = None
-    true_label: int | None = None
-    error: str | None = None
-    note: str | None = None  # why there is no answer although something is drawn ("draw a bigger digit")
-
-    @property
-    def predicted(self) -> int | None:
-        return None if self.probabilities is None else int(np.argmax(self.probabilities))
 
 
 @dataclass(frozen=True)

@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None, model: str | None = None, lesson: str | 
     and ``lesson`` (a lesson file) once the network is loaded."""
     app = create_application(argv)
     _install_excepthook()
-    # The window and its canvas come up at once; torch and the model load in
-    # the background, and whatever is drawn meanwhile is answered when ready.
-    from cnnviz.core.models.user_model import is_user_spec
+    # The window and its canvas come up at once; torch and the model load in the background. A drawing
+    # made meanwhile is answered by LeNet-5 in numpy (state.first_answers), then by the loaded network.
+    from cnnviz.core.before_torch.model_argument import is_user_spec  # not models.user_model: it imports torch
     from cnnviz.qt.app.main_window import MainWindow
 
     # A user's network is opened like File > Open network, behind the probe's fence, once the window is up.

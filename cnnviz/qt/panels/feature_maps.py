@@ -47,6 +47,9 @@ def _pg():
 
 HOVER_HELP = "Hover to read a value; click a unit to see how it was computed; Shift+click to enlarge its map."
 
+DRAW_TEXT = "Draw on the canvas to see what every layer computes."
+LOADING_TEXT = "The maps of your drawing appear as soon as the network has loaded."
+
 
 class MapZoomDialog(QDialog):
     """One map (or one vector) large, with a colour bar; follows the drawing live."""
@@ -164,7 +167,7 @@ class FeatureMapsView(QWidget):
         self.mosaic = MosaicView()
         self.mosaic.setObjectName("featureMapMosaic")
         self.mosaic.setAccessibleName("Feature map grid")
-        self.mosaic.set_empty_text("Draw on the canvas to see what every layer computes.")
+        self.mosaic.set_empty_text(DRAW_TEXT)
         self.mosaic.setToolTip("Click a unit to see how its value was computed (Inspector);\n"
                                "Shift+click a map to enlarge it")  # fmt: skip
         self.scroll = QScrollArea()
@@ -220,6 +223,9 @@ class FeatureMapsView(QWidget):
 
         state.networkChanged.connect(network)
         state.resultReady.connect(lambda result: self.set_activations(result.activations))
+        # A drawing made while torch loads is answered by the prediction panel alone (state.first_answers).
+        state.first_answers.answered.connect(lambda _result, _names: self.mosaic.set_empty_text(LOADING_TEXT))
+        state.sessionReady.connect(lambda: self.mosaic.set_empty_text(DRAW_TEXT))
         self.mosaic.unitClicked.connect(state.select_unit)
         state.stageSelected.connect(self.show_stage)
 

@@ -46,6 +46,7 @@ class InputPreview(OverlayMixin, QWidget):
     def follow(self, state) -> None:
         """Subscribe to the app's state: each result's model input, and the heat picture laid over it."""
         state.resultReady.connect(lambda result: self.set_input(result.image))
+        state.first_answers.answered.connect(lambda result, _names: self.set_input(result.image))
         state.heatChanged.connect(lambda input_rgba, _drawing_rgba: self.set_heat(input_rgba))
 
     def set_input(self, image: np.ndarray | None) -> None:
@@ -229,8 +230,13 @@ class PredictionPanel(QWidget):
             self.set_class_names(state.session.class_names)
             self.set_untrained(state.session.source_kind == "untrained")
 
+        def first_answer(result, names) -> None:  # LeNet-5 in numpy, while torch loads
+            self.set_class_names(names)
+            self.show_result(result)
+
         state.networkChanged.connect(network)
         state.resultReady.connect(self.show_result)
+        state.first_answers.answered.connect(first_answer)
 
     def show_result(self, result) -> None:
         self.bars.true_label = result.true_label

@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from cnnviz.core.data.preprocess import prepare_drawing, too_small_note  # torch-free
 from cnnviz.qt.state import workers
 from cnnviz.qt.state.display_pacer import DisplayPacer
+from cnnviz.qt.state.first_answers import FirstAnswers
 from cnnviz.qt.state.lazy import core
 
-# Ink smaller than this share of the canvas is a dot or a slip of the pen, not a digit to read.
 DRAW_BUDGET_S = 0.1  # a forward slower than this runs off the GUI thread, so drawing never freezes
-MIN_DRAWING_EXTENT = 0.12
 # Explanations (Grad-CAM, the unit inspector) follow the drawing at most this often, after the answer:
 # a stroke pays for the prediction and the maps; the heat and the inspector catch up a frame later.
 EXPLAIN_INTERVAL_MS = 33
@@ -116,6 +116,7 @@ class AppState(QObject):
         self._painted_timer.timeout.connect(self._on_answer_painted)
         # The explanation panels' displays, one per painted answer while the pen moves (display_pacer).
         self.displays = DisplayPacer(self, drawing_waits=self._infer_timer.isActive)
+        self.first_answers = FirstAnswers(self)  # the drawing's answers while torch loads (LeNet-5 only)
         self._slow_forward = None  # a NewestWins runner, made for the first network slower than DRAW_BUDGET_S
         self.selected_unit: tuple[str, int, int, int] | None = None
         self.unit_explanation: dict | None = None
@@ -134,6 +135,7 @@ class AppState(QObject):
             self._on_loaded(self._build_session(model, dataset))
             return
 
+        self.first_answers.expect(model, dataset)
         job = workers.start(lambda _progress: self._build_session(model, dataset), name="load-model", parent=self)
         job.returned.connect(self._on_loaded)
         job.failed.connect(lambda _text: self._on_loaded(job.error))  # the window words it (describe_error)
@@ -328,7 +330,8 @@ class AppState(QObject):
 
     def _run_inference(self) -> None:
         session = self.session
-        if session is None:  # still loading: the newest drawing waits for the network
+        if session is None:  # still loading: the newest drawing waits for the network, LeNet-5's numpy answers it
+            self.first_answers.answer(self._pending_drawing)
             return
         drawing, self._pending_drawing = self._pending_drawing, None
         image, self._pending_image = self._pending_image, None
@@ -338,11 +341,11 @@ class AppState(QObject):
         if image is not None:
             show(image[0], None, image[1])
         elif drawing is not None:
-            prepared = core().prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
+            prepared = prepare_drawing(drawing, ink_is_dark=False)  # the canvas draws white ink on black
             if prepared is None:
                 session.show_input(None)
-            elif prepared.extent < MIN_DRAWING_EXTENT:  # a dot would be blown up to 20x20 and "recognised"
-                session.show_input(None, note="Draw a bigger digit" if session.dataset == "mnist" else "Draw bigger")
+            elif note := too_small_note(prepared, session.dataset):
+                session.show_input(None, note=note)
             else:  # the transform lets a 28x28 map (a heat map, a receptive field) be drawn back on the canvas
                 show(prepared.image, prepared.transform)
         else:
