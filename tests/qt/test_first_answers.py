@@ -124,3 +124,20 @@ def test_the_cnnviz_command_builds_its_window_before_importing_torch(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.stdout.splitlines()[0] == "NO TORCH", out.stderr
+
+
+def test_a_remembered_fashion_mnist_is_answered_with_its_class_names(qtbot, settings, held_loader, draw, make_line):
+    settings.setValue("dataset", "fashion-mnist")
+    w = _open(qtbot, settings)
+    draw(w.canvas, make_line((0.5, 0.1), (0.5, 0.9)))  # a long bar: trousers, or near them
+    qtbot.waitUntil(lambda: w.prediction.bars.probabilities is not None)
+    assert w.state.session is None
+    assert w.prediction.bars.class_names[1] == "Trouser"
+    top = int(np.argmax(w.prediction.bars.probabilities))
+    assert w.prediction.label.text().startswith(w.prediction.bars.class_names[top] + "  (")
+    held_loader()
+    qtbot.waitUntil(lambda: w.state.session is not None and w.state.session.result.probabilities is not None)
+    assert w.state.session.dataset == "fashion-mnist"
+    qtbot.waitUntil(lambda: not w.state.inference_pending())
+    assert int(np.argmax(w.state.session.result.probabilities)) == top
+    w.close()
