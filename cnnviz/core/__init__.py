@@ -10,6 +10,7 @@ never PySide6 or pyqtgraph. The names below are imported on first use, so
     training/  the loop, the run (its lifecycle), rollback, the run's log, evaluation, devices
     inspect/   activations, stages, the unit inspector, architecture, attribution, six networks
     session/   the app's one owner of state and its events
+    before_torch/  what the first second needs without torch (LeNet-5's forward in numpy, the paper's tables)
 """
 
 from __future__ import annotations
