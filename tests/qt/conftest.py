@@ -239,3 +239,21 @@ def line(a, b, n=20):
 @pytest.fixture
 def make_line():
     return line
+
+
+@pytest.fixture
+def held_loader(monkeypatch):
+    """The network's loader waits until the fixture's value is called: the window is up, torch "still loading"."""
+    gate = threading.Event()
+    from cnnviz.qt.state.app_state import AppState
+
+    build = AppState._build_session
+
+    def slow_build(self, model, dataset):
+        assert threading.current_thread() is not threading.main_thread()  # the loader, never the GUI thread
+        gate.wait(30)
+        return build(self, model, dataset)
+
+    monkeypatch.setattr(AppState, "_build_session", slow_build)
+    yield gate.set
+    gate.set()

@@ -2,27 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
-import pytest
-
-from cnnviz.qt.state.app_state import AppState
-
-
-@pytest.fixture
-def held_loader(monkeypatch):
-    """The network's loader waits until ``release()``: the window is up and torch "still loading"."""
-    gate = threading.Event()
-    build = AppState._build_session
-
-    def slow_build(self, model, dataset):
-        gate.wait(30)
-        return build(self, model, dataset)
-
-    monkeypatch.setattr(AppState, "_build_session", slow_build)
-    yield gate.set
-    gate.set()
 
 
 def _open(qtbot, settings, model=None):

@@ -367,21 +367,11 @@ def test_session_change_from_elsewhere_refreshes_everything(qtbot, window):
     assert "ResNet" in window.status_model.text()
 
 
-def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, draw, monkeypatch):
+def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, draw, held_loader):
     """What the app does at start-up: window first, torch and the model in a background thread."""
 
     from cnnviz.qt.app.main_window import MainWindow
-    from cnnviz.qt.state.app_state import AppState
 
-    gate = threading.Event()
-    real_load = AppState._build_session
-
-    def slow_load(self, model, dataset):
-        assert threading.current_thread() is not threading.main_thread()
-        gate.wait(30)
-        return real_load(self, model, dataset)
-
-    monkeypatch.setattr(AppState, "_build_session", slow_load)
     w = MainWindow(settings=settings, defer_model=True)
     qtbot.addWidget(w)
     w.show()
@@ -394,7 +384,7 @@ def test_deferred_start_takes_strokes_while_the_model_loads(qtbot, settings, dra
     qtbot.waitUntil(lambda: w.prediction.bars.probabilities is not None)  # LeNet-5 in numpy answers it at once
     assert w.prediction.label.text().startswith("1  (") and w.feature_maps.mosaic.block_names() == []
     with qtbot.waitSignal(w.sessionReady, timeout=30_000):
-        gate.set()
+        held_loader()
     qtbot.waitUntil(lambda: not w.state.inference_pending())
     assert w.model_picker.isEnabled() and w.act_random.isEnabled()
     assert w.model_picker.currentData() == "lenet5"
