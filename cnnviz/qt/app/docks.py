@@ -289,7 +289,7 @@ class DockLayout(QObject):
         if side:
             w.resizeDocks([w.dock_prediction, side[0]], [int(height * 0.45), int(height * 0.55)], vertical)
         if below:
-            top = 0.42 if self.presentation else 0.3  # the method's form in large type needs its lines
+            top = 0.36 if self.presentation else 0.3  # the method's form in large type needs its lines
             w.resizeDocks([middle[0], below[0]], [int(height * top), int(height * (1 - top))], vertical)
         QTimer.singleShot(0, self, self.whole_tab_titles)
 
