@@ -59,12 +59,7 @@ class DisplayPacer(QObject):
         self._timer.stop()
 
     def answer_painted(self) -> None:
-        """A stroke's answer is on screen: one waiting display may run now, unless the pen has already moved
-        on (a newer drawing waits: its answer first, the display at the next pause or at the latest bound)."""
-        if self._drawing_waits():
-            if self._waiting and not self._timer.isActive():
-                self._timer.start(0)
-            return
+        """A stroke's answer is on screen: one waiting display may run now."""
         self._run_one()
 
     def _turn(self) -> None:
