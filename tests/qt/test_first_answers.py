@@ -121,3 +121,31 @@ def test_a_remembered_fashion_mnist_is_answered_with_its_class_names(qtbot, sett
     qtbot.waitUntil(lambda: not w.state.inference_pending())
     assert int(np.argmax(w.state.session.result.probabilities)) == top
     w.close()
+
+
+def test_a_failed_load_stops_the_first_answers_and_the_promise_of_maps(qtbot, settings, draw, make_line, monkeypatch):
+    import threading
+
+    from cnnviz.qt.state.app_state import AppState
+
+    gate = threading.Event()
+
+    def failing_build(self, model, dataset):
+        gate.wait(30)
+        raise RuntimeError("torch is broken")
+
+    monkeypatch.setattr(AppState, "_build_session", failing_build)
+    w = _open(qtbot, settings)
+    errors = []
+    w.show_error = lambda title, text: errors.append(title)  # recorded, not a modal box
+    draw(w.canvas, make_line((0.5, 0.15), (0.5, 0.85)))
+    qtbot.waitUntil(lambda: w.state.first_answers.count >= 1)
+    assert "as soon as the network has loaded" in w.feature_maps.mosaic._empty_text
+    gate.set()
+    qtbot.waitUntil(lambda: errors == ["Could not load the network"])
+    assert "Draw on the canvas" in w.feature_maps.mosaic._empty_text  # no maps are coming
+    count = w.state.first_answers.count
+    draw(w.canvas, make_line((0.3, 0.5), (0.7, 0.5)))
+    qtbot.wait(100)
+    assert w.state.first_answers.count == count  # no half-app answering without its network
+    w.close()

@@ -226,6 +226,7 @@ class FeatureMapsView(QWidget):
         # A drawing made while torch loads is answered by the prediction panel alone (state.first_answers).
         state.first_answers.answered.connect(lambda _result, _names: self.mosaic.set_empty_text(LOADING_TEXT))
         state.sessionReady.connect(lambda: self.mosaic.set_empty_text(DRAW_TEXT))
+        state.loadFailed.connect(lambda _exc: self.mosaic.set_empty_text(DRAW_TEXT))  # no network is coming
         self.mosaic.unitClicked.connect(state.select_unit)
         state.stageSelected.connect(self.show_stage)
 
