@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 import numpy as np
 import pytest
 
+from cnnviz.core.inspect.child_frames import CHILD_NICENESS
 from cnnviz.core.inspect.comparison import ZooComparison
 from cnnviz.core.inspect.comparison_process import IN_PROCESS_ENV, ZooComparisonProcess
 
@@ -73,3 +76,21 @@ def test_the_setting_keeps_the_networks_in_process(monkeypatch):
     assert zoo._proc is None and not zoo.in_child
     _same(zoo.predict(_digit()), ZooComparison("mnist", NAMES).predict(_digit()))
     zoo.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="cores and scheduling classes are Linux's")
+def test_the_child_leaves_the_first_core_to_the_drawing_and_no_reader_thread_waits_here(child_allowed):
+    cores = sorted(os.sched_getaffinity(0))
+    zoo = ZooComparisonProcess("mnist", NAMES)
+    try:
+        _wait_for_child(zoo)
+        pid = zoo._proc.pid
+        if len(cores) >= 2:  # the drawing's core is left alone; every other one is the child's
+            assert os.sched_getaffinity(pid) == set(cores[1:])
+        assert os.getpriority(os.PRIO_PROCESS, pid) == CHILD_NICENESS  # and yields to the app on a shared core
+        _same(zoo.predict(_digit()), ZooComparison("mnist", NAMES).predict(_digit()))
+        # The asking thread reads the answer itself: no thread here wakes for each answer.
+        assert not [t.name for t in threading.enumerate() if t.name.endswith("-reader")]
+    finally:
+        zoo.close()
+    assert os.sched_getaffinity(0) == set(cores)  # the app itself is not pinned

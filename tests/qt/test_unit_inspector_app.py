@@ -296,3 +296,25 @@ def test_the_grids_stack_when_the_column_is_narrow(qtbot, window, test_image):
     step = panel.steps.topLevelItem(0)
     assert step.toolTip(0) == step.text(0)  # an elided step reads whole on hover
     window.dock_inspector.setFloating(False)
+
+
+def test_a_grid_refilled_with_the_same_numbers_sets_no_cell_again_and_tints_by_sign(qtbot):
+    from cnnviz.qt.widgets.unit_inspector_view import _Matrix
+
+    grid = _Matrix("probe")
+    qtbot.addWidget(grid)
+    changes = []
+    grid.model().dataChanged.connect(lambda *args: changes.append(args))
+    rows = [[1.0, -0.5], [None, 0.0]]
+    grid.set_values(rows)
+    assert changes  # filled
+    positive, negative = grid.item(0, 0).background().color(), grid.item(0, 1).background().color()
+    assert positive.red() > positive.blue() and negative.blue() > negative.red()  # red above zero, blue below
+    assert positive.alphaF() == pytest.approx(0.45, abs=0.01) and negative.alphaF() == pytest.approx(0.225, abs=0.01)
+    assert grid.item(1, 0).text() == "pad" and grid.item(1, 0).background().style() == Qt.BrushStyle.NoBrush
+    changes.clear()
+    grid.set_values(rows)  # every stroke refills the grids: unchanged cells cost nothing
+    assert changes == []
+    grid.set_values([[1.0, 0.5], [None, 0.0]])  # one sign flips: that cell alone changes (its text and tint)
+    assert {(top.row(), top.column()) for top, *_rest in changes} == {(0, 1)}
+    assert grid.item(0, 1).background().color().red() > grid.item(0, 1).background().color().blue()

@@ -1,6 +1,6 @@
 """The explanations' child process (``python -m cnnviz.core.inspect.background_child``).
 
-Frames as in ``comparison_child``: ``("run", token, network or None, (fn, args))`` in,
+Frames as in ``child_frames``: ``("run", token, network or None, (fn, args))`` in,
 ``("ok", value)``, ``("error", exception)`` or ``("no model", why)`` out. The networks
 arrive pickled once each and are kept by token (the few most recent). See
 ``cnnviz.core.inspect.background_process``.
@@ -12,7 +12,7 @@ import pickle
 import sys
 from collections import OrderedDict
 
-from cnnviz.core.inspect.comparison_child import READY, child_streams, requests, write_frame
+from cnnviz.core.inspect.child_frames import READY, child_streams, requests, write_frame
 
 KEEP_MODELS = 6  # the copies the panels hold at once (Grad-CAM, inspector, Fool it, Distort, ...)
 

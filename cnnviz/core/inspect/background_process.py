@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import queue
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnnviz.core.inspect.comparison_child import end_child, start_reader, write_frame
+from cnnviz.core.inspect.child_frames import ChildPipe, end_child
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,8 @@ class ModelProcess:
         )
         self.runs_in_child = 0  # how many answers came from the child (tests and the benchmark read it)
         self._lock = threading.Lock()
-        self._ready = threading.Event()
-        self._answers: queue.Queue = queue.Queue()
         self._proc: subprocess.Popen | None = None
+        self._pipe: ChildPipe | None = None
         self._sent: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its token in the child
         self._local: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # models the child cannot load
         self._tokens = 0
@@ -73,7 +71,8 @@ class ModelProcess:
     @property
     def in_child(self) -> bool:
         """Whether work now goes to the child process."""
-        return self.failure is None and self._ready.is_set()
+        pipe = self._pipe
+        return self.failure is None and pipe is not None and pipe.ready()
 
     def run(self, model, fn, *args):
         """``fn(model, *args)``, in the child when it can be; blocks the calling thread (not the GIL)."""
@@ -98,8 +97,8 @@ class ModelProcess:
         return value
 
     def _ask(self, model, fn, args):
-        proc = self._proc
-        if proc is None or proc.stdin is None or not self.in_child:
+        pipe = self._pipe
+        if pipe is None or not self.in_child:
             return None
         token = self._sent.get(model)
         sending = token is None
@@ -115,11 +114,7 @@ class ModelProcess:
         except Exception:  # noqa: BLE001 (a network pickle refuses: it always runs here)
             self._local[model] = True
             return None
-        try:
-            write_frame(proc.stdin, ("run", token, blob, call))
-            status, value = self._answers.get(timeout=ANSWER_TIMEOUT_S)
-        except (OSError, ValueError, queue.Empty) as exc:
-            status, value = "gone", str(exc) or "no answer"
+        status, value = pipe.ask(("run", token, blob, call), ANSWER_TIMEOUT_S)
         if status == "gone":
             self._fail(value or "the child process ended")
             return None
@@ -145,7 +140,7 @@ class ModelProcess:
             except OSError as exc:
                 self.failure = f"could not start: {exc}"
                 return
-            start_reader(self._proc, "background-reader", self._ready, self._answers)
+            self._pipe = ChildPipe(self._proc, "background-reader")
 
     def _fail(self, why: str) -> None:
         self.failure = why
@@ -153,10 +148,9 @@ class ModelProcess:
 
     def close(self) -> None:
         """End the child now (``end_child``); a task still on its way is answered in the app."""
-        proc, self._proc = self._proc, None
+        proc, self._proc, self._pipe = self._proc, None, None
         if proc is None:
             return
-        self._ready.clear()
         if self.failure is None:
             self.failure = "closed"
         end_child(proc)

@@ -5,7 +5,7 @@ GUI thread, and every stroke waited on them (``cnnviz bench --app``'s breakdown:
 with Six networks showing, LeNet-5's stroke p95 rose about 1.7x, mostly
 "GIL waits"). A child process has its own interpreter; the thread that asks it
 only waits on a pipe, which releases the lock. The child runs at a lower
-priority (``comparison_child``), so on a busy machine the drawing gets the cores first.
+priority, off the drawing's core (``child_frames``), so on a busy machine the drawing gets the cores first.
 
 ``ZooComparisonProcess.predict`` keeps ``ZooComparison.predict``'s contract.
 Until the child has loaded torch and its networks (a second or two), and if it
@@ -16,15 +16,13 @@ drawing is answered as soon as before, and a broken child costs speed, never ans
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
 import sys
-import threading
 
 import numpy as np
 
+from cnnviz.core.inspect.child_frames import ChildPipe, end_child
 from cnnviz.core.inspect.comparison import ZooComparison
-from cnnviz.core.inspect.comparison_child import end_child, start_reader, write_frame
 
 ANSWER_TIMEOUT_S = 30.0  # a child that does not answer in this long is taken for dead
 IN_PROCESS_ENV = "CNNVIZ_SIX_IN_PROCESS"  # "1": no child (a system that cannot start one, or a debugger)
@@ -42,9 +40,8 @@ class ZooComparisonProcess:
         self.local = ZooComparison(dataset, names, pause=pause)
         self.names = self.local.names
         self.failure: str | None = None  # why the child is not (or no longer) used
-        self._answers: queue.Queue = queue.Queue()
-        self._ready = threading.Event()
         self._proc: subprocess.Popen | None = None
+        self._pipe: ChildPipe | None = None
         if os.environ.get(IN_PROCESS_ENV) == "1":
             self.failure = f"{IN_PROCESS_ENV}=1"
             return
@@ -58,25 +55,22 @@ class ZooComparisonProcess:
         except OSError as exc:
             self.failure = f"could not start: {exc}"
             return
-        start_reader(self._proc, f"six-networks-{dataset}-reader", self._ready, self._answers)
+        self._pipe = ChildPipe(self._proc, f"six-networks-{dataset}-reader")
 
     @property
     def in_child(self) -> bool:
         """Whether answers now come from the child process."""
-        return self.failure is None and self._ready.is_set()
+        pipe = self._pipe
+        return self.failure is None and pipe is not None and pipe.ready()
 
     def predict(self, image: np.ndarray, known: dict[str, np.ndarray] | None = None) -> list[dict]:
         """Every network's answer for one 28x28 image in [0, 1] (see ``ZooComparison.predict``)."""
         image = np.asarray(image, dtype=np.float32)
-        proc = self._proc
-        if not self.in_child or proc is None or proc.stdin is None:
+        pipe = self._pipe
+        if not self.in_child or pipe is None:
             return self.local.predict(image, known)
         self.local._models.clear()  # the child has them: free the in-process copies
-        try:
-            write_frame(proc.stdin, (image, known))
-            status, payload = self._answers.get(timeout=ANSWER_TIMEOUT_S)
-        except (OSError, ValueError, queue.Empty) as exc:
-            status, payload = "gone", str(exc) or "no answer"
+        status, payload = pipe.ask((image, known), ANSWER_TIMEOUT_S)
         if status == "ok":
             return payload
         if status == "gone":
@@ -89,10 +83,9 @@ class ZooComparisonProcess:
 
     def close(self) -> None:
         """End the child now (``end_child``); an answer still on its way is dropped."""
-        proc, self._proc = self._proc, None
+        proc, self._proc, self._pipe = self._proc, None, None
         if proc is None:
             return
-        self._ready.clear()
         if self.failure is None:
             self.failure = "closed"
         end_child(proc)

@@ -162,7 +162,7 @@ class ComparisonView(QWidget):
         area, step = card["area"], card["step"]
         for k, prob in enumerate(answer["probabilities"]):
             bar = max(0.0, float(prob)) * area.height()
-            if bar > 0:
+            if bar >= 0.5:  # thinner than half a pixel shows nothing: not painted
                 p.fillRect(QRectF(area.x() + k * step + 1, area.bottom() - bar, step - 2, bar),
                            ACCENT if k == top else BAR_COLOR)  # fmt: skip
 

@@ -9,6 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem
 
 # Ten colours a projector tells apart (Tableau 10), in class order.
 CLASS_COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -37,8 +38,11 @@ class EmbeddingPlot(pg.PlotWidget):
         self.drawing = pg.ScatterPlotItem(
             size=22, symbol="star", brush=pg.mkBrush("#ffd43b"), pen=pg.mkPen("k", width=2)
         )
-        for scatter in (self.points, self.mistakes, self.drawing):
+        for scatter in (self.points, self.mistakes):
+            # Kept as a picture: the star moves with every stroke and repainted the 2,000 dots under it.
+            scatter.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             item.addItem(scatter)
+        item.addItem(self.drawing)
         self.points.sigHovered.connect(self._on_hover)
         self.points.sigClicked.connect(self._on_click)
         self._legend_items: list = []

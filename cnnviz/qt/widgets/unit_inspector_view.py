@@ -56,6 +56,7 @@ class _Matrix(QTableWidget):
         self.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Maximum)
         self._widest = -1  # the longest cell text at the last fit
+        self._tints: dict[tuple[int, int], int] = {}  # (row, column) -> the tint step set there
 
     def set_values(self, rows) -> None:
         rows = np.asarray([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
@@ -63,8 +64,16 @@ class _Matrix(QTableWidget):
         resized = (self.rowCount(), self.columnCount()) != rows.shape
         self.setRowCount(rows.shape[0])
         self.setColumnCount(rows.shape[1])
+        if resized:
+            self._tints = {}
         widest = 0
         peak = float(np.nanmax(np.abs(rows))) if np.isfinite(rows).any() else 0.0
+        # Red for positive, blue for negative, as in the maps; the tint in 64 steps, so a cell whose colour
+        # did not visibly change is not set again (each set is a change signal and a repaint of the cell).
+        steps = np.zeros(rows.shape, int)
+        if peak > 0:
+            known = np.nan_to_num(rows)  # "pad" cells untinted
+            steps = np.round(64 * np.minimum(np.abs(known) / peak, 1.0)).astype(int) * np.sign(known).astype(int)
         for (r, c), v in np.ndenumerate(rows):
             item = self.item(r, c)
             if item is None:  # items are reused: the inspector refills its grids on every stroke
@@ -75,12 +84,15 @@ class _Matrix(QTableWidget):
             widest = max(widest, len(text))
             if item.text() != text:
                 item.setText(text)
-            tint = QBrush()
-            if peak > 0 and not np.isnan(v):  # red for positive, blue for negative, as in the maps
-                color = QColor(ACCENT if v > 0 else QColor("#4c6ef5"))
-                color.setAlphaF(0.45 * min(abs(v) / peak, 1.0))
-                tint = QBrush(color)
-            item.setBackground(tint)
+            step = int(steps[r, c])
+            if self._tints.get((r, c)) != step:
+                self._tints[(r, c)] = step
+                tint = QBrush()
+                if step:
+                    color = QColor(ACCENT if step > 0 else QColor("#4c6ef5"))
+                    color.setAlphaF(0.45 * abs(step) / 64)
+                    tint = QBrush(color)
+                item.setBackground(tint)
         self.blockSignals(False)
         if (
             resized or widest != self._widest

@@ -1,0 +1,193 @@
+"""What the app's two child processes (the six networks', the explanations') and the app share.
+
+Requests arrive on a child's stdin and answers leave on its stdout as
+length-prefixed pickles between it and the app that started it (never a file,
+never anyone else's data). Anything else that would print goes to stderr, so
+stdout carries only frames. The children run at a low priority and off the
+drawing's core (``child_streams``); the app asks through a ``ChildPipe`` and
+ends a child with ``end_child``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import select
+import struct
+import subprocess
+import sys
+import threading
+
+CHILD_NICENESS = 19  # far below the app: on a shared core the drawing gets ~98 % of it (at 5, ~75 %)
+READY = "ready"
+HEADER = struct.Struct("<Q")
+
+
+def write_frame(stream, obj) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_frame(stream):
+    """The next object, or EOFError when the other side is gone."""
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        raise EOFError
+    size = HEADER.unpack(header)[0]
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)  # noqa: S301 (our own parent's frames, on our own pipe)
+
+
+def child_streams():
+    """In a child process: its (frames in, frames out), with ``print`` sent to stderr (a stray print must not
+    corrupt a frame), at ``CHILD_NICENESS``, off the app's core (``leave_one_core``)."""
+    frames_in, frames_out = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr
+    try:
+        os.nice(CHILD_NICENESS)
+    except (AttributeError, OSError):  # not on every system; priority is a courtesy
+        pass
+    leave_one_core()
+    return frames_in, frames_out
+
+
+def leave_one_core() -> set[int] | None:
+    """Run this process (and the threads it starts later: torch's) on every allowed core but the first, when
+    it may use two or more; return the cores it now runs on (None: unchanged).
+
+    A low priority alone did not keep the children off the drawing's core: on 2 cores, with every panel open,
+    a stroke's slowest tenth spent ~5 ms runnable but not running (GUI thread CPU time against wall clock),
+    as the scheduler gives even a nice-19 task its slice on a busy core; with the children on the second core
+    that wait fell to ~1 ms (issue 23). The app's threads stay free, so the scheduler moves the GUI thread to
+    the core left to it."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            return None
+        os.sched_setaffinity(0, cores[1:])
+        return set(cores[1:])
+    except (AttributeError, OSError):  # not on every system (macOS, Windows): the priority still helps
+        return None
+
+
+def requests(frames_in):
+    """In a child: the app's requests, until it says stop (None) or is gone."""
+    while True:
+        try:
+            request = read_frame(frames_in)
+        except EOFError:  # the app is gone
+            return
+        if request is None:
+            return
+        yield request
+
+
+def start_reader(proc, name: str, ready, answers) -> None:
+    """In the app, where ``select`` cannot wait on a pipe (Windows): a thread reading a child's frames (reads
+    block): the first sets ``ready`` (an Event), the rest go to ``answers`` (a Queue); a child that ends or
+    garbles puts ``("gone", None)``."""
+
+    def read() -> None:
+        try:
+            while True:
+                frame = read_frame(proc.stdout)
+                if frame == READY:
+                    ready.set()
+                else:
+                    answers.put(frame)
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError):
+            answers.put(("gone", None))
+
+    threading.Thread(target=read, name=name, daemon=True).start()
+
+
+GARBLED = (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError)
+
+
+class ChildPipe:
+    """In the app: one child's frames, answered to the thread that asks.
+
+    On POSIX the asking thread reads the answer itself (``select`` for the timeout, ``os.read`` on the
+    descriptor, never the buffered file): no reader thread to wake per answer, each wake-up of which took the
+    interpreter lock from the drawing once more (issue 23). Elsewhere a reader thread (``start_reader``).
+    Callers take turns (one request, then its answer); ``ready()`` may be asked from any thread.
+    """
+
+    def __init__(self, proc, name: str) -> None:
+        self.proc = proc
+        self.gone: str | None = None  # why the child cannot answer any more
+        self._ready = threading.Event()
+        self._poll = threading.Lock()  # one thread at a time looks for the "ready" frame
+        self._threaded = os.name == "nt"
+        if self._threaded:
+            self._answers: queue.Queue = queue.Queue()
+            start_reader(proc, name, self._ready, self._answers)
+
+    def ready(self) -> bool:
+        """Whether the child has said it is ready (looked for without waiting)."""
+        if self._ready.is_set() or self._threaded or self.gone is not None:
+            return self._ready.is_set()
+        with self._poll:
+            if not self._ready.is_set() and self.gone is None:
+                try:
+                    frame = self._read(0.0)
+                except TimeoutError:
+                    return False
+                except GARBLED as exc:
+                    self.gone = f"the child process ended ({type(exc).__name__})"
+                    return False
+                if frame == READY:
+                    self._ready.set()
+                else:
+                    self.gone = "the child process said something before it was ready"
+        return self._ready.is_set()
+
+    def ask(self, request, timeout: float):
+        """Send ``request`` and return the child's answer, or ``("gone", why)``."""
+        try:
+            write_frame(self.proc.stdin, request)
+            if self._threaded:
+                return self._answers.get(timeout=timeout)
+            return self._read(timeout)
+        except (TimeoutError, queue.Empty):
+            return "gone", f"no answer in {timeout:.0f} s"
+        except GARBLED as exc:
+            return "gone", str(exc) or f"the child process ended ({type(exc).__name__})"
+
+    def _read(self, timeout: float):
+        fd = self.proc.stdout.fileno()
+        if not select.select([fd], [], [], timeout)[0]:
+            raise TimeoutError
+        size = HEADER.unpack(_read_exactly(fd, HEADER.size))[0]
+        return pickle.loads(_read_exactly(fd, size))  # noqa: S301 (our own child's frames, on our own pipe)
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def end_child(proc) -> None:
+    """In the app: end a child now. Its work is disposable (answers to drawings), so it is killed, not asked:
+    a child at nice 19 on a busy machine took seconds to read a request to end, and the window must not wait
+    for torch to tear down there either. It is reaped at once (a killed process ends in milliseconds)."""
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()
+    except (OSError, ValueError):
+        pass
+    proc.kill()
+    try:
+        proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:  # reaped by the next Popen, or at exit
+        pass
