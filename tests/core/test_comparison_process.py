@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from cnnviz.core.inspect.child_frames import CHILD_NICENESS
+from cnnviz.core.inspect.child_frames import SIX_NETWORKS_NICENESS
 from cnnviz.core.inspect.comparison import ZooComparison
 from cnnviz.core.inspect.comparison_process import IN_PROCESS_ENV, ZooComparisonProcess
 
@@ -87,7 +87,7 @@ def test_the_child_leaves_the_first_core_to_the_drawing_and_no_reader_thread_wai
         pid = zoo._proc.pid
         if len(cores) >= 2:  # the drawing's core is left alone; every other one is the child's
             assert os.sched_getaffinity(pid) == set(cores[1:])
-        assert os.getpriority(os.PRIO_PROCESS, pid) == CHILD_NICENESS  # and yields to the app on a shared core
+        assert os.getpriority(os.PRIO_PROCESS, pid) == SIX_NETWORKS_NICENESS  # and yields to the app on a shared core
         _same(zoo.predict(_digit()), ZooComparison("mnist", NAMES).predict(_digit()))
         # The asking thread reads the answer itself: no thread here wakes for each answer.
         assert not [t.name for t in threading.enumerate() if t.name.endswith("-reader")]

@@ -199,3 +199,38 @@ def test_an_answer_repaints_only_the_numbers_over_a_cached_layer(qtbot):
     assert view.grab().toImage() != first and view._static[1] is not layer  # the outline moved: painted anew
     view.resize(500, 400)
     assert view.grab().toImage().width() == 500 and view._static[0][0] == 500
+
+
+def test_a_short_card_puts_the_answer_beside_the_name_to_keep_its_bars_and_never_cuts_the_answer(qtbot):
+    """Presentation mode at 1280x720 left the bars a pixel or two tall under the name and the big answer."""
+    from PySide6.QtGui import QFontMetrics
+
+    from cnnviz.qt.panels.comparison import MIN_BAR_HEIGHT_LINES, ComparisonView
+
+    view = ComparisonView()
+    qtbot.addWidget(view)
+    font = view.font()
+    font.setPointSizeF(font.pointSizeF() * 1.6)  # a projector's type
+    view.setFont(font)
+    probs = np.full(10, 0.01, np.float32)
+    probs[7] = 0.91
+    view.answers = [{"name": n, "display_name": n, "trained": True, "top": 7, "confidence": 0.91,
+                     "probabilities": probs} for n in ("LeNet-5 (1998)", "b", "c", "d", "e", "f")]  # fmt: skip
+    label_h = QFontMetrics(view.font()).height() * 0.75
+
+    def cards(width: int, height: int) -> list[dict]:
+        view.resize(width, height)
+        view.grab()
+        return view._static[2]
+
+    tall = cards(900, 600)  # room for all: the answer under the name, as always
+    assert not any(c["compact"] for c in tall)
+    short = cards(720, 200)  # the 1280x720 projector case: three wide, short cards
+    assert all(c["compact"] for c in short)
+    assert short[0]["area"].height() >= MIN_BAR_HEIGHT_LINES * label_h * 0.8
+    assert short[0]["answer"].top() < short[0]["area"].top()  # the answer on the name's line, above the bars
+    # Too narrow for "100.0%" beside the name: the answer keeps the card's width, the bars what is left.
+    narrow = cards(380, 230)
+    assert not any(c["compact"] for c in narrow)
+    widest = QFontMetrics(view._big_font(0.9)).horizontalAdvance("7  100.0%")
+    assert narrow[0]["answer"].width() >= widest

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from cnnviz.core.inspect.child_frames import READY, child_streams, requests, write_frame
+from cnnviz.core.inspect.child_frames import READY, SIX_NETWORKS_NICENESS, child_streams, requests, write_frame
 
 
 def main(argv: list[str]) -> int:
-    frames_in, frames_out = child_streams()
+    frames_in, frames_out = child_streams(SIX_NETWORKS_NICENESS)
     import torch
 
     from cnnviz.core.inspect.comparison import ZooComparison

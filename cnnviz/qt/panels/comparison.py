@@ -33,6 +33,8 @@ STALE_OPACITY = 0.4
 HEADER_EVERY_S = 1.0  # the header's "answers arrive N ms after" (median of the last 20) changes once a second
 WARM_UP_ANSWERS = 3  # answers not counted in the header's delay (the first loads the networks)
 STALE_AFTER_MS = 150  # answers this far behind the newest input are greyed
+MIN_BAR_HEIGHT_LINES = 2.5  # bars shorter than this many digit-label lines: the card goes compact
+COMPACT_TITLE_SHARE = 0.42  # a compact card's name takes this share of the first line, the answer the rest
 
 
 def _fitting_name(name: str, font, width: float):
@@ -100,11 +102,13 @@ class ComparisonView(QWidget):
         return [QRectF((i % cols) * w, (i // cols) * h, w, h).adjusted(3, 3, -3, -3) for i in range(len(self.answers))]
 
     def _static_layer(self) -> tuple[QPixmap, list[dict]]:
-        """What changes only with the size, the type, the networks and the current one (frames, titles, the
-        bars' slots and digits), painted once into a pixmap: an answer repaints only its numbers and bars."""
+        """What changes only with the size, the type, the classes, the networks and the current one (frames,
+        titles, the bars' slots and digits), painted once into a pixmap: an answer repaints only its numbers and
+        bars."""
         dpr = self.devicePixelRatioF()
+        networks = tuple((a["name"], a["display_name"], a["trained"], len(a["probabilities"])) for a in self.answers)
         key = (self.width(), self.height(), dpr, self.font().key(), self.palette().cacheKey(), self.current,
-               tuple((a["name"], a["display_name"], a["trained"], len(a["probabilities"])) for a in self.answers))  # fmt: skip
+               self.class_names, networks)  # fmt: skip
         if self._static is not None and self._static[0] == key:
             return self._static[1], self._static[2]
         pixmap = QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
@@ -125,24 +129,38 @@ class ComparisonView(QWidget):
         r = r.adjusted(6, 4, -6, -4)
         line = QFontMetrics(scaled_font(self.font(), 0.9, True)).height()
         big_line = QFontMetrics(scaled_font(self.font(), 1.5, True)).height()
+        small = scaled_font(self.font(), 0.75)
+        label_h = QFontMetrics(small).height()
+        # A short card (a projector's large type in a small window) puts the answer beside the name, so its
+        # bars keep some height: under the name they were a pixel or two tall at 1280x720.
+        # Only where the longest answer still fits beside the name: "100.0%" is never cut.
+        widest = max(QFontMetrics(self._big_font(0.9)).horizontalAdvance(f"{n}  100.0%") for n in self.class_names)
+        compact = (r.height() - line - big_line - 4 - label_h < MIN_BAR_HEIGHT_LINES * label_h
+                   and widest <= r.width() * (1 - COMPACT_TITLE_SHARE))  # fmt: skip
+        if compact:
+            line = QFontMetrics(scaled_font(self.font(), 1.0, True)).height()
+        title_w = r.width() * (COMPACT_TITLE_SHARE if compact else 1.0)
         p.setPen(text)
         name = answer["display_name"] + ("" if answer["trained"] else " (untrained)")
-        name, font = _fitting_name(name, self.font(), r.width())
+        name, font = _fitting_name(name, self.font(), title_w)
         p.setFont(font)
-        p.drawText(QRectF(r.x(), r.y(), r.width(), line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
-                   QFontMetrics(font).elidedText(name, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+        p.drawText(QRectF(r.x(), r.y(), title_w, line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+                   QFontMetrics(font).elidedText(name, Qt.TextElideMode.ElideRight, int(title_w)))  # fmt: skip
         # Ten bar slots from the bottom up, digit labels under them.
-        small = scaled_font(self.font(), 0.75)
         p.setFont(small)
-        label_h = p.fontMetrics().height()
-        area = QRectF(r.x(), r.y() + line + big_line + 4, r.width(), r.height() - line - big_line - 4 - label_h)
+        top = r.y() + line + (2 if compact else big_line + 4)
+        area = QRectF(r.x(), top, r.width(), r.bottom() - top - label_h)
         n = len(answer["probabilities"])
         step = area.width() / n
         for k in range(n):
             x = area.x() + k * step
             p.fillRect(QRectF(x + 1, area.y(), step - 2, area.height()), self.palette().alternateBase())
             p.drawText(QRectF(x, area.bottom(), step, label_h), Qt.AlignmentFlag.AlignCenter, str(k))
-        return {"answer": QRectF(r.x(), r.y() + line, r.width(), big_line), "area": area, "step": step}
+        if compact:
+            answer_rect, scale = QRectF(r.x() + title_w, r.y(), r.width() - title_w, line), 1.0
+        else:
+            answer_rect, scale = QRectF(r.x(), r.y() + line, r.width(), big_line), 1.5
+        return {"answer": answer_rect, "scale": scale, "compact": compact, "area": area, "step": step}
 
     def _paint_answer(self, p: QPainter, card: dict, answer: dict) -> None:
         """A card's top class and confidence, and its ten bars (the answer's orange)."""
@@ -151,14 +169,19 @@ class ComparisonView(QWidget):
         label = self.class_names[top] if top < len(self.class_names) else str(top)
         answer_text = f"{label}  {100 * answer['confidence']:.1f}%" + ("  ✗" if wrong else "")
         r = card["answer"]
-        scale, big = 1.5, self._big_font(1.5)
+        scale = card["scale"]
+        big = self._big_font(scale)
         while scale > 0.9 and QFontMetrics(big).horizontalAdvance(answer_text) > r.width():
             scale -= 0.1  # a narrow card (a projector's large type) shrinks the answer, never cuts "100.0%"
             big = self._big_font(round(scale, 1))
         p.setFont(big)
         p.setPen(ERROR_COLOR if wrong else ACCENT)
-        p.drawText(r, Qt.AlignmentFlag.AlignLeft,
-                   p.fontMetrics().elidedText(answer_text, Qt.TextElideMode.ElideRight, int(r.width())))  # fmt: skip
+        align = (
+            (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom)
+            if card["compact"]
+            else Qt.AlignmentFlag.AlignLeft
+        )
+        p.drawText(r, align, p.fontMetrics().elidedText(answer_text, Qt.TextElideMode.ElideRight, int(r.width())))
         area, step = card["area"], card["step"]
         for k, prob in enumerate(answer["probabilities"]):
             bar = max(0.0, float(prob)) * area.height()
