@@ -153,3 +153,43 @@ def test_a_missing_dataset_is_offered_once_and_said_in_one_sentence(qtbot, windo
     assert len(window.asked) == 1
     window.distort.start_sweep()  # a button press asks again
     assert len(window.asked) == 2 and window.distort.sweep_note.text() == expected
+
+
+def test_the_star_moves_where_the_drawing_lands_and_repaints_only_around_itself(qtbot):
+    """Each stroke's answer moves the star: the map of 2,000 dots is not painted again for it (it was, ~1 ms)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from cnnviz.qt.widgets.embedding_plot import EmbeddingPlot
+
+    plot = EmbeddingPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 400)
+    plot.show()
+    qtbot.waitExposed(plot)
+    rng = np.random.default_rng(0)
+    plot.set_map(rng.normal(size=(2000, 2)), rng.integers(0, 10, 2000), rng.random(2000) < 0.05,
+                 tuple(str(k) for k in range(10)))  # fmt: skip
+    plot.set_drawing((0.5, -0.5))
+    qtbot.wait(200)  # the map's own first paints
+    assert plot.drawing.isVisible() and (plot.drawing.pos().x(), plot.drawing.pos().y()) == (0.5, -0.5)
+    painted = []
+
+    class Regions(QObject):
+        def eventFilter(self, _obj, event) -> bool:  # noqa: N802 (Qt override)
+            if event.type() == QEvent.Type.Paint:
+                painted.append(event.region().boundingRect())
+            return False
+
+    regions = Regions()
+    plot.viewport().installEventFilter(regions)
+    for step in range(1, 6):  # the next strokes move it a little
+        painted.clear()
+        plot.set_drawing((0.5 + 0.05 * step, -0.5 + 0.05 * step))
+        qtbot.waitUntil(lambda: bool(painted))
+        qtbot.wait(20)
+    area = plot.viewport().width() * plot.viewport().height()
+    assert all(r.width() * r.height() < 0.05 * area for r in painted), (painted, area)  # around the star, not the map
+    plot.set_drawing((30.0, -30.0))  # a drawing unlike any test image: the map makes room for it
+    assert plot.getPlotItem().getViewBox().viewRect().contains(30.0, -30.0)
+    plot.set_drawing(None)
+    assert not plot.drawing.isVisible()
