@@ -9,6 +9,8 @@ recomputes and calls ``show_explanation``/``set_kernel`` again.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen
@@ -40,6 +42,16 @@ def cell_text(v: float) -> str:
     return f"{v:.2f}"
 
 
+@functools.cache
+def _tint(step: int) -> QBrush:
+    """A cell's background for a tint step (-64..64): red above zero, blue below, as in the maps; none at 0."""
+    if not step:
+        return QBrush()
+    color = QColor(ACCENT if step > 0 else QColor("#4c6ef5"))
+    color.setAlphaF(0.45 * abs(step) / 64)
+    return QBrush(color)
+
+
 class _Matrix(QTableWidget):
     """A small grid of numbers (a patch, a kernel, products); editable for the kernel editor."""
 
@@ -66,7 +78,6 @@ class _Matrix(QTableWidget):
         self.setColumnCount(rows.shape[1])
         if resized:
             self._tints = {}
-        widest = 0
         peak = float(np.nanmax(np.abs(rows))) if np.isfinite(rows).any() else 0.0
         # Red for positive, blue for negative, as in the maps; the tint in 64 steps, so a cell whose colour
         # did not visibly change is not set again (each set is a change signal and a repaint of the cell).
@@ -74,25 +85,21 @@ class _Matrix(QTableWidget):
         if peak > 0:
             known = np.nan_to_num(rows)  # "pad" cells untinted
             steps = np.round(64 * np.minimum(np.abs(known) / peak, 1.0)).astype(int) * np.sign(known).astype(int)
-        for (r, c), v in np.ndenumerate(rows):
+        columns = rows.shape[1]
+        texts = ["pad" if v != v else cell_text(v) for v in rows.ravel().tolist()]  # v != v: NaN, a padded cell
+        for i, (text, step) in enumerate(zip(texts, steps.ravel().tolist(), strict=True)):
+            r, c = divmod(i, columns)
             item = self.item(r, c)
             if item is None:  # items are reused: the inspector refills its grids on every stroke
                 item = QTableWidgetItem()
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.setItem(r, c, item)
-            text = "pad" if np.isnan(v) else cell_text(v)
-            widest = max(widest, len(text))
             if item.text() != text:
                 item.setText(text)
-            step = int(steps[r, c])
             if self._tints.get((r, c)) != step:
                 self._tints[(r, c)] = step
-                tint = QBrush()
-                if step:
-                    color = QColor(ACCENT if step > 0 else QColor("#4c6ef5"))
-                    color.setAlphaF(0.45 * abs(step) / 64)
-                    tint = QBrush(color)
-                item.setBackground(tint)
+                item.setBackground(_tint(step))
+        widest = max(map(len, texts), default=0)
         self.blockSignals(False)
         if (
             resized or widest != self._widest
