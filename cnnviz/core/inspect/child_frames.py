@@ -25,6 +25,7 @@ CHILD_NICENESS = 19  # far below the app: on a shared core the drawing gets ~98 
 SIX_NETWORKS_NICENESS = 15
 READY = "ready"
 HEADER = struct.Struct("<Q")
+GARBLED = (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError)  # a child gone
 
 
 def write_frame(stream, obj) -> None:
@@ -58,9 +59,9 @@ def child_streams(niceness: int = CHILD_NICENESS):
     return frames_in, frames_out
 
 
-def leave_one_core() -> set[int] | None:
+def leave_one_core() -> None:
     """Run this process (and the threads it starts later: torch's) on every allowed core but the first, when
-    it may use two or more; return the cores it now runs on (None: unchanged).
+    it may use two or more.
 
     A low priority alone did not keep the children off the drawing's core: on 2 cores, with every panel open,
     a stroke's slowest tenth spent ~5 ms runnable but not running (GUI thread CPU time against wall clock),
@@ -69,12 +70,10 @@ def leave_one_core() -> set[int] | None:
     the core left to it."""
     try:
         cores = sorted(os.sched_getaffinity(0))
-        if len(cores) < 2:
-            return None
-        os.sched_setaffinity(0, cores[1:])
-        return set(cores[1:])
+        if len(cores) >= 2:
+            os.sched_setaffinity(0, cores[1:])
     except (AttributeError, OSError):  # not on every system (macOS, Windows): the priority still helps
-        return None
+        pass
 
 
 def requests(frames_in):
@@ -102,14 +101,13 @@ def start_reader(proc, name: str, ready, answers) -> None:
                     ready.set()
                 else:
                     answers.put(frame)
-        except (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError):
+        except GARBLED:
             answers.put(("gone", None))
 
     threading.Thread(target=read, name=name, daemon=True).start()
 
 
 READ_SIZE = 1 << 20  # at most this much per read (a frame larger than the pipe's buffer arrives in parts)
-GARBLED = (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError)
 
 
 class ChildPipe:
