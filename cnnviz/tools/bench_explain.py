@@ -157,7 +157,10 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
                 clock.moves = []
                 got, miss = time_strokes(app, window, _strokes(n_moves), heat=scenario == "all", probe=clock)
                 deadline = time.perf_counter() + 5  # the last answers arrive
-                while window.comparison.pending() and time.perf_counter() < deadline:
+                while time.perf_counter() < deadline and (  # and the overlay's answer to the last drawing
+                    window.comparison.pending() or window.state.inference_pending() or window.attribution.busy()
+                    or window.state.displays.pending()
+                ):  # fmt: skip
                     app.processEvents()
                 if scenario == "all" and window.preview._heat is None:  # a benchmark that skipped the work
                     out.setdefault("warnings", []).append(f"{name}: no Grad-CAM heat: {window.attribution.note.text()}")
