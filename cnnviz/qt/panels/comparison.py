@@ -55,6 +55,7 @@ class ComparisonView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("comparisonView")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints every pixel: the dock need not
         self.setAccessibleName("Six networks' answers")
         self.setToolTip(
             "Each zoo network with its shipped weights reads the same 28×28 input.\n"

@@ -21,6 +21,7 @@ class InputPreview(OverlayMixin, QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("inputPreview")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints every pixel: the dock need not
         self.setAccessibleName("Model input, 28 by 28 pixels")
         self.setToolTip(
             "The 28×28 picture the network actually sees: your drawing cropped,\n"
@@ -86,6 +87,7 @@ class ProbabilityBars(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("predictionBars")
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints every pixel: the dock need not
         self.setAccessibleName("Class probabilities")
         self.setToolTip(
             "How sure the network is about each class (softmax probabilities, in %).\n"
