@@ -201,3 +201,35 @@ def test_on_a_hidpi_screen_the_ink_is_drawn_under_the_pointer():
     dpr, x, y = map(float, out.stdout.split())
     assert dpr == 2.0
     assert x == pytest.approx(140 / 280, abs=0.03) and y == pytest.approx(70 / 280, abs=0.03)
+
+
+def test_a_moving_outline_repaints_where_it_was_and_where_it_goes_not_the_whole_canvas(qtbot, canvas):
+    from PySide6.QtCore import QEvent, QObject, QRect
+
+    class Paints(QObject):
+        def __init__(self) -> None:
+            super().__init__(canvas)
+            self.rects: list[QRect] = []
+
+        def eventFilter(self, _obj, event) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                self.rects.append(event.rect())
+            return False
+
+    old, new = (0.1, 0.1, 0.3, 0.3), (0.2, 0.25, 0.4, 0.45)  # top, left, bottom, right in fractions
+    canvas.set_outline(old)
+    qtbot.wait(20)
+    paints = Paints()
+    canvas.installEventFilter(paints)
+    canvas.set_outline(new)  # an answer re-cropped the drawing: the box moved
+    qtbot.waitUntil(lambda: bool(paints.rects))
+    painted = QRect()
+    for rect in paints.rects:
+        painted = painted.united(rect)
+    square = canvas.overlay_square()
+    for box in (old, new):  # both outlines, with the pen's width around them
+        edges = canvas._outline_rect(box, square).toAlignedRect().adjusted(-2, -2, 2, 2)
+        assert painted.contains(edges), (box, painted, edges)
+    assert painted.width() * painted.height() < 0.3 * canvas.width() * canvas.height()
+    canvas.set_outline(None)  # gone: repainted whole, as before
+    qtbot.waitUntil(lambda: paints.rects[-1] == canvas.rect())

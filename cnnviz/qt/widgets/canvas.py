@@ -351,6 +351,9 @@ class DrawingCanvas(OverlayMixin, QWidget):
             self._render_all(self._view_image)
         super().resizeEvent(event)
 
+    def overlay_square(self):
+        return self._square()
+
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.fillRect(event.rect(), self.palette().window())

@@ -159,6 +159,9 @@ def rgba_image(rgba: np.ndarray) -> QImage:
     return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_RGBA8888).copy()
 
 
+OUTLINE_PEN = 3  # the outline's pen width, px
+
+
 class OverlayMixin:
     """A heat picture and an outlined box laid over a widget's square picture (the canvas, the model
     input): mix in before ``QWidget`` and call ``paint_overlay`` after drawing the picture."""
@@ -177,19 +180,33 @@ class OverlayMixin:
 
     def set_outline(self, box: tuple[float, float, float, float] | None) -> None:
         """A rectangle (top, left, bottom, right, in ``OUTLINE_UNITS`` per side), or None."""
-        self._outline = box
-        self.update()
+        old, self._outline = self._outline, box
+        square = self.overlay_square()
+        if old is None or box is None or square is None:
+            self.update()
+            return
+        # The box moves with every answer (each stroke re-crops the drawing): repaint where it was and where
+        # it goes, not the whole canvas (issue 23: ~0.3 ms a move with a unit selected).
+        moved = self._outline_rect(old, square).united(self._outline_rect(box, square))
+        self.update(moved.toAlignedRect().adjusted(-OUTLINE_PEN, -OUTLINE_PEN, OUTLINE_PEN, OUTLINE_PEN))
+
+    def overlay_square(self):
+        """Where the picture is, as ``paint_overlay`` gets it (a QRectF), or None: an outline repaints it all."""
+        return None
+
+    def _outline_rect(self, box, square):
+        from PySide6.QtCore import QRectF
+
+        top, left, bottom, right = (v / self.OUTLINE_UNITS for v in box)
+        return QRectF(square.x() + left * square.width(), square.y() + top * square.height(),
+                      (right - left) * square.width(), (bottom - top) * square.height())  # fmt: skip
 
     def paint_overlay(self, p, square) -> None:
-        from PySide6.QtCore import QRectF
         from PySide6.QtGui import QPen
 
         if self._heat is not None:
             p.drawImage(square, self._heat)
         if self._outline is not None:
-            top, left, bottom, right = (v / self.OUTLINE_UNITS for v in self._outline)
-            rect = QRectF(square.x() + left * square.width(), square.y() + top * square.height(),
-                          (right - left) * square.width(), (bottom - top) * square.height())  # fmt: skip
-            p.setPen(QPen(ACCENT, 3))
+            p.setPen(QPen(ACCENT, OUTLINE_PEN))
             p.setBrush(QColor(0, 0, 0, 0))
-            p.drawRect(rect)
+            p.drawRect(self._outline_rect(self._outline, square))
