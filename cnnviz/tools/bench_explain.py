@@ -18,7 +18,7 @@ with its heat) have been repainted:
   33 ms for the largest network (most parameters). ``CNNVIZ_BENCH_ALL_WITHOUT=dockFoolIt,...`` leaves
   those docks out of it (which panel costs what); ``CNNVIZ_BENCH_SCENARIOS=none,all`` runs a subset.
 
-The scenarios take turns, one round of three strokes each, so a busy
+The scenarios take turns, one stroke each, so a busy or drifting
 machine slows them alike. Staleness is the time from an input reaching the Six networks panel to its
 answers arriving back in the GUI thread (the panel then paints within 33 ms).
 Runs in a child process like the plain benchmark; figures are printed, not asserted.
@@ -104,7 +104,7 @@ def _blank():
 def explain_latency(data_dir=None, quick: bool = False) -> dict:
     """Stroke-to-screen (ms) per scenario and model, and the six networks' staleness, in this process.
 
-    The scenarios take turns, one round of strokes each, so a noisy neighbour hits them alike.
+    The scenarios take turns, one stroke each, so a noisy neighbour hits them alike.
     """
     from PySide6.QtCore import QSettings
 
@@ -147,37 +147,41 @@ def explain_latency(data_dir=None, quick: bool = False) -> dict:
         stale = {s: [] for s in scenarios}
         moves = {s: [] for s in scenarios}
         lags = {s: [] for s in scenarios}
-        for rnd in range(rounds + 1):  # round 0 warms caches, layouts and the six networks' weights
-            for scenario in scenarios:
-                out["showing"][scenario] = _show(window, docks, scenario)
-                for _ in range(10):
-                    app.processEvents()
-                window.comparison.latencies_ms.clear()
-                explain_lag.clear()
-                clock.moves = []
-                got, miss = time_strokes(app, window, _strokes(n_moves), heat=scenario == "all", probe=clock)
-                deadline = time.perf_counter() + 5  # the last answers arrive
-                while time.perf_counter() < deadline and (  # and the overlay's answer to the last drawing
-                    window.comparison.pending() or window.state.inference_pending() or window.attribution.busy()
-                    or window.state.displays.pending()
-                ):  # fmt: skip
-                    app.processEvents()
-                if scenario == "all" and window.preview._heat is None:  # a benchmark that skipped the work
-                    out.setdefault("warnings", []).append(f"{name}: no Grad-CAM heat: {window.attribution.note.text()}")
-                deadline = time.perf_counter() + 60  # the six networks' child process has loaded them
-                while rnd == 0 and not window.comparison.settled() and time.perf_counter() < deadline:
-                    app.processEvents()
-                background = window.state._background  # and the explanations' child has loaded torch
-                while rnd == 0 and background is not None and not background.in_child and background.failure is None:
-                    if time.perf_counter() > deadline:
-                        break
-                    app.processEvents()
-                if rnd > 0:
-                    samples[scenario] += got
-                    missed[scenario] += miss
-                    moves[scenario] += clock.moves
-                    lags[scenario] += explain_lag
-                    stale[scenario] += list(window.comparison.latencies_ms) if scenario != "none" else []
+        # One stroke per turn, the scenarios alternating: this host's speed drifts over seconds (three strokes a
+        # turn left one scenario's p50 up to 20 % off the other's in one run), and the shorter the turn, the more
+        # alike a drifting machine slows them. Round 0 warms caches, layouts and the children's weights.
+        turns = [(rnd, stroke, scenario) for rnd in range(rounds + 1) for stroke in _strokes(n_moves)
+                 for scenario in scenarios]  # fmt: skip
+        for rnd, stroke, scenario in turns:
+            out["showing"][scenario] = _show(window, docks, scenario)
+            for _ in range(10):
+                app.processEvents()
+            window.comparison.latencies_ms.clear()
+            explain_lag.clear()
+            clock.moves = []
+            got, miss = time_strokes(app, window, [stroke], heat=scenario == "all", probe=clock)
+            deadline = time.perf_counter() + 5  # the last answers arrive
+            while time.perf_counter() < deadline and (  # and the overlay's answer to the last drawing
+                window.comparison.pending() or window.state.inference_pending() or window.attribution.busy()
+                or window.state.displays.pending()
+            ):  # fmt: skip
+                app.processEvents()
+            if scenario == "all" and window.preview._heat is None:  # a benchmark that skipped the work
+                out.setdefault("warnings", []).append(f"{name}: no Grad-CAM heat: {window.attribution.note.text()}")
+            deadline = time.perf_counter() + 60  # the six networks' child process has loaded them
+            while rnd == 0 and not window.comparison.settled() and time.perf_counter() < deadline:
+                app.processEvents()
+            background = window.state._background  # and the explanations' child has loaded torch
+            while rnd == 0 and background is not None and not background.in_child and background.failure is None:
+                if time.perf_counter() > deadline:
+                    break
+                app.processEvents()
+            if rnd > 0:
+                samples[scenario] += got
+                missed[scenario] += miss
+                moves[scenario] += clock.moves
+                lags[scenario] += explain_lag
+                stale[scenario] += list(window.comparison.latencies_ms) if scenario != "none" else []
         for scenario in scenarios:
             out["results"][f"{scenario}/{name}"] = {
                 "scenario": scenario, "model": name, "n": len(samples[scenario]), "missed": missed[scenario],
@@ -224,7 +228,7 @@ def run(data_dir=None, quick: bool = False) -> dict:
               + (f"{r['stale_p50_ms']:.1f} / {r['stale_p95_ms']:.1f} ({r['stale_n']} answers)" if r["stale_n"] else "")
               + missed)  # fmt: skip
     print(
-        f"   largest network (parameters): {figures['largest']}; scenarios interleaved, one round of strokes "
+        f"   largest network (parameters): {figures['largest']}; scenarios interleaved, one stroke "
         "each in turn; showing: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in figures["showing"].items())
     )
     results = figures["results"]

@@ -241,6 +241,37 @@ def test_abandon_drops_everything_still_on_its_way(qtbot):
     assert events == []
 
 
+@pytest.mark.parametrize("ends", ["yields", "raises", "returns"])
+def test_a_job_that_outlives_its_signals_object_ends_without_a_traceback(qtbot, monkeypatch, ends):
+    # A job whose worker's signals object is deleted under it (as when a training abandoned at closing is
+    # still in its batch while the interpreter tears the app down) must end quietly: under load, the
+    # close-while-training test in test_training_monitor once saw "Exception in thread training" and a traceback.
+    import shiboken6
+
+    escaped = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: escaped.append(args.exc_value))
+    started, gate = threading.Event(), threading.Event()
+
+    def job(_progress):
+        started.set()
+        gate.wait(30)
+        if ends == "yields":
+            yield "a report nobody can take"
+        elif ends == "raises":
+            raise ValueError("a failure nobody can hear")
+        return "a result nobody can take"
+
+    running = workers.start(job, name="unit-test", parent=None)
+    assert started.wait(30)
+    qtbot.waitUntil(lambda: running._worker is not None)
+    signals = running._worker.signals
+    shiboken6.delete(signals)  # what the teardown does to it
+    assert not shiboken6.isValid(signals)
+    gate.set()
+    assert running.wait(30)
+    assert escaped == []
+
+
 def test_wait_for_all_waits_for_every_running_job(qtbot):
     owner, gate = QObject(), threading.Event()
     for _ in range(3):

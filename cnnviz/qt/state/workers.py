@@ -125,23 +125,32 @@ class _Ends:
 
     def run(self) -> None:  # called in the job's thread
         self._running = True
-        self.started.emit()
+        self._emit(self.started)
         try:
             value = self.work()
             if isinstance(value, RuntimeError) and self.is_generator:
                 raise value  # superqt's loop returns a generator's RuntimeError instead of raising it
         except Cancelled:
-            self.aborted.emit()
+            self._emit(self.aborted)
         except BaseException as exc:  # noqa: BLE001 - a user's sys.exit() must not end the app: one sentence
-            self.errored.emit(exc)
+            self._emit(self.errored, exc)
         else:
             if self.abort_requested:  # cancelled after its last report: the result is not wanted
-                self.aborted.emit()
+                self._emit(self.aborted)
             else:
-                self.returned.emit(value)
+                self._emit(self.returned, value)
         finally:
             self._running = False
-        self.finished.emit()
+        self._emit(self.finished)
+
+    def _emit(self, signal, *args) -> None:
+        """Emit, unless the signals object is gone: a job abandoned at closing (its thread still in a batch)
+        outlives the app's Qt objects, and its last word must not end as a traceback on the terminal."""
+        try:
+            if shiboken6.isValid(self.signals):
+                signal.emit(*args)
+        except RuntimeError:  # deleted between the look and the emit
+            pass
 
 
 class _PausedAtProgress:
