@@ -44,6 +44,16 @@ def test_light_ink_on_dark_and_dark_on_light_agree(digit):
     assert np.allclose(a, b, atol=1e-5)
 
 
+def test_a_clean_canvas_takes_the_short_way_to_the_same_input(digit):
+    img, _ = digit
+    canvas = np.kron(img, np.ones((10, 10), np.float32)) * 255  # the canvas: white ink on clean black, 280x280
+    told, guessed = prepare_drawing(canvas, ink_is_dark=False), prepare_drawing(canvas)
+    assert np.array_equal(told.image, guessed.image) and told.transform == guessed.transform
+    # Light ink on a noisy page still loses its noise: the short way is only for clean paper.
+    noisy = canvas + np.random.default_rng(0).uniform(0, 40, canvas.shape).astype(np.float32)
+    assert np.abs(prepare_drawing(noisy, ink_is_dark=False).image - told.image).max() < 0.2
+
+
 def test_keeps_aspect_ratio():
     page = np.zeros((200, 200), np.float32)
     page[20:180, 95:105] = 1.0  # a tall thin bar: a "1"

@@ -24,14 +24,32 @@ def test_while_the_pen_moves_one_display_per_painted_answer_oldest_first(qtbot):
     pacer.show("six", lambda: shown.append("six, newer"))  # replaces the waiting one, keeps its turn
     qtbot.wait(30)
     assert shown == []  # a drawing waits for its answer: nothing yet
+    waits[0] = False  # its answer is painted, and the next move has not come yet
     pacer.answer_painted()
     assert shown == ["six, newer"]
+    waits[0] = True  # the next move came before the loop turned: the next display waits for its answer
+    pacer.answer_painted()
+    assert shown == ["six, newer"]
+    waits[0] = False
     pacer.answer_painted()
     assert shown == ["six, newer", "unit"]
     assert pacer.pending()
-    waits[0] = False  # the pen rests: the rest follow at once
-    qtbot.waitUntil(lambda: not pacer.pending(), timeout=1000)
+    qtbot.waitUntil(lambda: not pacer.pending(), timeout=1000)  # the pen rests: the rest follow at once
     assert shown == ["six, newer", "unit", "heat"]
+
+
+def test_a_pen_faster_than_the_answers_gets_the_displays_by_their_deadline_newest_only(qtbot):
+    waits, shown = [True], []
+    pacer = _pacer(qtbot, waits)
+    t0 = time.perf_counter()
+    for k in range(5):  # every answer painted with a newer drawing already waiting
+        pacer.show("unit", lambda k=k: shown.append((k, time.perf_counter() - t0)))
+        pacer.answer_painted()
+        qtbot.wait(5)
+    assert shown == []
+    qtbot.waitUntil(lambda: bool(shown), timeout=2000)
+    assert [k for k, _t in shown] == [4]  # the newest answer's display, once
+    assert DISPLAY_AT_LATEST_MS / 1000 * 0.9 <= shown[0][1] < 1.0
 
 
 def test_a_display_never_waits_longer_than_the_limit(qtbot):
@@ -49,6 +67,7 @@ def test_drop_clear_and_a_panel_without_a_state(qtbot):
     pacer.show("unit", lambda: shown.append("unit"))
     pacer.show("heat", lambda: shown.append("heat"))
     pacer.drop("unit")
+    waits[0] = False  # an answer painted, no newer drawing waiting
     pacer.answer_painted()
     assert shown == ["heat"]
     pacer.show("six", lambda: shown.append("six"))

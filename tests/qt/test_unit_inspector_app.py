@@ -298,6 +298,25 @@ def test_the_grids_stack_when_the_column_is_narrow(qtbot, window, test_image):
     window.dock_inspector.setFloating(False)
 
 
+def test_a_chosen_input_map_stays_chosen_with_the_new_drawings_numbers(qtbot, window, draw):
+    panel = window.inspector
+    draw(window.canvas, line((0.3, 0.2), (0.6, 0.8)))
+    window.settle()
+    data = _select(qtbot, window, "C3", 1, 4, 4)  # C3 unit 1 sums 3 of S2's maps (the C3 table)
+    step = next(i for i, s in enumerate(data["steps"]) if s["kind"] == "convolution")
+    inputs = data["steps"][step]["details"]["inputs"]
+    assert len(inputs) >= 2 and panel.patch_title.text() == f"input map {inputs[0]['channel']}: patch"
+    panel.steps.setCurrentItem(panel.steps.topLevelItem(step).child(1))  # the reader picks the second map
+    assert panel.patch_title.text() == f"input map {inputs[1]['channel']}: patch"
+    draw(window.canvas, line((0.7, 0.2), (0.3, 0.8)))  # a new stroke: the same unit, new numbers
+    window.settle()
+    qtbot.waitUntil(lambda: panel.data is not data)
+    now = panel.data["steps"][step]["details"]["inputs"][1]
+    assert panel.steps.currentItem() is panel.steps.topLevelItem(step).child(1)
+    assert panel.patch_title.text() == f"input map {now['channel']}: patch"
+    np.testing.assert_allclose(panel.patch.values(), np.asarray(now["patch"], float), atol=5e-3)
+
+
 def test_a_grid_refilled_with_the_same_numbers_sets_no_cell_again_and_tints_by_sign(qtbot):
     from cnnviz.qt.widgets.unit_inspector_view import _Matrix
 

@@ -31,6 +31,8 @@ def _as_ink(drawing: np.ndarray, ink_is_dark: bool | None) -> np.ndarray:
     if hi - lo < 1e-6:
         return np.zeros_like(img)
     img = (img - lo) / (hi - lo)
+    if ink_is_dark is False and not border(img).any():
+        return img  # clean paper (the canvas, on every mouse move): no noise level to find, no split needed
     # Otsu's split, not 0.5: on a grey photo the paper's level is anywhere.
     threshold = otsu_threshold(img * 255.0) / 255.0
     if ink_is_dark is None:

@@ -177,7 +177,6 @@ class PredictionPanel(QWidget):
         self.label.setAccessibleName("Predicted class")
         self.label.setToolTip("The class the network rates most likely, and its probability")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         self.untrained = QLabel("Random weights (untrained): the answer is a guess.")
         self.untrained.setObjectName("untrainedNote")
         self.untrained.setAccessibleName("Untrained model warning")

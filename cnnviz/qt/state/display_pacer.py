@@ -5,11 +5,14 @@ networks all answer the same drawing, so their answers come back together and
 their repaints landed on the same mouse move: each costs a millisecond or two,
 all of them together made that move the slowest of the stroke (issue 23,
 ``cnnviz bench --app``, section 1c). Panels hand their display to
-``DisplayPacer.show(key, fn)`` instead: while the pen keeps the GUI thread busy,
-at most one display runs per painted answer (oldest waiting first; a newer one
-for the same key replaces the waiting one), and never later than
-``DISPLAY_AT_LATEST_MS``; when the pen rests, the rest follow one per event-loop
-turn, at once to the eye.
+``DisplayPacer.show(key, fn)`` instead: at most one display runs per painted
+answer (oldest waiting first; a newer one for the same key replaces the waiting
+one), and none while a newer drawing already waits for its answer (a pen faster
+than the answers, or a machine slower: the displays then wait, never longer than
+``DISPLAY_AT_LATEST_MS``, and newer answers replace them meanwhile); when the pen
+rests, the rest follow one per event-loop turn, at once to the eye. A pen that
+leaves the GUI thread idle between moves, as a hand at 60-125 Hz does, sees every
+display right after its answer.
 """
 
 from __future__ import annotations
@@ -59,7 +62,12 @@ class DisplayPacer(QObject):
         self._timer.stop()
 
     def answer_painted(self) -> None:
-        """A stroke's answer is on screen: one waiting display may run now."""
+        """A stroke's answer is on screen: one waiting display may run now, unless a newer drawing already
+        waits for its answer (the pen outpaces the answers): then the displays keep to their deadline."""
+        if self._drawing_waits():
+            if self._waiting and not self._timer.isActive():
+                self._timer.start()
+            return
         self._run_one()
 
     def _turn(self) -> None:

@@ -9,23 +9,44 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 from cnnviz.qt.widgets.style import scaled_font
 
 
-class FittedLabel(QLabel):
+class FittedLabel(QWidget):
     """One line of large text (the headline) whose font shrinks to fit the label's width.
 
     ``scale`` is the size relative to the widget's font when there is room;
     it never goes below ``min_scale``, and the label never asks for more width
     than that smallest size needs, so it cannot push the window off the screen.
+
+    It paints its text itself rather than being a QLabel: QLabel.setText asks for a
+    layout pass on every call, and the headline changes on every mouse move while
+    drawing; that pass climbed to the main window and relaid every dock (issue 23).
+    Its size hint does not depend on the text, so a new text is only a repaint.
     """
 
     def __init__(self, text: str = "", scale: float = 2.6, min_scale: float = 1.0, parent: QWidget | None = None):
-        super().__init__(text, parent)
+        super().__init__(parent)
         self.scale, self.min_scale = scale, min_scale
+        self._text, self._alignment = text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints its background: the panel need not
         self._fit()
 
-    def setText(self, text: str) -> None:  # noqa: N802 (Qt override)
-        super().setText(text)
+    def text(self) -> str:
+        return self._text
+
+    def setText(self, text: str) -> None:  # noqa: N802 (the QLabel name its callers know)
+        if text == self._text:
+            return
+        self._text = text
+        self.setAccessibleDescription(text)  # what QLabel gave a screen reader
         self._fit()
+        self.update()
+
+    def alignment(self) -> Qt.AlignmentFlag:
+        return self._alignment
+
+    def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802 (QLabel's name)
+        self._alignment = alignment
+        self.update()
 
     def fitted_scale(self) -> float:
         """The scale the text is drawn at now."""
@@ -36,13 +57,13 @@ class FittedLabel(QLabel):
         room = max(self.contentsRect().width() - 4, 1)
         scale = self.scale
         while scale > self.min_scale:
-            if QFontMetrics(scaled_font(base, scale, bold=True)).horizontalAdvance(self.text()) <= room:
+            if QFontMetrics(scaled_font(base, scale, bold=True)).horizontalAdvance(self._text) <= room:
                 break
             scale = max(self.min_scale, scale * 0.92)
         self._scale_now = scale
         font = scaled_font(base, scale, bold=True)
         if font != self.font():
-            super().setFont(font)
+            self.setFont(font)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         base = self.parentWidget().font() if self.parentWidget() is not None else self.font()
@@ -55,6 +76,13 @@ class FittedLabel(QLabel):
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         self._fit()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        p = QPainter(self)
+        p.fillRect(event.rect(), self.palette().window())
+        p.setPen(self.palette().windowText().color())
+        p.drawText(self.contentsRect(), int(self._alignment), self._text)
+        p.end()
 
     def refit(self) -> None:
         """The parent's font changed (presentation mode): fit again from the new base size."""

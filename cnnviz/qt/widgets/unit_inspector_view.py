@@ -180,6 +180,10 @@ class UnitInspectorPanel(QWidget):
         self.steps.setHeaderHidden(True)
         self.steps.setWordWrap(True)
         self.steps.currentItemChanged.connect(self._on_step_selected)
+        # What selecting a line shows, by (step, line) with line -1 for a step's own line. Kept here, not as
+        # the items' data: setting a Python object there is a change and a repaint of the line even when the
+        # numbers are the same, ~45 lines on every stroke (2 ms of the inspector's display, issue 23).
+        self._payloads: dict[tuple[int, int], object] = {}
         self.patch, self.kernel, self.products = (_Matrix(n) for n in ("unitPatch", "unitKernel", "unitProducts"))
         matrices = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # stacked when the panel is narrow (arrange_grids)
         self.patch_title = QLabel("input patch")
@@ -263,7 +267,7 @@ class UnitInspectorPanel(QWidget):
         self.input_view.update()
         self._show_steps([(step_summary(step), step, list(step_rows(step))) for step in data["steps"]])
         current = self.steps.currentItem()  # a map's row the reader chose stays chosen, with its new numbers
-        chosen = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
+        chosen = self._payload(current)
         conv = next((s for s in data["steps"] if s["kind"] == "convolution"), None)
         first = conv["details"]["inputs"][0] if conv and conv["details"]["inputs"] else None
         self._show_matrices(chosen if isinstance(chosen, dict) and "patch" in chosen else first)
@@ -277,17 +281,29 @@ class UnitInspectorPanel(QWidget):
         )
         if not same:
             tree.clear()
+        self._payloads = {}
         for i, (summary, step, rows) in enumerate(steps):
             item = tree.topLevelItem(i) if same else QTreeWidgetItem()
-            _set_line(item, summary, step)  # its tooltip: the whole line where a narrow column ends it in "…"
+            _set_line(item, summary)  # its tooltip: the whole line where a narrow column ends it in "…"
+            self._payloads[i, -1] = step
             for k, (text, payload) in enumerate(rows):
                 if not same:
                     item.addChild(QTreeWidgetItem())
-                _set_line(item.child(k), text, payload)
+                _set_line(item.child(k), text)
+                self._payloads[i, k] = payload
             if not same:
                 tree.addTopLevelItem(item)
         if not same:
             tree.expandToDepth(0)
+
+    def _payload(self, item: QTreeWidgetItem | None):
+        """What the line ``item`` shows when selected (a step's dict, or a map's patch, kernel and products)."""
+        if item is None:
+            return None
+        parent = item.parent()
+        if parent is None:
+            return self._payloads.get((self.steps.indexOfTopLevelItem(item), -1))
+        return self._payloads.get((self.steps.indexOfTopLevelItem(parent), parent.indexOfChild(item)))
 
     def set_kernel(
         self, out_channel: int, in_channel: int, kernel: np.ndarray, presets: dict[str, np.ndarray], edited: bool
@@ -305,6 +321,7 @@ class UnitInspectorPanel(QWidget):
     def clear(self) -> None:
         self.data = None
         self.steps.clear()
+        self._payloads = {}
         self.header.setText("Click a unit of a feature map to see how its value was computed.")
         self.field.setText("")
         self.input_view.box = None
@@ -398,7 +415,7 @@ class UnitInspectorPanel(QWidget):
         self.arrange_grids()
 
     def _on_step_selected(self, current: QTreeWidgetItem | None, _previous) -> None:
-        payload = current.data(0, Qt.ItemDataRole.UserRole) if current is not None else None
+        payload = self._payload(current)
         if isinstance(payload, dict) and "patch" in payload:
             self._show_matrices(payload)
 
@@ -422,9 +439,8 @@ class UnitInspectorPanel(QWidget):
             self.kernelResetRequested.emit(*self._kernel_key)
 
 
-def _set_line(item: QTreeWidgetItem, text: str, payload) -> None:
-    """A line of the steps' tree: its text (also its tooltip) and what selecting it shows."""
+def _set_line(item: QTreeWidgetItem, text: str) -> None:
+    """A line of the steps' tree: its text, also its tooltip (set only when it changed: each set repaints)."""
     if item.text(0) != text:
         item.setText(0, text)
         item.setToolTip(0, text)
-    item.setData(0, Qt.ItemDataRole.UserRole, payload)
