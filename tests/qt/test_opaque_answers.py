@@ -10,21 +10,23 @@ from PySide6.QtCore import QEvent, QObject, QRect, Qt
 SEVEN = line((0.25, 0.22), (0.75, 0.22)) + line((0.75, 0.22), (0.4, 0.85))[1:]
 
 
-class _PaintedRegions(QObject):
-    """Every rectangle a widget is asked to paint."""
+class _Received(QObject):
+    """How many events of one type a widget receives, and the rectangle of each paint."""
 
-    def __init__(self, widget) -> None:
+    def __init__(self, widget, kind: QEvent.Type = QEvent.Type.Paint) -> None:
         super().__init__(widget)
-        self.rects: list[QRect] = []
+        self.kind, self.n, self.rects = kind, 0, []
         widget.installEventFilter(self)
 
     def eventFilter(self, _obj, event) -> bool:
-        if event.type() == QEvent.Type.Paint:
-            self.rects.append(event.rect())
+        if event.type() == self.kind:
+            self.n += 1
+            if self.kind == QEvent.Type.Paint:
+                self.rects.append(event.rect())
         return False
 
 
-def _beneath(child, parent_paints: _PaintedRegions) -> list[QRect]:
+def _beneath(child, parent_paints: _Received) -> list[QRect]:
     """The parent's paints that covered part of ``child``."""
     area = QRect(child.mapTo(child.parentWidget(), child.rect().topLeft()), child.size())
     return [r for r in parent_paints.rects if r.intersects(area)]
@@ -39,7 +41,7 @@ def test_an_answer_repaints_the_bars_the_model_input_and_the_cards_but_not_the_p
     window.settle()
     qtbot.waitUntil(lambda: bool(panel.view.answers) and not panel.pending(), timeout=30_000)
     widgets = [window.prediction.bars, window.preview, panel.view]
-    beneath = {w: _PaintedRegions(w.parentWidget()) for w in widgets}
+    beneath = {w: _Received(w.parentWidget()) for w in widgets}
     before = [w.paint_count for w in widgets]
 
     draw(window.canvas, line((0.3, 0.5), (0.7, 0.5)))  # a new stroke: new answers everywhere
@@ -52,19 +54,6 @@ def test_an_answer_repaints_the_bars_the_model_input_and_the_cards_but_not_the_p
         assert _beneath(w, beneath[w]) == [], f"{w.objectName()}'s panel painted beneath it"
 
 
-class _Count(QObject):
-    """How many events of one type a widget receives."""
-
-    def __init__(self, widget, kind: QEvent.Type) -> None:
-        super().__init__(widget)
-        self.kind, self.n = kind, 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, _obj, event) -> bool:
-        self.n += event.type() == self.kind
-        return False
-
-
 def test_a_new_answer_while_drawing_relays_no_docks(qtbot, window):
     """The headline ("7  (98.2%)") changes on every move; as a QLabel that asked for a layout pass which
     climbed to the main window, relaid every dock and repainted the tab bars (~1.5 ms a move, issue 23)."""
@@ -75,7 +64,7 @@ def test_a_new_answer_while_drawing_relays_no_docks(qtbot, window):
         qtbot.mouseMove(canvas, canvas_point(canvas, u, v))
         window.settle()
     qtbot.wait(50)
-    layouts, headlines = _Count(window, QEvent.Type.LayoutRequest), []
+    layouts, headlines = _Received(window, QEvent.Type.LayoutRequest), []
     for u, v in points[3:]:
         qtbot.mouseMove(canvas, canvas_point(canvas, u, v))
         window.settle()

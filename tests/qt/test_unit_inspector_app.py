@@ -317,6 +317,20 @@ def test_a_chosen_input_map_stays_chosen_with_the_new_drawings_numbers(qtbot, wi
     np.testing.assert_allclose(panel.patch.values(), np.asarray(now["patch"], float), atol=5e-3)
 
 
+def test_a_refill_whose_longest_number_moved_to_another_column_still_shows_it_whole(qtbot):
+    from cnnviz.qt.widgets.unit_inspector_view import _Matrix
+
+    grid = _Matrix("probe")
+    qtbot.addWidget(grid)
+    grid.show()
+    grid.set_values([[-1.12, 0.73], [0.05, 1.62]])  # the long text ("-1.12") in the first column
+    grid.set_values([[0.12, -1.46], [0.05, 1.62]])  # the next stroke: now in the second, as long as before
+    metrics = grid.fontMetrics()
+    for c in range(2):
+        needed = max(metrics.horizontalAdvance(grid.item(r, c).text()) for r in range(2))
+        assert grid.columnWidth(c) >= needed + 4, c  # whole, not "-1..."
+
+
 def test_a_grid_refilled_with_the_same_numbers_sets_no_cell_again_and_tints_by_sign(qtbot):
     from cnnviz.qt.widgets.unit_inspector_view import _Matrix
 

@@ -31,20 +31,24 @@ def _as_ink(drawing: np.ndarray, ink_is_dark: bool | None) -> np.ndarray:
     if hi - lo < 1e-6:
         return np.zeros_like(img)
     img = (img - lo) / (hi - lo)
-    if ink_is_dark is False and not border(img).any():
-        return img  # clean paper (the canvas, on every mouse move): no noise level to find, no split needed
-    # Otsu's split, not 0.5: on a grey photo the paper's level is anywhere.
-    threshold = otsu_threshold(img * 255.0) / 255.0
+    # Otsu's split, not 0.5: on a grey photo the paper's level is anywhere. Found only when needed.
+    threshold = None
     if ink_is_dark is None:
+        threshold = otsu_threshold(img * 255.0) / 255.0
         # The border is background: a border mostly above the split means dark ink on light paper.
         ink_is_dark = float(np.median(border(img))) > threshold
     ink = 1.0 - img if ink_is_dark else img
+    edge = border(ink)
+    if not edge.any():
+        return ink  # clean paper (a canvas drawing, on every mouse move): nothing to take away, no split needed
+    if threshold is None:
+        threshold = otsu_threshold(img * 255.0) / 255.0
     # The paper's noise is not faint ink: everything up to the border's upper noise level
     # (never beyond the split, in case the ink reaches the border) becomes 0, and so do
     # the isolated pixels of noise beyond it.
-    paper = min(float(np.percentile(border(ink), 99)), 1.0 - threshold if ink_is_dark else threshold)
+    paper = min(float(np.percentile(edge, 99)), 1.0 - threshold if ink_is_dark else threshold)
     if paper <= 0.0:
-        return ink  # clean paper (a canvas drawing): nothing to take away
+        return ink
     ink = np.clip((ink - paper) / (1.0 - paper), 0.0, 1.0)
     ink[~drop_specks(ink > 0)] = 0.0
     return ink

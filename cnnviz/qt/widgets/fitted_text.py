@@ -28,6 +28,7 @@ class FittedLabel(QWidget):
         self._text, self._alignment = text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paints its background: the panel need not
+        self.setAccessibleDescription(text)  # what QLabel gave a screen reader
         self._fit()
 
     def text(self) -> str:
@@ -37,12 +38,9 @@ class FittedLabel(QWidget):
         if text == self._text:
             return
         self._text = text
-        self.setAccessibleDescription(text)  # what QLabel gave a screen reader
+        self.setAccessibleDescription(text)
         self._fit()
         self.update()
-
-    def alignment(self) -> Qt.AlignmentFlag:
-        return self._alignment
 
     def setAlignment(self, alignment: Qt.AlignmentFlag) -> None:  # noqa: N802 (QLabel's name)
         self._alignment = alignment

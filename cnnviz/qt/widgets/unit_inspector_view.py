@@ -108,9 +108,14 @@ class _Matrix(QTableWidget):
             self._fit()
 
     def _fit(self) -> None:
-        # Exactly the cells' size: a layout otherwise squeezes the grid behind scroll bars.
+        # Exactly the cells' size: a layout otherwise squeezes the grid behind scroll bars. Every column as
+        # wide as the widest: a refill refits only when its longest text grew, and "-1.46" must then fit in
+        # a column that held "0.73" at the last fit.
         self.resizeColumnsToContents()
         self.resizeRowsToContents()
+        widest = max((self.columnWidth(c) for c in range(self.columnCount())), default=0)
+        for c in range(self.columnCount()):
+            self.setColumnWidth(c, widest)
         frame = 2 * self.frameWidth()
         self.setFixedSize(self.horizontalHeader().length() + frame, self.verticalHeader().length() + frame)
 
