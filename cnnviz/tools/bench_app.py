@@ -217,7 +217,7 @@ def run(data_dir=None, quick: bool = False) -> dict:
     explain = bench_explain.run(data_dir, quick)
 
     print("\n2) cold start from spawning python (median of runs):")
-    starts = cold_start(1 if quick else 3)
+    starts = cold_start(3)  # the issue asks for a median: one run was a coin flip on this host
     if starts:
         window, answer, model = (statistics.median(t[i] for t in starts) for i in range(3))
         verdict = "met" if window <= TARGET_COLD_START_S else "MISSED"

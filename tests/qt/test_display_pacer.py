@@ -77,3 +77,41 @@ def test_drop_clear_and_a_panel_without_a_state(qtbot):
     assert shown == ["heat"] and not pacer.pending()
     show_paced(None, "alone", lambda: shown.append("alone"))  # a panel made without the app: at once
     assert shown == ["heat", "alone"]
+
+
+def test_a_panel_with_a_shorter_deadline_is_shown_by_it_before_an_older_display(qtbot):
+    waits, shown = [True], []
+    pacer = _pacer(qtbot, waits)
+    t0 = time.perf_counter()
+    pacer.show("unit", lambda: shown.append(("unit", time.perf_counter() - t0)))
+    pacer.show("six", lambda: shown.append(("six", time.perf_counter() - t0)), at_latest_ms=20)
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=2000)  # the pen never rests
+    (first, at_first), (second, at_second) = shown
+    assert (first, second) == ("six", "unit")
+    assert 0.018 <= at_first < DISPLAY_AT_LATEST_MS / 1000 * 0.9 <= at_second
+
+
+def test_after_a_deadline_a_display_is_again_shown_at_the_next_turn_once_the_pen_rests(qtbot):
+    waits, shown = [True], []
+    pacer = _pacer(qtbot, waits)
+    pacer.show("unit", lambda: shown.append("unit"))
+    qtbot.waitUntil(lambda: bool(shown), timeout=2000)  # by its deadline
+    waits[0] = False
+    t0 = time.perf_counter()
+    pacer.show("heat", lambda: shown.append(time.perf_counter() - t0))
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=2000)
+    assert shown[1] < DISPLAY_AT_LATEST_MS / 1000 / 2  # not the last deadline's wait again
+
+
+def test_a_display_due_at_once_takes_a_free_turn_at_once_and_else_waits_for_one(qtbot):
+    waits, shown = [True], []
+    pacer = _pacer(qtbot, waits)
+    pacer.show("six", lambda: shown.append("six"), at_latest_ms=0)  # no display has had this answer's turn
+    assert shown == ["six"]  # right now, not after a hop through the event loop
+    pacer.show("six", lambda: shown.append("six again"), at_latest_ms=0)  # the turn is taken: it waits
+    assert shown == ["six"] and pacer.pending()
+    pacer.answer_painted()  # a new answer: its turn is free, though a drawing waits (so nothing runs on it)
+    pacer.show("unit", lambda: shown.append("unit"))
+    assert shown[-1] != "unit"  # a display with a deadline never takes a turn at once
+    qtbot.waitUntil(lambda: not pacer.pending(), timeout=2000)
+    assert shown[:2] == ["six", "six again"] and shown[-1] == "unit"

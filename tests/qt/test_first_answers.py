@@ -149,3 +149,21 @@ def test_a_failed_load_stops_the_first_answers_and_the_promise_of_maps(qtbot, se
     qtbot.wait(100)
     assert w.state.first_answers.count == count  # no half-app answering without its network
     w.close()
+
+
+def test_the_load_waits_for_the_window_while_lenet5_answers_in_numpy_and_not_for_another_network(qtbot, settings):
+    from cnnviz.qt.state.app_state import LOAD_AFTER_MS
+
+    started = []
+    w = _open(qtbot, settings)  # LeNet-5: numpy answers meanwhile, so the window and a first drawing go first
+    w.state.first_answers.answered.connect(lambda *_a: started.append(w.state.loader is not None))
+    w.canvas.begin_stroke(w.canvas.widget_point(0.5, 0.15))
+    w.canvas.extend_stroke(w.canvas.widget_point(0.5, 0.85))
+    w.canvas.end_stroke()
+    qtbot.waitUntil(lambda: bool(started), timeout=5000)
+    assert started[0] is False  # answered before the load (superqt's and torch's imports) began
+    qtbot.waitUntil(lambda: w.state.session is not None, timeout=60000)  # and then it loads on its own
+    w.close()
+    other = _open(qtbot, settings, model="alexnet")  # nothing answers meanwhile: no reason to wait
+    qtbot.waitUntil(lambda: other.state.loader is not None or other.state.session is not None, timeout=LOAD_AFTER_MS)
+    other.close()

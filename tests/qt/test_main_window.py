@@ -463,6 +463,7 @@ def test_closing_while_the_network_loads_returns_at_once(qtbot, settings, monkey
     w = MainWindow(settings=settings, defer_model=True)
     qtbot.addWidget(w)
     w.show()
+    qtbot.waitUntil(lambda: w.state.loader is not None, timeout=5000)  # the load starts once the window is up
     loader = w.state.loader
     release = threading.Timer(5.0, gate.set)  # had close() waited for the loader, it would return only now
     release.start()

@@ -21,8 +21,9 @@ import threading
 
 CHILD_NICENESS = 19  # far below the app: on a shared core the drawing gets ~98 % of it (at 5, ~75 %)
 # The six networks' child, above the explanations' (Fool it's attack is 20 passes) on the core they share:
-# ~70 % of it when both compute, so the cards keep up with the pen; still ~97 % of a shared core is the drawing's.
-SIX_NETWORKS_NICENESS = 15
+# ~88 % of it when both compute, so the cards keep up with the pen (at 15, ~70 %: with every panel open a round
+# took 24 ms instead of 17, p50); a core shared with the drawing (off it: leave_one_core) is still ~90 % its.
+SIX_NETWORKS_NICENESS = 10
 READY = "ready"
 HEADER = struct.Struct("<Q")
 GARBLED = (EOFError, OSError, ValueError, pickle.UnpicklingError, AttributeError, ImportError)  # a child gone

@@ -28,6 +28,10 @@ from cnnviz.qt.state.newest import NewestWins
 from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_COLOR, scaled_font
 
 REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
+# The cards' display (a repaint, ~1 ms) does not wait for a pause in the drawing, only for its turn among the
+# displays of one answer (``show_paced``): the header tells the student how far behind the row is, and with
+# the pacer's 100 ms a pen that never pauses (the benchmark's) saw answers ~40 ms later (issue 23).
+SHOW_AT_LATEST_MS = 0
 MIN_JOB_INTERVAL_S = 0.05  # ~20 rounds of six networks a second at most: the drawing keeps the cores
 STALE_OPACITY = 0.4
 HEADER_EVERY_S = 1.0  # the header's "answers arrive N ms after" (median of the last 20) changes once a second
@@ -235,7 +239,7 @@ class ComparisonPanel(QWidget):
         self._repaint = QTimer(self)
         self._repaint.setSingleShot(True)
         self._repaint.setInterval(REPAINT_MS)
-        self._repaint.timeout.connect(lambda: show_paced(self._state, "six", self._show))  # after the stroke's answer
+        self._repaint.timeout.connect(self._show_paced)
         # Grey the cards only when the newest input has waited a while: greying on every stroke flickers.
         self._stale_timer = QTimer(self)
         self._stale_timer.setSingleShot(True)
@@ -326,7 +330,13 @@ class ComparisonPanel(QWidget):
         if not self._repaint.isActive():
             # Answers arrive as fast as inputs do; paint at most ~30 times a second, always the newest.
             wait = REPAINT_MS - (time.perf_counter() - self._last_repaint) * 1000
-            self._repaint.start(max(0, int(wait)))
+            if wait > 0:
+                self._repaint.start(int(wait) + 1)
+            else:  # no timer in between: each hop through the event loop waited for a mouse move's answer
+                self._show_paced()
+
+    def _show_paced(self) -> None:
+        show_paced(self._state, "six", self._show, SHOW_AT_LATEST_MS)
 
     def _show(self) -> None:
         if self._pending_answers is None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen, QPixmap, QStaticText
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.qt.widgets.fitted_text import FittedLabel
 from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_STYLE, OverlayMixin, gray_image, scaled_font
 
 TRUE_COLOR = QColor("#2b8a3e")  # the known true class of a test image
+RIGHT_MIDDLE = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+MAX_LAID_OUT_TEXTS = 4096  # percentages kept laid out (1001 per font size: a projector's and the desk's)
 
 
 class InputPreview(OverlayMixin, QWidget):
@@ -99,6 +101,8 @@ class ProbabilityBars(QWidget):
         self.probabilities: np.ndarray | None = None
         self.true_label: int | None = None  # outlined in green when known (a test image)
         self.paint_count = 0
+        self._static: tuple | None = None  # (key, pixmap): see _static_layer
+        self._texts: dict[tuple, QStaticText] = {}
 
     def sizeHint(self) -> QSize:
         return QSize(360, 320)
@@ -121,47 +125,78 @@ class ProbabilityBars(QWidget):
             self.classClicked.emit(self.row_at(event.position().y()))
         super().mousePressEvent(event)
 
-    def paintEvent(self, event) -> None:
-        self.paint_count += 1
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.fillRect(self.rect(), self.palette().base())
-        n = len(self.class_names)
+    def _layout(self) -> tuple:
+        """(font, bold font, metrics, name width, row height, bar height, bars' left, bars' span)."""
         font = scaled_font(self.font(), 1.05)
-        bold = scaled_font(self.font(), 1.05, bold=True)
-        p.setFont(font)
-        fm = p.fontMetrics()
+        fm = QFontMetricsF(font)
         name_w = max(fm.horizontalAdvance(c) for c in self.class_names) + 14
-        pct_w = fm.horizontalAdvance("100.0%") + 10
-        row_h = (self.height() - 8) / n
-        bar_h = max(4.0, row_h * 0.68)
+        row_h = (self.height() - 8) / len(self.class_names)
         left = 8 + name_w
-        span = max(10.0, self.width() - left - pct_w - 8)
-        top = int(np.argmax(self.probabilities)) if self.probabilities is not None else -1
-        text = self.palette().text().color()
+        span = max(10.0, self.width() - left - (fm.horizontalAdvance("100.0%") + 10) - 8)
+        return font, scaled_font(self.font(), 1.05, bold=True), fm, name_w, row_h, max(4.0, row_h * 0.68), left, span
+
+    def _static_layer(self, layout: tuple) -> QPixmap:
+        """The background, the class names and the bars' tracks: they change with the size, the type and the
+        classes, not with an answer, so a stroke's repaint is one blit and the bars (~0.35 ms, was ~1 ms)."""
+        font, _bold, _fm, name_w, row_h, bar_h, left, span = layout
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), self.height(), dpr, self.font().key(), self.palette().cacheKey(), self.class_names)
+        if self._static is not None and self._static[0] == key:
+            return self._static[1]
+        pixmap = QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
+        pixmap.setDevicePixelRatio(dpr)
+        p = QPainter(pixmap)
+        p.fillRect(self.rect(), self.palette().base())
+        p.setFont(font)
+        p.setPen(self.palette().text().color())
         for i, name in enumerate(self.class_names):
             y = 4 + i * row_h
-            p.setPen(text)
-            p.setFont(bold if i == top else font)
-            p.drawText(
-                QRectF(6, y, name_w - 8, row_h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name
-            )
+            p.drawText(QRectF(6, y, name_w - 8, row_h), RIGHT_MIDDLE, name)
+            p.fillRect(QRectF(left, y + (row_h - bar_h) / 2, span, bar_h), self.palette().alternateBase())
+        p.end()
+        self._static = (key, pixmap)
+        return pixmap
+
+    def _static_text(self, text: str, font) -> QStaticText:
+        """A percentage laid out once (text layout was half of a repaint): at most 1001 per font."""
+        key = (font.key(), text)
+        if key not in self._texts:
+            if len(self._texts) > MAX_LAID_OUT_TEXTS:
+                self._texts.clear()
+            static = QStaticText(text)
+            static.prepare(font=font)
+            self._texts[key] = static
+        return self._texts[key]
+
+    def paintEvent(self, event) -> None:
+        self.paint_count += 1
+        layout = self._layout()
+        font, bold, fm, name_w, row_h, bar_h, left, span = layout
+        p = QPainter(self)
+        p.drawPixmap(0, 0, self._static_layer(layout))
+        if self.probabilities is None:
+            p.end()
+            return
+        top = int(np.argmax(self.probabilities))
+        p.setPen(self.palette().text().color())
+        for i in range(len(self.class_names)):
+            y = 4 + i * row_h
             track = QRectF(left, y + (row_h - bar_h) / 2, span, bar_h)
-            p.fillRect(track, self.palette().alternateBase())
-            if self.probabilities is None:
-                continue
             prob = float(self.probabilities[i])
             bar = QRectF(track.x(), track.y(), max(0.0, prob) * span, bar_h)
             p.fillRect(bar, ACCENT if i == top else BAR_COLOR)
             if i == self.true_label:
                 p.setPen(QPen(TRUE_COLOR, 2))
                 p.drawRect(track.adjusted(-2, -2, 2, 2))
-            p.setPen(text)
-            p.drawText(
-                QRectF(bar.right() + 6, y, pct_w + 20, row_h),
-                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                f"{100 * prob:.1f}%",
-            )
+                p.setPen(self.palette().text().color())
+            row_font = bold if i == top else font
+            p.setFont(row_font)
+            p.drawStaticText(QPointF(bar.right() + 6, y + (row_h - fm.height()) / 2),
+                             self._static_text(f"{100 * prob:.1f}%", row_font))  # fmt: skip
+        name_cell = QRectF(6, 4 + top * row_h, name_w - 8, row_h)  # the answer's name, in bold over the plain one
+        p.fillRect(name_cell, self.palette().base())
+        p.setFont(bold)
+        p.drawText(name_cell, RIGHT_MIDDLE, self.class_names[top])
         p.end()
 
 

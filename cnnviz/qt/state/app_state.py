@@ -13,7 +13,6 @@ and reads ``state.session``; no panel calls another, nor the window::
 
 from __future__ import annotations
 
-import importlib
 import threading
 import time
 from pathlib import Path
@@ -26,8 +25,10 @@ from cnnviz.qt.state import workers
 from cnnviz.qt.state.display_pacer import DisplayPacer
 from cnnviz.qt.state.first_answers import FirstAnswers
 from cnnviz.qt.state.lazy import core
+from cnnviz.qt.state.session_builder import build_session
 
 DRAW_BUDGET_S = 0.1  # a forward slower than this runs off the GUI thread, so drawing never freezes
+LOAD_AFTER_MS = 300  # a network loading in the background while LeNet-5 answers in numpy waits this long
 # Explanations (Grad-CAM, the unit inspector) follow the drawing at most this often, after the answer:
 # a stroke pays for the prediction and the maps; the heat and the inspector catch up a frame later.
 EXPLAIN_INTERVAL_MS = 33
@@ -97,6 +98,7 @@ class AppState(QObject):
         self._pending_drawing: np.ndarray | None = None
         self._pending_image: tuple[np.ndarray, int | None] | None = None
         self.loader: workers.Job | None = None  # the background load, while it runs
+        self._load_wanted: tuple[str, str] | None = None  # (model, dataset) whose load starts soon
         self._infer_timer = QTimer(self)
         self._infer_timer.setSingleShot(True)
         self._infer_timer.setInterval(0)
@@ -135,50 +137,25 @@ class AppState(QObject):
             self._on_loaded(self._build_session(model, dataset))
             return
 
-        self.first_answers.expect(model, dataset)
+        self._load_wanted = (model, dataset)
+        # While LeNet-5 answers in numpy, the load (superqt's and torch's imports: ~2 s of a core and the GIL)
+        # starts LOAD_AFTER_MS after the event loop does: the window opened and a drawing drawn at once was
+        # answered ~0.6 s sooner, the network as soon as before (``cnnviz bench --app``'s cold start, issue 23).
+        delay = LOAD_AFTER_MS if self.first_answers.expect(model, dataset) else 0
+        QTimer.singleShot(0, self, lambda: QTimer.singleShot(delay, self, self._start_load))
+
+    def _start_load(self) -> None:
+        if self._load_wanted is None:  # the window closed meanwhile, or a newer load's timer started it
+            return
+        (model, dataset), self._load_wanted = self._load_wanted, None
         job = workers.start(lambda _progress: self._build_session(model, dataset), name="load-model", parent=self)
         job.returned.connect(self._on_loaded)
         job.failed.connect(lambda _text: self._on_loaded(job.error))  # the window words it (describe_error)
         self.loader = job
 
     def _build_session(self, model: str, dataset: str) -> dict:
-        """Import the core and build the session. Touches no widget: may run in any thread."""
-        c = core()
-        # One torch thread here: a thread that once ran a two-thread OpenMP team
-        # keeps it for life, and libgomp then throttles every later team (the
-        # training thread's) to sleep between ops, costing training ~40 %.
-        c.set_cpu_threads(1)
-        from cnnviz.core.models.user_model import is_user_spec, load_user_model
-
-        notes, user_network = [], None
-        if dataset not in c.DATASETS:
-            dataset = "mnist"
-        if is_user_spec(model):  # named on the command line (cnnviz --model PATH.py:NAME): the user asked
-            try:
-                user_network = load_user_model(model)
-                notes.extend(user_network.warnings)
-            except c.CnnvizError as exc:
-                notes.append(f"Could not open your network, so LeNet-5 is shown: {exc}")
-        if user_network is None and model not in [s.name for s in c.list_models()]:
-            model = "lenet5"
-        data_dir = self._data_dir or c.default_data_dir()
-        session = c.ModelSession("lenet5" if user_network else model, dataset, data_dir)
-        try:
-            if user_network is not None:
-                session.load_untrained(user_network.name, dataset)
-            else:
-                session.load_pretrained(model, dataset)
-        except c.CnnvizError as exc:  # a damaged shipped file: keep random weights, say so
-            notes.append(f"Pretrained weights could not be read: {exc}")
-        session.infer(np.zeros((28, 28), np.float32))  # first-call costs, off the first stroke
-        try:
-            device = c.device_label(c.resolve_device("auto"))
-        except Exception:  # a broken driver must not stop the app
-            device = "CPU"
-        for module in self.preload:  # e.g. the training run and evaluation the Training panel needs
-            importlib.import_module(module)
-
-        return {"session": session, "notes": notes, "device": device}
+        """The session for ``model``/``dataset`` (``build_session``). Touches no widget: may run in any thread."""
+        return build_session(model, dataset, self._data_dir, self.preload)
 
     def _on_loaded(self, result) -> None:
         self.loader = None
@@ -480,6 +457,7 @@ class AppState(QObject):
         ``import torch``) is abandoned: it finishes on its own, its result dropped, and
         ``cnnviz.qt.app.launch`` waits for it before the interpreter exits."""
         self._infer_timer.stop()
+        self._load_wanted = None
         if self.loader is not None:
             self.loader.abandon()
         self._explain_timer.stop()

@@ -6,10 +6,11 @@ their repaints landed on the same mouse move: each costs a millisecond or two,
 all of them together made that move the slowest of the stroke (issue 23,
 ``cnnviz bench --app``, section 1c). Panels hand their display to
 ``DisplayPacer.show(key, fn)`` instead: at most one display runs per painted
-answer (oldest waiting first; a newer one for the same key replaces the waiting
+answer (the first due first; a newer one for the same key replaces the waiting
 one), and none while a newer drawing already waits for its answer (a pen faster
 than the answers, or a machine slower: the displays then wait, never longer than
-``DISPLAY_AT_LATEST_MS``, and newer answers replace them meanwhile); when the pen
+their deadline, ``DISPLAY_AT_LATEST_MS`` unless the panel gives a shorter one,
+and newer answers replace them meanwhile); when the pen
 rests, the rest follow one per event-loop turn, at once to the eye. A pen that
 leaves the GUI thread idle between moves, as a hand at 60-125 Hz does, sees every
 display right after its answer.
@@ -35,18 +36,23 @@ class DisplayPacer(QObject):
     def __init__(self, parent: QObject, drawing_waits: Callable[[], bool]) -> None:
         super().__init__(parent)
         self._drawing_waits = drawing_waits
-        self._waiting: dict[str, tuple[Callable[[], None], float]] = {}  # key -> (display, since)
+        self._waiting: dict[str, tuple[Callable[[], None], float]] = {}  # key -> (display, due: perf_counter s)
+        self._turn_free = True  # no display has run since the last painted answer
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._turn)
 
-    def show(self, key: str, display: Callable[[], None]) -> None:
-        """Run ``display()`` soon: after the stroke being answered, one display at a time."""
-        since = self._waiting[key][1] if key in self._waiting else time.perf_counter()
-        self._waiting[key] = (display, since)
-        if not self._timer.isActive():
-            self._timer.start()
+    def show(self, key: str, display: Callable[[], None], at_latest_ms: float = DISPLAY_AT_LATEST_MS) -> None:
+        """Run ``display()`` soon: after the stroke being answered, one display at a time, at the latest
+        ``at_latest_ms`` after the first of ``key``'s displays that are waiting. 0: right now, if no other
+        display has run since the last painted answer (each hop through the event loop waits for a move)."""
+        due = self._waiting[key][1] if key in self._waiting else time.perf_counter() + at_latest_ms / 1000
+        self._waiting[key] = (display, due)
+        if at_latest_ms <= 0 and self._turn_free:  # due at once, and no display has had this answer's turn
+            self._run_one(key)
+            return
+        self._timer.start(0)  # even if it runs: this display may be due before the one it waits for
 
     def pending(self) -> bool:
         """True while a display waits (tests and benchmarks settle on it)."""
@@ -64,26 +70,29 @@ class DisplayPacer(QObject):
     def answer_painted(self) -> None:
         """A stroke's answer is on screen: one waiting display may run now, unless a newer drawing already
         waits for its answer (the pen outpaces the answers): then the displays keep to their deadline."""
+        self._turn_free = True
         if self._drawing_waits():
             if self._waiting and not self._timer.isActive():
-                self._timer.start()
+                self._timer.start(0)  # start() alone would reuse the last deadline's interval
             return
         self._run_one()
 
     def _turn(self) -> None:
         if not self._waiting:
             return
-        oldest_ms = (time.perf_counter() - min(s for _d, s in self._waiting.values())) * 1000
-        if self._drawing_waits() and oldest_ms < DISPLAY_AT_LATEST_MS:
-            self._timer.start(int(DISPLAY_AT_LATEST_MS - oldest_ms) + 1)  # answer_painted comes sooner
-            return
-        self._run_one()
+        left_ms = (min(due for _d, due in self._waiting.values()) - time.perf_counter()) * 1000
+        if self._drawing_waits() and left_ms > 0:
+            self._timer.start(int(left_ms) + 1)  # answer_painted may come sooner
+        else:
+            self._run_one()
 
-    def _run_one(self) -> None:
+    def _run_one(self, key: str | None = None) -> None:
         if not self._waiting:
             return
-        key = next(iter(self._waiting))
-        display, _since = self._waiting.pop(key)
+        if key is None:
+            key = min(self._waiting, key=lambda k: self._waiting[k][1])  # the first due (of equal deadlines, oldest)
+        display, _due = self._waiting.pop(key)
+        self._turn_free = False
         try:
             display()
         finally:
@@ -91,10 +100,10 @@ class DisplayPacer(QObject):
                 self._timer.start(0)
 
 
-def show_paced(state, key: str, display: Callable[[], None]) -> None:
+def show_paced(state, key: str, display: Callable[[], None], at_latest_ms: float = DISPLAY_AT_LATEST_MS) -> None:
     """``display()`` through ``state.displays`` when the panel follows a state, else at once (a panel alone)."""
     pacer = getattr(state, "displays", None)
     if pacer is None:
         display()
     else:
-        pacer.show(key, display)
+        pacer.show(key, display, at_latest_ms)

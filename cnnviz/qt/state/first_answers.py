@@ -38,12 +38,14 @@ class FirstAnswers(QObject):
         self.count = 0  # drawings answered, for the benchmark and the tests
         state.loadFailed.connect(lambda _exc: self.expect(None, None))  # the window says why; no half-app
 
-    def expect(self, model: str | None, dataset: str | None) -> None:
-        """The network now loading: its shipped weights answer drawings until it is there, if it is LeNet-5."""
+    def expect(self, model: str | None, dataset: str | None) -> bool:
+        """The network now loading: its shipped weights answer drawings until it is there, if it is LeNet-5
+        (then True)."""
         self._network = None
         known = model == MODEL and dataset in DATASETS
         self._path = pretrained_path(MODEL, dataset) if known else None
         self._dataset = dataset if known else "mnist"
+        return known
 
     def answer(self, drawing: np.ndarray | None) -> None:
         """Answer one canvas drawing (white ink on black), if LeNet-5 is the network loading."""
