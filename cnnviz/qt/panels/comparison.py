@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 from cnnviz.qt.state.display_pacer import show_paced
 from cnnviz.qt.state.lazy import core
 from cnnviz.qt.state.newest import NewestWins
-from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_COLOR, scaled_font
+from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_COLOR, scaled_font, widget_pixmap
 
 REPAINT_MS = 33  # ~30 repaints a second at most, however fast answers come
 # The cards' display (a repaint, ~1 ms) does not wait for a pause in the drawing, only for its turn among the
@@ -116,8 +116,7 @@ class ComparisonView(QWidget):
                self.class_names, networks)  # fmt: skip
         if self._static is not None and self._static[0] == key:
             return self._static[1], self._static[2]
-        pixmap = QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
-        pixmap.setDevicePixelRatio(dpr)
+        pixmap = widget_pixmap(self)
         pixmap.fill(Qt.GlobalColor.transparent)
         p = QPainter(pixmap)
         cards = [self._paint_card_frame(p, r, answer) for r, answer in zip(self._cards(), self.answers, strict=True)]

@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor, QFontMetricsF, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.qt.widgets.fitted_text import FittedLabel
-from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_STYLE, OverlayMixin, gray_image, scaled_font
+from cnnviz.qt.widgets.style import ACCENT, BAR_COLOR, ERROR_STYLE, OverlayMixin, gray_image, scaled_font, widget_pixmap
 
 TRUE_COLOR = QColor("#2b8a3e")  # the known true class of a test image
 RIGHT_MIDDLE = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -143,8 +143,7 @@ class ProbabilityBars(QWidget):
         key = (self.width(), self.height(), dpr, self.font().key(), self.palette().cacheKey(), self.class_names)
         if self._static is not None and self._static[0] == key:
             return self._static[1]
-        pixmap = QPixmap(max(1, round(self.width() * dpr)), max(1, round(self.height() * dpr)))
-        pixmap.setDevicePixelRatio(dpr)
+        pixmap = widget_pixmap(self)
         p = QPainter(pixmap)
         p.fillRect(self.rect(), self.palette().base())
         p.setFont(font)

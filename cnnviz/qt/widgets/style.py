@@ -7,7 +7,7 @@ import importlib.util
 import os
 
 import numpy as np
-from PySide6.QtGui import QColor, QFont, QImage
+from PySide6.QtGui import QColor, QFont, QImage, QPixmap
 
 # A projected classroom screen is read from 10 m away: start large.
 BASE_POINT_SIZE = 12.0
@@ -39,6 +39,14 @@ CURVE_COLORS = {
 # diverging map (blue < 0 < red) for signed ones (tanh squash, weights).
 SEQUENTIAL = "viridis"
 DIVERGING = "CET-D1"
+
+
+def widget_pixmap(widget) -> QPixmap:
+    """An unfilled pixmap of ``widget``'s size at its screen's pixel ratio: a layer painted once, blitted per paint."""
+    dpr = widget.devicePixelRatioF()
+    pixmap = QPixmap(max(1, round(widget.width() * dpr)), max(1, round(widget.height() * dpr)))
+    pixmap.setDevicePixelRatio(dpr)
+    return pixmap
 
 
 def scaled_font(font: QFont, factor: float, bold: bool = False) -> QFont:
